@@ -1,0 +1,58 @@
+#include "core/io/runtime.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include "core/log.h"
+
+namespace cairn {
+
+namespace asio = boost::asio;
+
+struct Runtime::Impl {
+  asio::io_context io;
+  std::unique_ptr<asio::signal_set> signals;
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+  int signal_count = 0;
+};
+
+Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
+Runtime::~Runtime() = default;
+
+asio::io_context& Runtime::io() { return impl_->io; }
+
+void Runtime::on_shutdown_signal(std::function<void()> fn) {
+  impl_->signals = std::make_unique<asio::signal_set>(impl_->io, SIGINT, SIGTERM);
+  auto handler = std::make_shared<std::function<void(const boost::system::error_code&, int)>>();
+  *handler = [this, fn = std::move(fn), handler](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (++impl_->signal_count > 1) {
+      log::warn("agent", "second signal {}: exiting now", signo);
+      std::_Exit(1);
+    }
+    log::info("agent", "caught signal {}: shutting down gracefully", signo);
+    impl_->signals->async_wait(*handler);
+    fn();
+  };
+  impl_->signals->async_wait(*handler);
+}
+
+void Runtime::run(unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->io.run(); });
+  impl_->io.run();
+  for (auto& t : pool) t.join();
+}
+
+void Runtime::stop() {
+  impl_->work.reset();
+  if (impl_->signals) {
+    boost::system::error_code ignored;
+    impl_->signals->cancel(ignored);
+  }
+  impl_->io.stop();
+}
+
+}  // namespace cairn
