@@ -1,0 +1,88 @@
+// The member table: one compact record per known member (ourselves
+// included), found by name in O(1), plus SWIM's round-robin probe order
+// (Das et al. 2002, §4.3: "Round-Robin Probe Target Selection"): members are
+// probed in a shuffled order, reshuffled each round, and a member that joins
+// mid-round is inserted at a random later position, so every member is
+// probed within a bounded time.
+//
+// Thread-safety: owned by one Membership.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/rng.h"
+#include "gossip/messages.h"
+#include "gossip/vivaldi.h"
+
+namespace cairn::gossip {
+
+struct Member {
+  std::string name;
+  std::string addr;
+  std::string tags;  // encode_tags() bytes: compact, and compared cheaply
+  uint32_t incarnation = 0;
+  MemberState state = MemberState::alive;
+  bool has_coordinate = false;
+  Instant state_change;
+  Coordinate coordinate;  // their last reported Vivaldi coordinate
+  LatencyFilter rtt;      // our RTT samples to them
+
+  bool live() const { return state == MemberState::alive || state == MemberState::suspect; }
+};
+
+class MemberList {
+ public:
+  Member* find(std::string_view name);
+  const Member* find(std::string_view name) const;
+
+  // Adds a member not yet known; it joins the current probe round at a
+  // random position still ahead of us.
+  Member& add(Member m, Rng& rng);
+  // Forgets a member (reaping). Restarts the probe round.
+  void remove(std::string_view name);
+
+  // Changes a member's state, keeping the live count.
+  void set_state(Member& m, MemberState s, Instant now);
+
+  // The next member to probe, skipping `self` and members that are dead or
+  // left; nullptr when there is none.
+  Member* next_probe_target(std::string_view self, Rng& rng);
+
+  // Up to k distinct random members accepted by pred, in O(k) expected time
+  // (a bounded number of random draws rather than a scan of the table).
+  template <typename Pred>
+  std::vector<Member*> random_members(std::size_t k, Rng& rng, Pred&& pred) {
+    std::vector<Member*> out;
+    if (members_.empty()) return out;
+    std::size_t tries = 4 * k + 16;
+    for (std::size_t t = 0; t < tries && out.size() < k; ++t) {
+      Member& m = members_[rng.uniform(members_.size())];
+      if (!pred(m)) continue;
+      bool dup = false;
+      for (Member* o : out) dup = dup || o == &m;
+      if (!dup) out.push_back(&m);
+    }
+    return out;
+  }
+
+  std::size_t size() const { return members_.size(); }
+  std::size_t live_count() const { return live_; }
+  Member& at(std::size_t i) { return members_[i]; }
+  const Member& at(std::size_t i) const { return members_[i]; }
+
+ private:
+  std::vector<Member> members_;
+  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<uint32_t> probe_order_;  // indices into members_
+  std::size_t probe_pos_ = 0;
+  std::size_t live_ = 0;
+};
+
+}  // namespace cairn::gossip

@@ -1,0 +1,180 @@
+// Membership state transitions: alive / suspect / dead / left with
+// incarnation numbers (SWIM §4.2 "Suspicion Mechanism"), Lifeguard's
+// dynamic suspicion (§IV-B), refutation, and serf's member events.
+// The rules follow memberlist's state.go (aliveNode, suspectNode, deadNode).
+#include <algorithm>
+
+#include "gossip/errc.h"
+#include "gossip/membership.h"
+
+namespace cairn::gossip {
+
+Member& Membership::self_member() { return *members_.find(self_); }
+const Member& Membership::self_member() const { return *members_.find(self_); }
+
+Alive Membership::self_alive() const {
+  const Member& me = self_member();
+  return Alive{me.incarnation, me.name, me.addr, me.tags};
+}
+
+void Membership::broadcast(const std::string& key, const Message& m) {
+  std::string bytes;
+  encode_message(m, bytes);
+  broadcasts_.queue(key, std::move(bytes));
+}
+
+void Membership::emit(MemberEvent::Kind kind, const Member& m) {
+  auto tags = decode_tags(m.tags);
+  ready_.members.push_back(MemberEvent{
+      kind, MemberInfo{m.name, m.addr, tags.ok() ? std::move(*tags) : Tags{}, m.state, m.incarnation}});
+}
+
+void Membership::on_alive(Instant now, const Alive& a) {
+  if (a.node.empty()) return;
+  // Tags that do not decode would poison every view of this member.
+  if (!decode_tags(a.tags).ok()) {
+    ++stats_.decode_errors;
+    return;
+  }
+  Member* m = members_.find(a.node);
+  if (a.node == self_) {
+    if (leaving_ || !m) return;
+    // Someone holds a newer or different view of us (e.g. we restarted with
+    // a lower incarnation): SWIM §4.2, override it with a higher incarnation.
+    if (a.incarnation > m->incarnation ||
+        (a.incarnation == m->incarnation && (a.addr != m->addr || a.tags != m->tags)))
+      refute(now, a.incarnation);
+    return;
+  }
+  if (!m) {
+    Member fresh;
+    fresh.name = a.node;
+    fresh.addr = a.addr;
+    fresh.tags = a.tags;
+    fresh.incarnation = a.incarnation;
+    fresh.state_change = now;
+    Member& added = members_.add(std::move(fresh), *rng_);
+    broadcast(a.node, a);
+    emit(MemberEvent::Kind::join, added);
+    return;
+  }
+  // SWIM §4.2: only a higher incarnation overrides what we know.
+  if (a.incarnation <= m->incarnation) return;
+  bool was_live = m->live();
+  bool changed = a.addr != m->addr || a.tags != m->tags;
+  m->incarnation = a.incarnation;
+  m->addr = a.addr;
+  m->tags = a.tags;
+  suspicions_.erase(m->name);
+  members_.set_state(*m, MemberState::alive, now);
+  broadcast(a.node, a);
+  if (!was_live)
+    emit(MemberEvent::Kind::join, *m);
+  else if (changed)
+    emit(MemberEvent::Kind::update, *m);
+}
+
+void Membership::on_suspect(Instant now, const Suspect& s) {
+  Member* m = members_.find(s.node);
+  if (!m || s.incarnation < m->incarnation) return;
+  if (m->state == MemberState::suspect) {
+    // Lifeguard §IV-B: an independent accusation shortens the timer; pass it
+    // on so that others can count it too.
+    auto it = suspicions_.find(m->name);
+    if (it != suspicions_.end() && s.incarnation == m->incarnation && it->second.confirm(s.from))
+      broadcast(s.node, s);
+    return;
+  }
+  if (!m->live()) return;
+  if (s.node == self_) {
+    if (!leaving_) refute(now, s.incarnation);
+    return;
+  }
+  ++stats_.suspicions;
+  m->incarnation = s.incarnation;
+  members_.set_state(*m, MemberState::suspect, now);
+  broadcast(s.node, s);
+  // memberlist suspectNode: expect suspicion_mult - 2 confirmations unless
+  // there are too few members to give them.
+  std::size_t n = members_.live_count();
+  uint32_t k = config_.suspicion_mult >= 2 ? config_.suspicion_mult - 2 : 0;
+  if (n < 2 || n - 2 < k) k = 0;
+  // An unhealthy member also waits longer before declaring anyone dead
+  // (Lifeguard §IV-A: the local health multiplier scales every timeout).
+  Duration min = awareness_.scale(suspicion_timeout(config_.suspicion_mult, n, config_.probe_interval));
+  Duration max = min * static_cast<int64_t>(config_.suspicion_max_timeout_mult);
+  suspicions_.insert_or_assign(m->name, Suspicion(now, k, min, max, s.from));
+}
+
+void Membership::on_dead(Instant now, const Dead& d) {
+  Member* m = members_.find(d.node);
+  if (!m || d.incarnation < m->incarnation) return;
+  bool leave = d.from == d.node;
+  if (m->state == MemberState::left) return;
+  // A graceful leave may still override a failure: left is not failed.
+  if (m->state == MemberState::dead && !leave) return;
+  if (d.node == self_ && !leaving_) {
+    refute(now, d.incarnation);
+    return;
+  }
+  m->incarnation = d.incarnation;
+  suspicions_.erase(m->name);
+  members_.set_state(*m, leave ? MemberState::left : MemberState::dead, now);
+  broadcast(d.node, d);
+  emit(leave ? MemberEvent::Kind::leave : MemberEvent::Kind::failed, *m);
+}
+
+// SWIM §4.2: we are accused; only we may raise our incarnation, and the new
+// alive message overrides every suspect/dead message about the old one.
+void Membership::refute(Instant now, uint32_t accused_incarnation) {
+  (void)now;
+  Member& me = self_member();
+  me.incarnation = std::max(me.incarnation + 1, accused_incarnation + 1);
+  ++stats_.refutations;
+  // Lifeguard §IV-A: being suspected hints that we are the slow one.
+  awareness_.apply_delta(1);
+  broadcast(self_, self_alive());
+}
+
+void Membership::tick_suspicions(Instant now) {
+  std::vector<std::string> due;
+  for (const auto& [name, s] : suspicions_)
+    if (s.deadline() <= now) due.push_back(name);
+  std::sort(due.begin(), due.end());  // unordered_map order must not leak into replay
+  for (const auto& name : due) {
+    suspicions_.erase(name);
+    Member* m = members_.find(name);
+    if (m && m->state == MemberState::suspect) on_dead(now, Dead{m->incarnation, m->name, self_});
+  }
+}
+
+uint32_t Membership::incarnation() const { return self_member().incarnation; }
+
+std::optional<MemberState> Membership::state_of(std::string_view name) const {
+  const Member* m = members_.find(name);
+  if (!m) return std::nullopt;
+  return m->state;
+}
+
+std::optional<MemberInfo> Membership::member(std::string_view name) const {
+  const Member* m = members_.find(name);
+  if (!m) return std::nullopt;
+  auto tags = decode_tags(m->tags);
+  return MemberInfo{m->name, m->addr, tags.ok() ? std::move(*tags) : Tags{}, m->state, m->incarnation};
+}
+
+std::vector<MemberInfo> Membership::members() const {
+  std::vector<MemberInfo> out;
+  out.reserve(members_.size());
+  for (std::size_t i = 0; i < members_.size(); ++i) out.push_back(*member(members_.at(i).name));
+  return out;
+}
+
+std::optional<Coordinate> Membership::coordinate_of(std::string_view name) const {
+  if (name == self_) return vivaldi_.coordinate();
+  const Member* m = members_.find(name);
+  if (!m || !m->has_coordinate) return std::nullopt;
+  return m->coordinate;
+}
+
+}  // namespace cairn::gossip
