@@ -11,7 +11,7 @@ set(_forbidden
   "#include[ \t]*[<\"](boost/asio|boost/beast|asio|rocksdb/|openssl/|thread>|mutex>|future>|condition_variable>)"
   "(steady_clock|system_clock|high_resolution_clock)::now"
   "(gettimeofday|clock_gettime)[ \t]*\\("
-  "(^|[^_a-zA-Z])time[ \t]*\\([ \t]*(NULL|nullptr|0)?[ \t]*\\)")
+  "(^|[^_a-zA-Z0-9.>])(std::|::)?time[ \t]*\\([ \t]*(NULL|nullptr|0|&)")
 set(_violations "")
 foreach(_dir IN LISTS _pure_dirs)
   file(GLOB_RECURSE _files "${SOURCE_DIR}/${_dir}/*.h" "${SOURCE_DIR}/${_dir}/*.cc")

@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "core/log.h"
 
 namespace cairn {
@@ -36,6 +40,15 @@ void Runtime::on_shutdown_signal(std::function<void()> fn) {
     fn();
   };
   impl_->signals->async_wait(*handler);
+}
+
+void Runtime::exit_after(std::chrono::nanoseconds after) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->io, after);
+  timer->async_wait([timer](const boost::system::error_code& ec) {
+    if (ec) return;
+    log::error("agent", "graceful shutdown did not finish in time: exiting");
+    std::_Exit(1);
+  });
 }
 
 void Runtime::run(unsigned threads) {

@@ -5,6 +5,7 @@
 // <boost/asio/io_context.hpp> themselves (io/ sources only).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -26,6 +27,10 @@ class Runtime {
   // Calls fn (on an io thread) at the first SIGINT or SIGTERM; a second
   // signal exits the process at once with status 1.
   void on_shutdown_signal(std::function<void()> fn);
+
+  // If the process is still running `after` from now, exit at once with
+  // status 1: the hard deadline of a graceful shutdown.
+  void exit_after(std::chrono::nanoseconds after);
 
   // Runs the io_context on `threads` threads (0: one per core) until stop().
   void run(unsigned threads = 0);

@@ -1,0 +1,43 @@
+// The agent process: owns the HTTP API (and, as later work lands, gossip,
+// local state, checks and DNS). cli/commands/agent.cc is the composition root
+// that builds it (and a server, in server mode) from a Config.
+//
+// Thread affinity: start() and shutdown() are called from the main thread /
+// an io thread; handlers run on connection strands.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "agent/config/config.h"
+#include "core/result.h"
+
+namespace cairn {
+class Runtime;
+}
+
+namespace cairn::agent {
+
+class Agent {
+ public:
+  explicit Agent(Config config);
+  ~Agent();
+
+  // Prepares the data dir and node id, binds every listener (port 0 picks a
+  // free one) and starts serving. Logs the bound addresses.
+  Status start(Runtime& runtime);
+  // Graceful stop: stop accepting, let in-flight requests finish within
+  // limits.shutdown_grace, then call done.
+  void shutdown(std::function<void()> done);
+
+  const Config& config() const;
+  // "ip:port" of each HTTP listener, after start().
+  const std::vector<std::string>& http_addresses() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::agent

@@ -1,0 +1,248 @@
+#include "agent/config/config.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/duration.h"
+#include "core/log.h"
+
+namespace cairn::agent {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+std::string type_name(const json& v) { return v.type_name(); }
+
+Error field_error(const std::string& where, const std::string& field, const std::string& what) {
+  return Error(errc::invalid_argument, where + ": " + field + ": " + what);
+}
+
+// One setter per accepted field, keyed by its dotted path.
+using Setter = std::function<Status(Config&, const json&, const std::string& where, const std::string& field)>;
+
+Setter string_field(std::string Config::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_string()) return field_error(where, field, "expected a string, got " + type_name(v));
+    c.*member = v.get<std::string>();
+    return {};
+  };
+}
+
+Setter bool_field(bool Config::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_boolean()) return field_error(where, field, "expected true or false, got " + type_name(v));
+    c.*member = v.get<bool>();
+    return {};
+  };
+}
+
+template <typename Int>
+Setter int_field(std::function<Int&(Config&)> member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_number_integer()) return field_error(where, field, "expected an integer, got " + type_name(v));
+    member(c) = v.get<Int>();
+    return {};
+  };
+}
+
+Setter duration_field(std::function<Duration&(Config&)> member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (v.is_number_integer()) {
+      member(c) = Duration{v.get<int64_t>()};
+      return {};
+    }
+    if (!v.is_string()) return field_error(where, field, "expected a duration such as \"10s\", got " + type_name(v));
+    auto d = parse_duration(v.get<std::string>());
+    if (!d.ok()) return field_error(where, field, d.error().message());
+    member(c) = *d;
+    return {};
+  };
+}
+
+const std::map<std::string, Setter>& fields() {
+  static const std::map<std::string, Setter> table = {
+      {"datacenter", string_field(&Config::datacenter)},
+      {"node_name", string_field(&Config::node_name)},
+      {"node_id", string_field(&Config::node_id)},
+      {"data_dir", string_field(&Config::data_dir)},
+      {"log_level", string_field(&Config::log_level)},
+      {"log_json", bool_field(&Config::log_json)},
+      {"client_addr",
+       [](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+         if (!v.is_string()) return field_error(where, field, "expected a string of space-separated addresses");
+         c.client_addr.clear();
+         std::istringstream in(v.get<std::string>());
+         for (std::string a; in >> a;) c.client_addr.push_back(a);
+         return {};
+       }},
+      {"node_meta",
+       [](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+         if (!v.is_object()) return field_error(where, field, "expected an object of strings");
+         for (const auto& [k, val] : v.items()) {
+           if (!val.is_string()) return field_error(where, field + "." + k, "expected a string, got " + type_name(val));
+           c.node_meta[k] = val.get<std::string>();
+         }
+         return {};
+       }},
+      {"ports.http", int_field<int>([](Config& c) -> int& { return c.http_port; })},
+      {"limits.http_max_conns_per_client",
+       int_field<int>([](Config& c) -> int& { return c.limits.http_max_conns_per_client; })},
+      {"limits.http_max_body_bytes", int_field<int64_t>([](Config& c) -> int64_t& { return c.limits.http_max_body_bytes; })},
+      {"limits.http_max_header_bytes",
+       int_field<int64_t>([](Config& c) -> int64_t& { return c.limits.http_max_header_bytes; })},
+      {"limits.http_read_timeout", duration_field([](Config& c) -> Duration& { return c.limits.http_read_timeout; })},
+      {"limits.http_idle_timeout", duration_field([](Config& c) -> Duration& { return c.limits.http_idle_timeout; })},
+      {"limits.shutdown_grace", duration_field([](Config& c) -> Duration& { return c.limits.shutdown_grace; })},
+  };
+  return table;
+}
+
+bool is_section(const std::string& prefix) {
+  auto& t = fields();
+  auto it = t.lower_bound(prefix + ".");
+  return it != t.end() && it->first.rfind(prefix + ".", 0) == 0;
+}
+
+Status apply_object(Config& c, const json& obj, const std::string& where, const std::string& prefix) {
+  for (const auto& [key, value] : obj.items()) {
+    std::string path = prefix.empty() ? key : prefix + "." + key;
+    auto& t = fields();
+    if (auto it = t.find(path); it != t.end()) {
+      CAIRN_RETURN_IF_ERROR(it->second(c, value, where, path));
+    } else if (is_section(path)) {
+      if (!value.is_object()) return field_error(where, path, "expected an object, got " + type_name(value));
+      CAIRN_RETURN_IF_ERROR(apply_object(c, value, where, path));
+    } else {
+      return field_error(where, path, "unknown field");
+    }
+  }
+  return {};
+}
+
+bool valid_ip(const std::string& s) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+bool valid_uuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+Status range_error(const std::string& field, const std::string& value, const std::string& allowed) {
+  return Error(errc::out_of_range, field + ": invalid value " + value + " (allowed: " + allowed + ")");
+}
+
+}  // namespace
+
+Config defaults(bool dev) {
+  Config c;
+  c.datacenter = "dc1";
+  c.node_name = hostname();
+  c.client_addr = {"127.0.0.1"};
+  c.log_level = "info";
+  c.dev = dev;
+  return c;
+}
+
+Result<std::vector<Source>> read_sources(const std::string& path) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".json") files.push_back(entry.path());
+    }
+    if (ec) return Error(errc::io_error, path + ": cannot read directory: " + ec.message());
+    std::sort(files.begin(), files.end());
+  } else if (fs::exists(path, ec)) {
+    files.emplace_back(path);
+  } else {
+    return Error(errc::not_found, path + ": no such file or directory");
+  }
+  std::vector<Source> out;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return Error(errc::io_error, f.string() + ": cannot open");
+    std::ostringstream text;
+    text << in.rdbuf();
+    out.push_back({f.string(), text.str()});
+  }
+  return out;
+}
+
+Result<Config> load(bool dev, const std::vector<Source>& sources) {
+  Config c = defaults(dev);
+  for (const auto& s : sources) {
+    json doc = json::parse(s.json, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return Error(errc::parse_error, s.name + ": invalid JSON");
+    if (!doc.is_object()) return Error(errc::parse_error, s.name + ": expected a JSON object at the top level");
+    CAIRN_RETURN_IF_ERROR(apply_object(c, doc, s.name, ""));
+  }
+  CAIRN_RETURN_IF_ERROR(validate(c));
+  return c;
+}
+
+Status validate(const Config& c) {
+  if (c.datacenter.empty()) return range_error("datacenter", "\"\"", "letters, digits, '-' and '_'");
+  for (char ch : c.datacenter) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'))
+      return range_error("datacenter", "\"" + c.datacenter + "\"", "letters, digits, '-' and '_'");
+  }
+  if (c.node_name.empty() || c.node_name.size() > 128)
+    return range_error("node_name", "\"" + c.node_name + "\"", "1 to 128 characters");
+  if (!c.node_id.empty() && !valid_uuid(c.node_id))
+    return range_error("node_id", "\"" + c.node_id + "\"", "a UUID such as 8e2f3c4a-0b1d-4c5e-9f6a-7b8c9d0e1f2a");
+  if (c.data_dir.empty() && !c.dev)
+    return Error(errc::invalid_argument, "data_dir: required (set -data-dir or data_dir, or run with -dev)");
+  if (c.client_addr.empty()) return range_error("client_addr", "\"\"", "one or more IP addresses");
+  for (const auto& a : c.client_addr)
+    if (!valid_ip(a)) return range_error("client_addr", "\"" + a + "\"", "IPv4 or IPv6 addresses");
+  if (c.http_port < -1 || c.http_port > 65535)
+    return range_error("ports.http", std::to_string(c.http_port), "-1 (disabled), 0 (any free port) to 65535");
+  if (auto lvl = log::parse_level(c.log_level); !lvl.ok()) return lvl.error();
+  if (c.node_meta.size() > 64) return range_error("node_meta", std::to_string(c.node_meta.size()) + " keys", "at most 64 keys");
+  for (const auto& [k, v] : c.node_meta) {
+    bool ok_key = !k.empty() && k.size() <= 128 && k.rfind("consul-", 0) != 0;
+    for (char ch : k) ok_key = ok_key && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_');
+    if (!ok_key)
+      return range_error("node_meta", "key \"" + k + "\"",
+                         "1 to 128 letters, digits, '-' or '_', not starting with \"consul-\"");
+    if (v.size() > 512) return range_error("node_meta." + k, std::to_string(v.size()) + " bytes", "at most 512 bytes");
+  }
+  const auto& l = c.limits;
+  if (l.http_max_conns_per_client < 0)
+    return range_error("limits.http_max_conns_per_client", std::to_string(l.http_max_conns_per_client),
+                       "0 (unlimited) or more");
+  if (l.http_max_body_bytes < 1024 || l.http_max_body_bytes > (int64_t{1} << 30))
+    return range_error("limits.http_max_body_bytes", std::to_string(l.http_max_body_bytes), "1024 to 1073741824");
+  if (l.http_max_header_bytes < 1024 || l.http_max_header_bytes > (int64_t{64} << 20))
+    return range_error("limits.http_max_header_bytes", std::to_string(l.http_max_header_bytes), "1024 to 67108864");
+  const std::pair<const char*, Duration> timeouts[] = {{"limits.http_read_timeout", l.http_read_timeout},
+                                                       {"limits.http_idle_timeout", l.http_idle_timeout},
+                                                       {"limits.shutdown_grace", l.shutdown_grace}};
+  for (const auto& [name, d] : timeouts) {
+    if (d <= Duration::zero() || d > std::chrono::hours(1))
+      return range_error(name, "\"" + format_duration(d) + "\"", "more than 0s, at most 1h");
+  }
+  return {};
+}
+
+}  // namespace cairn::agent

@@ -1,0 +1,27 @@
+// Each `cairn` subcommand lives in its own file under cli/commands/ and
+// registers itself with the CLI11 app through one function declared here.
+// Exit codes: 0 success, 1 error (one line on stderr), 2 usage error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cairn::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+// The command sets *exit_code when it runs.
+void add_agent_command(CLI::App& app, int* exit_code);
+void add_version_command(CLI::App& app, int* exit_code);
+void add_validate_command(CLI::App& app, int* exit_code);
+
+// Go's flag package accepts -name and --name; CLI11 wants --name for long
+// options. Rewrites "-name[=v]" into "--name[=v]" (a bare "-" and "--" stay).
+std::vector<std::string> normalize_flags(int argc, char** argv);
+
+// The normalized arguments, in order (for commands whose flags' relative
+// order matters, like -config-file and -config-dir).
+const std::vector<std::string>& command_line();
+
+}  // namespace cairn::cli

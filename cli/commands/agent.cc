@@ -1,0 +1,124 @@
+// cairn agent: runs an agent (and, with -server or -dev, a server — the only
+// place where agent and server are wired together). Flags use Consul's names
+// so runbooks carry over; a flag appears here when its feature works.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/agent.h"
+#include "agent/config/config.h"
+#include "cli/command.h"
+#include "core/io/runtime.h"
+#include "core/log.h"
+
+namespace cairn::cli {
+namespace {
+
+struct AgentFlags {
+  bool dev = false;
+  std::string node, datacenter, data_dir, client, log_level;
+  std::optional<int> http_port;
+  bool log_json = false;
+  std::vector<std::string> node_meta;
+};
+
+// Flags become the last configuration source, so they override files and are
+// validated (and named in errors) by the same code.
+Result<agent::Source> flags_source(const AgentFlags& f, const CLI::App& cmd) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!f.node.empty()) j["node_name"] = f.node;
+  if (!f.datacenter.empty()) j["datacenter"] = f.datacenter;
+  if (!f.data_dir.empty()) j["data_dir"] = f.data_dir;
+  if (!f.client.empty()) j["client_addr"] = f.client;
+  if (!f.log_level.empty()) j["log_level"] = f.log_level;
+  if (cmd.count("--log-json") > 0) j["log_json"] = f.log_json;
+  if (f.http_port) j["ports"]["http"] = *f.http_port;
+  for (const auto& kv : f.node_meta) {
+    auto colon = kv.find(':');
+    if (colon == std::string::npos)
+      return Error(errc::invalid_argument, "-node-meta: expected key:value, got \"" + kv + "\"");
+    j["node_meta"][kv.substr(0, colon)] = kv.substr(colon + 1);
+  }
+  return agent::Source{"command line", j.dump()};
+}
+
+int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_paths, const CLI::App& cmd) {
+  std::vector<agent::Source> sources;
+  for (const auto& p : config_paths) {
+    auto read = agent::read_sources(p);
+    if (!read.ok()) {
+      std::cerr << "==> " << read.error().message() << "\n";
+      return kExitError;
+    }
+    for (auto& s : *read) sources.push_back(std::move(s));
+  }
+  auto cli_source = flags_source(flags, cmd);
+  if (!cli_source.ok()) {
+    std::cerr << "==> " << cli_source.error().message() << "\n";
+    return kExitError;
+  }
+  sources.push_back(std::move(cli_source).value());
+  auto config = agent::load(flags.dev, sources);
+  if (!config.ok()) {
+    std::cerr << "==> " << config.error().message() << "\n";
+    return kExitError;
+  }
+  log::configure(*log::parse_level(config->log_level), config->log_json);
+  if (config->dev) log::info("agent", "running in -dev mode: data is kept in a temporary directory and removed at exit");
+
+  Runtime runtime;
+  agent::Agent agent(std::move(config).value());
+  if (auto st = agent.start(runtime); !st.ok()) {
+    std::cerr << "==> " << st.error().message() << "\n";
+    return kExitError;
+  }
+  runtime.on_shutdown_signal([&] {
+    runtime.exit_after(agent.config().limits.shutdown_grace + std::chrono::seconds(5));
+    agent.shutdown([&] {
+      log::info("agent", "shutdown complete");
+      runtime.stop();
+    });
+  });
+  runtime.run();
+  return kExitOk;
+}
+
+// Consul loads -config-file and -config-dir sources in the order they appear
+// on the command line; CLI11 keeps order per option only, so read argv.
+std::vector<std::string> config_paths_in_order(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    for (std::string name : {"--config-file", "--config-dir"}) {
+      if (args[i] == name && i + 1 < args.size()) {
+        out.push_back(args[++i]);
+      } else if (args[i].rfind(name + "=", 0) == 0) {
+        out.push_back(args[i].substr(name.size() + 1));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_agent_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("agent", "Run a Cairn agent");
+  auto flags = std::make_shared<AgentFlags>();
+  auto config_files = std::make_shared<std::vector<std::string>>();  // read again in order below
+  auto config_dirs = std::make_shared<std::vector<std::string>>();
+  cmd->add_flag("--dev", flags->dev, "Development mode: a one-process cluster with a temporary data dir");
+  cmd->add_option("--node", flags->node, "Name of this node (default: the host name)");
+  cmd->add_option("--datacenter", flags->datacenter, "Datacenter of this agent (default: dc1)");
+  cmd->add_option("--data-dir", flags->data_dir, "Where the agent keeps its state");
+  cmd->add_option("--client", flags->client, "Addresses the HTTP API binds to, space-separated (default: 127.0.0.1)");
+  cmd->add_option("--http-port", flags->http_port, "HTTP API port (default 8500; 0 picks a free port; -1 disables)");
+  cmd->add_option("--config-file", *config_files, "A JSON configuration file (repeatable)");
+  cmd->add_option("--config-dir", *config_dirs, "A directory of *.json configuration files (repeatable)");
+  cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error");
+  cmd->add_flag("--log-json", flags->log_json, "Log JSON lines");
+  cmd->add_option("--node-meta", flags->node_meta, "key:value metadata for this node (repeatable)");
+  cmd->callback([cmd, flags, exit_code] {
+    *exit_code = run_agent(*flags, config_paths_in_order(command_line()), *cmd);
+  });
+}
+
+}  // namespace cairn::cli
