@@ -1,0 +1,55 @@
+// The gossip simulation suite (label sim): each scenario at 50-200 members
+// over several seeds. A failure prints the seed and the replay command.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "test/sim/gossip/scenarios.h"
+
+namespace cairn::gossip::sim {
+namespace {
+
+void expect_ok(const std::string& scenario, std::size_t members, uint64_t seed, double loss = 0.0) {
+  ScenarioOptions o;
+  o.scenario = scenario;
+  o.members = members;
+  o.seed = seed;
+  o.loss = loss;
+  Report r = run_scenario(o);
+  std::printf("%s\n", r.summary().c_str());
+  EXPECT_TRUE(r.ok) << r.summary();
+  EXPECT_EQ(r.false_positives, 0u) << r.replay_command();
+}
+
+TEST(GossipSim, JoinsConvergeToFullMembership) {
+  for (uint64_t seed : {1, 2, 3}) expect_ok("converge", 100, seed);
+}
+
+TEST(GossipSim, CrashedMemberIsDeclaredFailedByEveryone) {
+  for (uint64_t seed : {11, 12, 13}) expect_ok("crash", 100, seed);
+}
+
+TEST(GossipSim, NoFalsePositivesUnderLossAndStalls) {
+  for (uint64_t seed : {21, 22, 23}) expect_ok("stalls", 100, seed, 0.10);
+}
+
+TEST(GossipSim, PartitionHeals) {
+  for (uint64_t seed : {31, 32}) expect_ok("partition", 50, seed);
+}
+
+TEST(GossipSim, GracefulLeaveShowsAsLeftNotFailed) {
+  for (uint64_t seed : {41, 42, 43}) expect_ok("leave", 100, seed);
+}
+
+TEST(GossipSim, UserEventsReachEveryoneExactlyOnce) {
+  for (uint64_t seed : {51, 52}) expect_ok("events", 100, seed, 0.05);
+}
+
+TEST(GossipSim, QueryCollectsResponsesFromMatchingMembers) {
+  for (uint64_t seed : {61, 62}) expect_ok("query", 100, seed);
+}
+
+TEST(GossipSim, FullRunAt200MembersWithLoss) { expect_ok("full", 200, 71, 0.10); }
+
+}  // namespace
+}  // namespace cairn::gossip::sim
