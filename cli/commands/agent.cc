@@ -116,7 +116,7 @@ void add_agent_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error");
   cmd->add_flag("--log-json", flags->log_json, "Log JSON lines");
   cmd->add_option("--node-meta", flags->node_meta, "key:value metadata for this node (repeatable)");
-  cmd->callback([cmd, flags, exit_code] {
+  cmd->callback([cmd, flags, config_files, config_dirs, exit_code] {
     *exit_code = run_agent(*flags, config_paths_in_order(command_line()), *cmd);
   });
 }

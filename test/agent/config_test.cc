@@ -1,0 +1,103 @@
+#include "agent/config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace cairn::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<Config> load_json(std::vector<std::pair<std::string, std::string>> files, bool dev = false) {
+  std::vector<Source> sources;
+  for (auto& [name, text] : files) sources.push_back({name, text});
+  return load(dev, sources);
+}
+
+TEST(Config, DefaultsAreConsuls) {
+  auto c = load_json({}, /*dev=*/true);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->datacenter, "dc1");
+  EXPECT_EQ(c->http_port, 8500);
+  EXPECT_EQ(c->client_addr, (std::vector<std::string>{"127.0.0.1"}));
+  EXPECT_EQ(c->limits.http_max_conns_per_client, 200);
+  EXPECT_FALSE(c->node_name.empty());
+}
+
+TEST(Config, LaterSourcesOverrideEarlierOnes) {
+  auto c = load_json({{"a.json", R"({"datacenter": "east", "data_dir": "/d", "ports": {"http": 1}})"},
+                      {"b.json", R"({"datacenter": "west"})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->datacenter, "west");
+  EXPECT_EQ(c->http_port, 1);  // untouched by b.json
+}
+
+TEST(Config, NodeMetaMergesKeyByKey) {
+  auto c = load_json({{"a.json", R"({"data_dir": "/d", "node_meta": {"rack": "r1", "zone": "z1"}})"},
+                      {"b.json", R"({"node_meta": {"zone": "z2"}})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->node_meta.at("rack"), "r1");
+  EXPECT_EQ(c->node_meta.at("zone"), "z2");
+}
+
+TEST(Config, ClientAddrIsSpaceSeparated) {
+  auto c = load_json({{"a.json", R"({"data_dir": "/d", "client_addr": "127.0.0.1 ::1"})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->client_addr, (std::vector<std::string>{"127.0.0.1", "::1"}));
+}
+
+TEST(Config, DurationsAcceptGoStringsAndNanoseconds) {
+  auto c = load_json({{"a.json", R"({"data_dir": "/d", "limits": {"http_read_timeout": "1.5s",
+                                     "http_idle_timeout": 2000000000}})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->limits.http_read_timeout, 1500ms);
+  EXPECT_EQ(c->limits.http_idle_timeout, 2s);
+}
+
+struct BadCase {
+  const char* json;
+  const char* message;
+};
+
+class ConfigRejects : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigRejects, WithAMessageNamingTheField) {
+  auto c = load_json({{"cfg.json", GetParam().json}});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().message(), GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigRejects,
+    ::testing::Values(
+        BadCase{R"({"data_dir": "/d", "bogus": 1})", "cfg.json: bogus: unknown field"},
+        BadCase{R"({"data_dir": "/d", "ports": {"dns": 53}})", "cfg.json: ports.dns: unknown field"},
+        BadCase{R"({"data_dir": "/d", "ports": 8500})", "cfg.json: ports: expected an object, got number"},
+        BadCase{R"({"data_dir": "/d", "datacenter": 5})", "cfg.json: datacenter: expected a string, got number"},
+        BadCase{R"({"data_dir": "/d", "log_json": "yes"})", "cfg.json: log_json: expected true or false, got string"},
+        BadCase{R"({"data_dir": "/d", "ports": {"http": "80"}})",
+                "cfg.json: ports.http: expected an integer, got string"},
+        BadCase{R"({"data_dir": "/d", "limits": {"http_read_timeout": "10 s"}})",
+                "cfg.json: limits.http_read_timeout: invalid duration \"10 s\""},
+        BadCase{R"([1, 2])", "cfg.json: expected a JSON object at the top level"},
+        BadCase{R"({"data_dir": )", "cfg.json: invalid JSON"},
+        BadCase{R"({})", "data_dir: required (set -data-dir or data_dir, or run with -dev)"},
+        BadCase{R"({"data_dir": "/d", "datacenter": "dc 1"})",
+                "datacenter: invalid value \"dc 1\" (allowed: letters, digits, '-' and '_')"},
+        BadCase{R"({"data_dir": "/d", "ports": {"http": -2}})",
+                "ports.http: invalid value -2 (allowed: -1 (disabled), 0 (any free port) to 65535)"},
+        BadCase{R"({"data_dir": "/d", "client_addr": "localhost"})",
+                "client_addr: invalid value \"localhost\" (allowed: IPv4 or IPv6 addresses)"},
+        BadCase{R"({"data_dir": "/d", "node_id": "abc"})",
+                "node_id: invalid value \"abc\" (allowed: a UUID such as 8e2f3c4a-0b1d-4c5e-9f6a-7b8c9d0e1f2a)"},
+        BadCase{R"({"data_dir": "/d", "log_level": "chatty"})",
+                "log_level: invalid value \"chatty\" (allowed: trace, debug, info, warn, error, off)"},
+        BadCase{R"({"data_dir": "/d", "node_meta": {"consul-x": "1"}})",
+                "node_meta: invalid value key \"consul-x\" (allowed: 1 to 128 letters, digits, '-' or '_', not "
+                "starting with \"consul-\")"},
+        BadCase{R"({"data_dir": "/d", "limits": {"http_read_timeout": "0s"}})",
+                "limits.http_read_timeout: invalid value \"0s\" (allowed: more than 0s, at most 1h)"},
+        BadCase{R"({"data_dir": "/d", "limits": {"http_max_body_bytes": 10}})",
+                "limits.http_max_body_bytes: invalid value 10 (allowed: 1024 to 1073741824)"}));
+
+}  // namespace
+}  // namespace cairn::agent
