@@ -8,43 +8,50 @@
 #include "core/version.h"
 
 namespace cairn::agent::http {
+namespace {
+
+nlohmann::json self_document(const Config& config) {
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : config.node_meta) meta[k] = v;
+  return {
+      {"Config",
+       {{"Datacenter", config.datacenter},
+        {"PrimaryDatacenter", config.datacenter},
+        {"NodeName", config.node_name},
+        {"NodeID", config.node_id},
+        {"Server", false},
+        {"Version", version()},
+        {"Revision", revision()}}},
+      {"DebugConfig",
+       {{"Datacenter", config.datacenter},
+        {"NodeName", config.node_name},
+        {"DataDir", config.data_dir},
+        {"DevMode", config.dev},
+        {"ClientAddrs", config.client_addr},
+        {"HTTPPort", config.http_port},
+        {"LogLevel", config.log_level},
+        {"LogJSON", config.log_json}}},
+      {"Meta", meta},
+      {"Member",
+       {{"Name", config.node_name},
+        {"Addr", config.client_addr.front()},
+        {"Tags", {{"dc", config.datacenter}, {"id", config.node_id}, {"role", "node"}, {"build", version()}}},
+        {"Status", 1}}},
+      {"Stats",
+       {{"agent", {{"version", version()}}},
+        {"build", {{"version", version()}, {"revision", revision()}, {"prerelease", ""}}},
+        {"runtime",
+         {{"arch", "amd64"}, {"os", "linux"}, {"cpu_count", std::to_string(std::thread::hardware_concurrency())}}}}},
+  };
+}
+
+}  // namespace
 
 void register_agent_self(Router& router, const Config& config) {
-  router.add_sync(Method::get, "/v1/agent/self", [&config](Request& req) {
-    nlohmann::json meta = nlohmann::json::object();
-    for (const auto& [k, v] : config.node_meta) meta[k] = v;
-    nlohmann::json body = {
-        {"Config",
-         {{"Datacenter", config.datacenter},
-          {"PrimaryDatacenter", config.datacenter},
-          {"NodeName", config.node_name},
-          {"NodeID", config.node_id},
-          {"Server", false},
-          {"Version", version()},
-          {"Revision", revision()}}},
-        {"DebugConfig",
-         {{"Datacenter", config.datacenter},
-          {"NodeName", config.node_name},
-          {"DataDir", config.data_dir},
-          {"DevMode", config.dev},
-          {"ClientAddrs", config.client_addr},
-          {"HTTPPort", config.http_port},
-          {"LogLevel", config.log_level},
-          {"LogJSON", config.log_json}}},
-        {"Meta", meta},
-        {"Member",
-         {{"Name", config.node_name},
-          {"Addr", config.client_addr.front()},
-          {"Tags", {{"dc", config.datacenter}, {"id", config.node_id}, {"role", "node"}, {"build", version()}}},
-          {"Status", 1}}},
-        {"Stats",
-         {{"agent", {{"version", version()}}},
-          {"build", {{"version", version()}, {"revision", revision()}, {"prerelease", ""}}},
-          {"runtime",
-           {{"arch", "amd64"}, {"os", "linux"}, {"cpu_count", std::to_string(std::thread::hardware_concurrency())}}}}},
-    };
-    return json_reply(req, body);
-  });
+  // Everything shown is fixed for the agent's lifetime, so the document is
+  // built once. (hardware_concurrency() alone reads /sys on every call.)
+  auto body = std::make_shared<const nlohmann::json>(self_document(config));
+  router.add_sync(Method::get, "/v1/agent/self", [body](Request& req) { return json_reply(req, *body); });
 }
 
 }  // namespace cairn::agent::http

@@ -1,6 +1,7 @@
 // cairn agent: runs an agent (and, with -server or -dev, a server — the only
 // place where agent and server are wired together). Flags use Consul's names
 // so runbooks carry over; a flag appears here when its feature works.
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -78,7 +79,11 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
       runtime.stop();
     });
   });
-  runtime.run();
+  // CAIRN_IO_THREADS caps the io threads (default: one per core), e.g. to
+  // compare with a one-worker peer in bench/.
+  unsigned threads = 0;
+  if (const char* t = std::getenv("CAIRN_IO_THREADS")) threads = static_cast<unsigned>(std::strtoul(t, nullptr, 10));
+  runtime.run(threads);
   return kExitOk;
 }
 

@@ -22,11 +22,21 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 // Where a handler's response lands. Lives on the connection's strand.
+// One per connection, reused by each request on it; `seq` tells a late
+// response to an earlier request (a long poll answered after its connection
+// moved on) from the current one.
 struct Slot {
   explicit Slot(const Strand& s) : strand(s), timer(s, asio::steady_timer::time_point::max()) {}
   Strand strand;
   asio::steady_timer timer;  // cancelled when the response arrives
+  uint64_t seq = 0;
   std::optional<Response> response;
+
+  void deliver(uint64_t for_seq, Response r) {
+    if (for_seq != seq || response) return;
+    response = std::move(r);
+    timer.cancel();
+  }
 };
 
 struct Conn {
@@ -288,17 +298,15 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Conn> conn) {
     } else {
       req.path = std::move(path).value();
       req.query = std::move(query).value();
-      auto slot = std::make_shared<Slot>(conn->strand);
-      conn->slot = slot;
-      Responder responder([slot](Response r) {
+      if (!conn->slot) conn->slot = std::make_shared<Slot>(conn->strand);
+      auto slot = conn->slot;
+      uint64_t seq = ++slot->seq;
+      slot->response.reset();
+      Responder responder([slot, seq](Response r) {
         if (slot->strand.running_in_this_thread()) {
-          slot->response = std::move(r);
-          slot->timer.cancel();
+          slot->deliver(seq, std::move(r));
         } else {
-          asio::post(slot->strand, [slot, r = std::move(r)]() mutable {
-            slot->response = std::move(r);
-            slot->timer.cancel();
-          });
+          asio::post(slot->strand, [slot, seq, r = std::move(r)]() mutable { slot->deliver(seq, std::move(r)); });
         }
       });
       try {
@@ -310,7 +318,6 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Conn> conn) {
       while (!slot->response && !conn->aborted) {
         co_await slot->timer.async_wait(kTuple);
       }
-      conn->slot.reset();
       if (!slot->response) break;  // aborted by shutdown
       response = std::move(*slot->response);
     }
