@@ -182,7 +182,9 @@ class Membership {
   void after_stall(Instant now, Duration gap);
 
   // --- membership state (state.cc) ---
-  void on_alive(Instant now, const Alive& a);
+  // gossip_new = false: a member first heard of through push-pull from a
+  // third party is not re-gossiped (see state.cc).
+  void on_alive(Instant now, const Alive& a, bool gossip_new = true);
   void on_suspect(Instant now, const Suspect& s);
   void on_dead(Instant now, const Dead& d);
   void refute(Instant now, uint32_t accused_incarnation);
@@ -249,6 +251,8 @@ class Membership {
   LamportDedupe<uint32_t> query_seen_;
   uint64_t event_min_time_ = 0;
   bool ignore_old_on_join_ = false;
+  bool join_pending_ = false;  // the first push-pull reply schedules follow-ups
+  uint32_t join_followups_ = 0;  // follow-up exchanges still to do after a join
   QueryTable queries_;
 
   Ready ready_;

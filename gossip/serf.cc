@@ -9,9 +9,14 @@
 
 namespace cairn::gossip {
 
+namespace {
+constexpr uint32_t kJoinFollowups = 2;
+}  // namespace
+
 void Membership::join(Instant now, const std::vector<std::string>& addrs, bool ignore_old_events) {
   (void)now;
   ignore_old_on_join_ = ignore_old_events;
+  join_pending_ = !addrs.empty();
   for (const auto& addr : addrs) send_push_pull(addr, PushPull::kJoin);
 }
 
@@ -72,10 +77,19 @@ void Membership::on_push_pull(Instant now, PushPull& pp) {
     ignore_old_on_join_ = false;
     event_min_time_ = pp.event_ltime;
   }
+  if ((pp.flags & PushPull::kReply) && join_pending_) {
+    // News that was being gossiped while we joined may use up its
+    // retransmits before anyone knows to tell us, and we do not re-gossip
+    // what the join taught us (state.cc). One more exchange, once such news
+    // has died out, closes that gap long before the periodic push-pull.
+    join_pending_ = false;
+    join_followups_ = kJoinFollowups;
+    next_push_pull_ = now + config_.gossip_interval * static_cast<int64_t>(retransmits() + 1);
+  }
   for (auto& r : pp.members) {
     switch (r.state) {
       case MemberState::alive:
-        on_alive(now, Alive{r.incarnation, std::move(r.name), std::move(r.addr), std::move(r.tags)});
+        on_alive(now, Alive{r.incarnation, r.name, std::move(r.addr), std::move(r.tags)}, r.name == pp.sender);
         break;
       case MemberState::left:
         on_dead(now, Dead{r.incarnation, r.name, r.name});
@@ -200,6 +214,14 @@ void Membership::tick_gossip(Instant now) {
 void Membership::tick_push_pull(Instant now) {
   if (config_.push_pull_interval <= Duration::zero() || now < next_push_pull_) return;
   next_push_pull_ = now + push_pull_scale(config_.push_pull_interval, members_.size());
+  if (join_followups_ > 0) {
+    // Each follow-up waits four times longer than the last: early ones catch
+    // news missed while joining, later ones what our first peers missed.
+    --join_followups_;
+    Duration wait = config_.gossip_interval * static_cast<int64_t>(retransmits() + 1) *
+                    (int64_t{4} << (2 * (kJoinFollowups - 1 - join_followups_)));
+    next_push_pull_ = std::min(next_push_pull_, now + wait);
+  }
   if (leaving_) return;
   auto peer = members_.random_members(1, *rng_, [&](const Member& m) {
     return m.name != self_ && m.state == MemberState::alive;

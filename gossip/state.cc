@@ -29,7 +29,7 @@ void Membership::emit(MemberEvent::Kind kind, const Member& m) {
       kind, MemberInfo{m.name, m.addr, tags.ok() ? std::move(*tags) : Tags{}, m.state, m.incarnation}});
 }
 
-void Membership::on_alive(Instant now, const Alive& a) {
+void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
   if (a.node.empty()) return;
   // Tags that do not decode would poison every view of this member.
   if (!decode_tags(a.tags).ok()) {
@@ -54,7 +54,12 @@ void Membership::on_alive(Instant now, const Alive& a) {
     fresh.incarnation = a.incarnation;
     fresh.state_change = now;
     Member& added = members_.add(std::move(fresh), *rng_);
-    broadcast(a.node, a);
+    // memberlist re-gossips every member a push-pull teaches it; after a
+    // join that is the whole member list, from every joiner: an O(n^2)
+    // storm of news everyone else already has. The joiner's own record and
+    // every *change* of state are still gossiped, and anti-entropy carries
+    // the rest.
+    if (gossip_new) broadcast(a.node, a);
     emit(MemberEvent::Kind::join, added);
     return;
   }
