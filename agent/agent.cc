@@ -69,6 +69,8 @@ Result<std::string> load_or_create_node_id(const std::string& data_dir) {
 
 struct Agent::Impl {
   Config config;
+  std::function<void()> shutdown_request;
+  std::unique_ptr<http::EndpointContext> endpoints;
   bool remove_data_dir = false;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -83,6 +85,8 @@ Agent::~Agent() {
     fs::remove_all(impl_->config.data_dir, ec);
   }
 }
+
+void Agent::set_shutdown_request(std::function<void()> fn) { impl_->shutdown_request = std::move(fn); }
 
 const Config& Agent::config() const { return impl_->config; }
 const std::vector<std::string>& Agent::http_addresses() const { return impl_->http_addresses; }
@@ -102,7 +106,8 @@ Status Agent::start(Runtime& runtime) {
     CAIRN_TRY(c.node_id, load_or_create_node_id(c.data_dir));
   }
 
-  http::register_endpoints(impl_->router, c);
+  impl_->endpoints = std::make_unique<http::EndpointContext>(http::EndpointContext{c, impl_->shutdown_request});
+  http::register_endpoints(impl_->router, *impl_->endpoints);
 
   if (c.http_port < 0) {
     log::info("agent", "HTTP API disabled (ports.http = -1)");

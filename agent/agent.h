@@ -24,6 +24,11 @@ class Agent {
   explicit Agent(Config config);
   ~Agent();
 
+  // What the agent calls when asked over the API to leave (PUT
+  // /v1/agent/leave): the composition root starts the same graceful shutdown
+  // as for SIGTERM. Set before start().
+  void set_shutdown_request(std::function<void()> fn);
+
   // Prepares the data dir and node id, binds every listener (port 0 picks a
   // free one) and starts serving. Logs the bound addresses.
   Status start(Runtime& runtime);

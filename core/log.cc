@@ -92,7 +92,7 @@ bool enabled(Level level) { return level != Level::off && level >= g_level.load(
 void write(Level level, std::string_view module, std::string_view message) {
   if (!enabled(level)) return;
   if (g_json.load(std::memory_order_relaxed)) {
-    logger().log(to_spdlog(level), "\"@level\":\"{}\",\"@module\":\"{}\",\"@message\":\"{}\"}}", level_name(level),
+    logger().log(to_spdlog(level), "\"@level\":\"{}\",\"@module\":\"{}\",\"@message\":\"{}\"", level_name(level),
                  json_escape(module), json_escape(message));
   } else {
     logger().log(to_spdlog(level), "{} {}: {}", bracket(level), module, message);

@@ -47,7 +47,8 @@ nlohmann::json self_document(const Config& config) {
 
 }  // namespace
 
-void register_agent_self(Router& router, const Config& config) {
+void register_agent_self(Router& router, EndpointContext& ctx) {
+  const Config& config = ctx.config;
   // Everything shown is fixed for the agent's lifetime, so the document is
   // built once. (hardware_concurrency() alone reads /sys on every call.)
   auto body = std::make_shared<const nlohmann::json>(self_document(config));

@@ -2,9 +2,10 @@
 
 namespace cairn::agent::http {
 
-void register_endpoints(Router& router, const Config& config) {
-  register_agent_self(router, config);
-  register_status(router, config);
+void register_endpoints(Router& router, EndpointContext& ctx) {
+  register_agent_self(router, ctx);
+  register_agent_lifecycle(router, ctx);
+  register_status(router, ctx);
 }
 
 }  // namespace cairn::agent::http

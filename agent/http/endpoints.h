@@ -2,6 +2,8 @@
 // (agent_self.cc, status.cc, …); register_endpoints() adds them all.
 #pragma once
 
+#include <functional>
+
 #include "agent/config/config.h"
 #include "core/http/router.h"
 
@@ -9,9 +11,17 @@ namespace cairn::agent::http {
 
 using namespace cairn::http;  // Request, Response, Router
 
-void register_endpoints(Router& router, const Config& config);
+// What endpoints may use of the agent. Outlives the router.
+struct EndpointContext {
+  const Config& config;
+  // Starts the agent's graceful shutdown (as SIGTERM does).
+  std::function<void()> request_shutdown;
+};
 
-void register_agent_self(Router& router, const Config& config);
-void register_status(Router& router, const Config& config);
+void register_endpoints(Router& router, EndpointContext& ctx);
+
+void register_agent_self(Router& router, EndpointContext& ctx);
+void register_agent_lifecycle(Router& router, EndpointContext& ctx);
+void register_status(Router& router, EndpointContext& ctx);
 
 }  // namespace cairn::agent::http

@@ -5,7 +5,7 @@
 
 namespace cairn::agent::http {
 
-void register_status(Router& router, const Config&) {
+void register_status(Router& router, EndpointContext&) {
   router.add_sync(Method::get, "/v1/status/leader", [](Request& req) { return json_reply(req, ""); });
   router.add_sync(Method::get, "/v1/status/peers",
                   [](Request& req) { return json_reply(req, nlohmann::json::array()); });

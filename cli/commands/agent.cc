@@ -3,6 +3,7 @@
 // so runbooks carry over; a flag appears here when its feature works.
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
@@ -68,17 +69,25 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
 
   Runtime runtime;
   agent::Agent agent(std::move(config).value());
+  std::once_flag stopping;
+  auto graceful_shutdown = [&] {
+    std::call_once(stopping, [&] {
+      runtime.exit_after(agent.config().limits.shutdown_grace + std::chrono::seconds(5));
+      agent.shutdown([&] {
+        log::info("agent", "shutdown complete");
+        runtime.stop();
+      });
+    });
+  };
+  agent.set_shutdown_request([&] {
+    log::info("agent", "graceful leave requested over the HTTP API: shutting down");
+    graceful_shutdown();
+  });
   if (auto st = agent.start(runtime); !st.ok()) {
     std::cerr << "==> " << st.error().message() << "\n";
     return kExitError;
   }
-  runtime.on_shutdown_signal([&] {
-    runtime.exit_after(agent.config().limits.shutdown_grace + std::chrono::seconds(5));
-    agent.shutdown([&] {
-      log::info("agent", "shutdown complete");
-      runtime.stop();
-    });
-  });
+  runtime.on_shutdown_signal(graceful_shutdown);
   // CAIRN_IO_THREADS caps the io threads (default: one per core), e.g. to
   // compare with a one-worker peer in bench/.
   unsigned threads = 0;

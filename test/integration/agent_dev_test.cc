@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "test/support/process.h"
 #include "test/support/raw_http.h"
@@ -126,6 +127,49 @@ TEST_F(AgentDevTest, NodeIdPersistsInTheDataDir) {
   std::string first = run_once();
   ASSERT_EQ(first.size(), 36u);
   EXPECT_EQ(run_once(), first);
+}
+
+TEST_F(AgentDevTest, LeaveCommandShutsTheAgentDownGracefully) {
+  start();
+  auto r = run({cairn_binary(), "leave", "-http-addr", "127.0.0.1:" + std::to_string(port_)}, dir_);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Graceful leave complete"), std::string::npos);
+  auto status = agent_->wait_exit(10s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0);
+}
+
+TEST_F(AgentDevTest, ClientCommandsReadTheAddressFromTheEnvironment) {
+  start();
+  ::setenv("CONSUL_HTTP_ADDR", ("127.0.0.1:" + std::to_string(port_)).c_str(), 1);
+  auto r = run({cairn_binary(), "leave"}, dir_);
+  ::unsetenv("CONSUL_HTTP_ADDR");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(agent_->wait_exit(10s).has_value());
+}
+
+TEST_F(AgentDevTest, LogJsonWritesOneJsonObjectPerLine) {
+  start({"-log-json"});
+  EXPECT_EQ(status_of(get("/v1/agent/self")), 200);
+  std::istringstream lines(agent_->log());
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("@timestamp") && j.contains("@level") && j.contains("@module") && j.contains("@message"));
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 2);
+}
+
+TEST(CairnCli, LeaveWithoutAnAgentExitsOne) {
+  TempDir dir;
+  auto r = run({cairn_binary(), "leave", "-http-addr", "127.0.0.1:1"}, dir);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("Error leaving: error connecting to 127.0.0.1:1"), std::string::npos) << r.output;
+  auto bad = run({cairn_binary(), "leave", "-http-addr", "127.0.0.1:99999"}, dir);
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("invalid port"), std::string::npos) << bad.output;
 }
 
 TEST(CairnCli, VersionExitsZero) {
