@@ -150,6 +150,7 @@ void Membership::on_ack(Instant now, const Ack& a) {
     awareness_.apply_delta(-1);
     return;
   }
+  if (final_checks_.count(a.seq)) return on_final_check_ack(now, a.seq);
   auto it = forwards_.find(a.seq);
   if (it == forwards_.end()) return;  // late or unknown: harmless
   Ack relay = a;

@@ -189,6 +189,8 @@ class Membership {
   void on_dead(Instant now, const Dead& d);
   void refute(Instant now, uint32_t accused_incarnation);
   void tick_suspicions(Instant now);
+  void on_final_check_ack(Instant now, uint32_t seq);
+  void drop_suspicion(const std::string& name);
   void broadcast(const std::string& key, const Message& m);
   void emit(MemberEvent::Kind kind, const Member& m);
   Alive self_alive() const;
@@ -240,6 +242,8 @@ class Membership {
     bool want_nack;
   };
   std::unordered_map<uint32_t, Forward> forwards_;
+  // Last-chance checks of suspects whose timer ran out, by sequence number.
+  std::unordered_map<uint32_t, std::string> final_checks_;
   uint32_t next_seq_ = 1;
 
   Instant last_tick_;

@@ -70,7 +70,7 @@ void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
   m->incarnation = a.incarnation;
   m->addr = a.addr;
   m->tags = a.tags;
-  suspicions_.erase(m->name);
+  drop_suspicion(m->name);
   members_.set_state(*m, MemberState::alive, now);
   broadcast(a.node, a);
   if (!was_live)
@@ -82,14 +82,18 @@ void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
 void Membership::on_suspect(Instant now, const Suspect& s) {
   Member* m = members_.find(s.node);
   if (!m || s.incarnation < m->incarnation) return;
-  if (m->state == MemberState::suspect) {
+  if (m->state == MemberState::suspect && s.incarnation == m->incarnation) {
     // Lifeguard §IV-B: an independent accusation shortens the timer; pass it
     // on so that others can count it too.
     auto it = suspicions_.find(m->name);
-    if (it != suspicions_.end() && s.incarnation == m->incarnation && it->second.confirm(s.from))
-      broadcast(s.node, s);
+    if (it != suspicions_.end() && it->second.confirm(s.from)) broadcast(s.node, s);
     return;
   }
+  // A suspicion at a newer incarnation than ours means the member refuted
+  // the one we hold (we may never see that alive message: a queued suspect
+  // replaces it in gossip buffers). Unlike memberlist, which counts it as a
+  // confirmation of the old timer, start over: the old timer is stale and
+  // would declare a member dead that has already answered.
   if (!m->live()) return;
   if (s.node == self_) {
     if (!leaving_) refute(now, s.incarnation);
@@ -108,7 +112,8 @@ void Membership::on_suspect(Instant now, const Suspect& s) {
   // (Lifeguard §IV-A: the local health multiplier scales every timeout).
   Duration min = awareness_.scale(suspicion_timeout(config_.suspicion_mult, n, config_.probe_interval));
   Duration max = min * static_cast<int64_t>(config_.suspicion_max_timeout_mult);
-  suspicions_.insert_or_assign(m->name, Suspicion(now, k, min, max, s.from));
+  drop_suspicion(m->name);
+  suspicions_.emplace(m->name, Suspicion(now, k, min, max, s.from));
 }
 
 void Membership::on_dead(Instant now, const Dead& d) {
@@ -123,7 +128,7 @@ void Membership::on_dead(Instant now, const Dead& d) {
     return;
   }
   m->incarnation = d.incarnation;
-  suspicions_.erase(m->name);
+  drop_suspicion(m->name);
   members_.set_state(*m, leave ? MemberState::left : MemberState::dead, now);
   broadcast(d.node, d);
   emit(leave ? MemberEvent::Kind::leave : MemberEvent::Kind::failed, *m);
@@ -141,16 +146,57 @@ void Membership::refute(Instant now, uint32_t accused_incarnation) {
   broadcast(self_, self_alive());
 }
 
+// A suspicion whose timer runs out gets one last direct check before we
+// declare the member dead: a ping over the stream transport carrying the
+// accusation (the buddy system again). Gossip is probabilistic: now and then
+// a member misses every copy of a refutation (with n = 200 and 12
+// retransmits, about one member in 10^5 per refutation), and without this
+// check it would declare a live member dead on stale news. An ack proves the
+// member alive; no ack within a probe interval and it is declared dead.
+// This costs one packet per expiring suspicion and delays detection by at
+// most a probe interval.
 void Membership::tick_suspicions(Instant now) {
   std::vector<std::string> due;
   for (const auto& [name, s] : suspicions_)
     if (s.deadline() <= now) due.push_back(name);
   std::sort(due.begin(), due.end());  // unordered_map order must not leak into replay
   for (const auto& name : due) {
-    suspicions_.erase(name);
+    auto it = suspicions_.find(name);
     Member* m = members_.find(name);
-    if (m && m->state == MemberState::suspect) on_dead(now, Dead{m->incarnation, m->name, self_});
+    if (!m || m->state != MemberState::suspect) {
+      drop_suspicion(name);
+      continue;
+    }
+    if (!it->second.checked()) {
+      uint32_t seq = next_seq_++;
+      it->second.mark_checked(seq, now + awareness_.scale(config_.probe_interval));
+      final_checks_[seq] = name;
+      Message accusation = Suspect{m->incarnation, m->name, self_};
+      send(m->addr, Transport::stream, Ping{seq, m->name, self_, self_member().addr}, &accusation);
+      continue;
+    }
+    on_dead(now, Dead{m->incarnation, m->name, self_});  // drops the suspicion
   }
+}
+
+// The suspect answered our last-chance check: it is alive whatever gossip
+// we missed. We hold it alive locally without gossiping (its incarnation is
+// unknown to us; its own refutation or push-pull brings that).
+void Membership::on_final_check_ack(Instant now, uint32_t seq) {
+  auto it = final_checks_.find(seq);
+  std::string name = std::move(it->second);
+  final_checks_.erase(it);
+  Member* m = members_.find(name);
+  if (!m || m->state != MemberState::suspect) return;
+  drop_suspicion(name);
+  members_.set_state(*m, MemberState::alive, now);
+}
+
+void Membership::drop_suspicion(const std::string& name) {
+  auto it = suspicions_.find(name);
+  if (it == suspicions_.end()) return;
+  if (it->second.checked()) final_checks_.erase(it->second.check_seq());
+  suspicions_.erase(it);
 }
 
 uint32_t Membership::incarnation() const { return self_member().incarnation; }

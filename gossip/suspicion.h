@@ -46,12 +46,24 @@ class Suspicion {
   }
   uint32_t confirmations() const { return static_cast<uint32_t>(confirmers_.size()); }
 
+  // The last-chance direct check sent when the timer first ran out (see
+  // Membership::tick_suspicions): its sequence number, once sent.
+  bool checked() const { return checked_; }
+  uint32_t check_seq() const { return check_seq_; }
+  void mark_checked(uint32_t seq, Instant new_deadline) {
+    checked_ = true;
+    check_seq_ = seq;
+    deadline_ = new_deadline;
+  }
+
  private:
   Instant start_;
   uint32_t expected_;
   Duration min_, max_;
   std::vector<std::string> confirmers_;  // includes the accuser; at most expected_+1
   Instant deadline_;
+  bool checked_ = false;
+  uint32_t check_seq_ = 0;
 };
 
 // Lifeguard §IV-A Local Health Multiplier: a saturating counter raised by

@@ -157,7 +157,7 @@ class Runner {
     return true;
   }
 
-  // CPU starvation: a fraction of members stall for 0.2-2.5 s bursts, about
+  // CPU starvation: a fraction of members stall for 0.2-5 s bursts, about
   // one burst every 5 s each, for 60 s. Nobody may be declared failed.
   bool stall_bursts() {
     std::size_t stallers = std::max<std::size_t>(1, static_cast<std::size_t>(o_.stall_fraction * cluster_.size()));
@@ -169,7 +169,7 @@ class Runner {
     Instant end = cluster_.now() + 60s;
     while (cluster_.now() < end) {
       for (uint32_t v : who)
-        if (rng_.unit() < 0.02) cluster_.stall(v, std::chrono::milliseconds(rng_.between(200, 2500)));
+        if (rng_.unit() < 0.02) cluster_.stall(v, std::chrono::milliseconds(rng_.between(200, 5000)));
       cluster_.run_for(100ms);
     }
     note("stall bursts over");
