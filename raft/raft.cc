@@ -1,0 +1,836 @@
+#include "raft/raft.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "raft/errc.h"
+
+namespace cairn::raft {
+
+Raft::Raft(const Config& cfg, LogStorage* storage, Rng* rng)
+    : cfg_(cfg),
+      id_(cfg.id),
+      log_(storage, cfg.max_committed_size_per_ready),
+      trk_(static_cast<size_t>(cfg.max_inflight_msgs)),
+      rng_(rng) {
+  auto init = storage->initial_state();
+  if (!init.ok()) raft_panic("initial state: " + init.error().message());
+  const HardState& hs = init->hard_state;
+  configs_.push_back({storage->first_index() - 1, init->conf_state});
+  // A restarted server adopts the latest configuration in its log (thesis §4.1).
+  Index first = storage->first_index();
+  Index last = storage->last_index();
+  if (last >= first) {
+    auto ents = storage->entries(first, last + 1, std::numeric_limits<uint64_t>::max());
+    if (!ents.ok()) raft_panic("reading the log at start: " + ents.error().message());
+    scan_for_config(*ents);
+  }
+  trk_.apply_config(configs_.back().conf, log_.last_index() + 1);
+  if (!hs.empty()) {
+    if (hs.commit < log_.committed() || hs.commit > log_.last_index()) {
+      raft_panic("hard state commit " + std::to_string(hs.commit) + " outside [" +
+                 std::to_string(log_.committed()) + ", " + std::to_string(log_.last_index()) + "]");
+    }
+    term_ = hs.term;
+    vote_ = hs.vote;
+    log_.commit_to(hs.commit);
+  }
+  if (cfg_.applied > 0) {
+    if (cfg_.applied > log_.committed()) raft_panic("config applied past the commit index");
+    log_.set_applied(std::max(cfg_.applied, log_.applied()));
+  }
+  become_follower(term_, kNoNode);
+}
+
+// ---- configuration (thesis §4.1) ----
+
+const ConfState& Raft::conf_state_at(Index i) const {
+  const ConfState* cs = &configs_.front().conf;
+  for (const ConfigAt& c : configs_) {
+    if (c.index > i) break;
+    cs = &c.conf;
+  }
+  return *cs;
+}
+
+void Raft::compact_config_history(Index i) {
+  ConfState base = conf_state_at(i);
+  std::vector<ConfigAt> kept{{i, std::move(base)}};
+  for (ConfigAt& c : configs_) {
+    if (c.index > i) kept.push_back(std::move(c));
+  }
+  configs_ = std::move(kept);
+}
+
+void Raft::scan_for_config(const std::vector<Entry>& ents) {
+  for (const Entry& e : ents) {
+    if (e.type != EntryType::conf_change) continue;
+    // A change that does not decode or apply is skipped by every server alike
+    // (all see the same log), so configurations still agree. The leader never
+    // appends one; this only guards against bytes we did not check.
+    auto cc = ConfChange::decode(e.data);
+    if (!cc.ok()) continue;
+    auto next = apply_conf_change(configs_.back().conf, *cc);
+    if (!next.ok()) continue;
+    configs_.push_back({e.index, std::move(next).value()});
+  }
+}
+
+void Raft::on_entries_written(Index first, const std::vector<Entry>& ents) {
+  bool changed = false;
+  while (configs_.size() > 1 && configs_.back().index >= first) {
+    configs_.pop_back();  // that entry was truncated: fall back to the previous configuration
+    changed = true;
+  }
+  size_t before = configs_.size();
+  scan_for_config(ents);
+  if (changed || configs_.size() != before) switch_config();
+}
+
+void Raft::switch_config() {
+  const ConfState& cs = configs_.back().conf;
+  if (cs == trk_.config()) return;
+  trk_.apply_config(cs, log_.last_index() + 1);
+  if (state_ != StateType::leader) return;
+  if (lead_transferee_ != kNoNode && !cs.is_voter(lead_transferee_)) abort_leader_transfer();
+  // A smaller quorum may already hold entries that were not committed before.
+  if (maybe_commit()) on_leader_commit();
+}
+
+bool Raft::promotable() const {
+  const Progress* pr = trk_.get(id_);
+  return pr != nullptr && !pr->is_learner && !log_.unstable_snapshot().has_value();
+}
+
+// ---- timers ----
+
+void Raft::reset_randomized_election_timeout() {
+  // Uniform in [election_tick, 2*election_tick): randomness resolves split votes (§5.2).
+  randomized_election_timeout_ =
+      cfg_.election_tick + static_cast<int>(rng_->uniform(static_cast<uint64_t>(cfg_.election_tick)));
+}
+
+void Raft::tick() {
+  if (state_ == StateType::leader) {
+    tick_heartbeat();
+  } else {
+    tick_election();
+  }
+}
+
+void Raft::tick_election() {
+  ++election_elapsed_;
+  if (promotable() && past_election_timeout()) {
+    election_elapsed_ = 0;
+    Message m;
+    m.type = MessageType::hup;
+    m.from = id_;
+    (void)step(std::move(m));
+  }
+}
+
+void Raft::tick_heartbeat() {
+  ++heartbeat_elapsed_;
+  ++election_elapsed_;
+  if (election_elapsed_ >= cfg_.election_tick) {
+    election_elapsed_ = 0;
+    if (cfg_.check_quorum) {
+      Message m;
+      m.type = MessageType::check_quorum;
+      m.from = id_;
+      (void)step(std::move(m));
+    }
+    // A transfer that did not finish within an election timeout is abandoned
+    // so that the leader serves clients again (thesis §3.10).
+    if (state_ == StateType::leader && lead_transferee_ != kNoNode) abort_leader_transfer();
+  }
+  if (state_ != StateType::leader) return;
+  if (heartbeat_elapsed_ >= cfg_.heartbeat_tick) {
+    heartbeat_elapsed_ = 0;
+    Message m;
+    m.type = MessageType::beat;
+    m.from = id_;
+    (void)step(std::move(m));
+  }
+}
+
+// ---- role changes ----
+
+void Raft::reset(Term term) {
+  if (term_ != term) {
+    term_ = term;
+    vote_ = kNoNode;  // a new term: no vote cast yet (§5.2)
+  }
+  lead_ = kNoNode;
+  election_elapsed_ = 0;
+  heartbeat_elapsed_ = 0;
+  reset_randomized_election_timeout();
+  abort_leader_transfer();
+  trk_.reset_votes();
+  Index last = log_.last_index();
+  for (auto& [id, pr] : trk_.progress()) {
+    bool learner = pr.is_learner;
+    pr = Progress(static_cast<size_t>(cfg_.max_inflight_msgs));
+    pr.is_learner = learner;
+    pr.next = last + 1;  // §5.3: nextIndex starts just past the leader's log
+    if (id == id_) pr.match = last;
+  }
+  read_only_.clear();
+  pending_read_index_msgs_.clear();
+  append_pending_ = false;
+}
+
+void Raft::become_follower(Term term, NodeId lead) {
+  reset(term);
+  lead_ = lead;
+  state_ = StateType::follower;
+}
+
+void Raft::become_pre_candidate() {
+  if (state_ == StateType::leader) raft_panic("leader cannot become pre-candidate");
+  // PreVote does not touch term or vote (thesis §9.6): a node that cannot win
+  // leaves no trace on the cluster.
+  trk_.reset_votes();
+  lead_ = kNoNode;
+  state_ = StateType::pre_candidate;
+}
+
+void Raft::become_candidate() {
+  if (state_ == StateType::leader) raft_panic("leader cannot become candidate");
+  reset(term_ + 1);  // §5.2: increment currentTerm, vote for self
+  vote_ = id_;
+  state_ = StateType::candidate;
+}
+
+void Raft::become_leader() {
+  if (state_ == StateType::follower) raft_panic("follower cannot become leader without an election");
+  reset(term_);
+  lead_ = id_;
+  state_ = StateType::leader;
+  if (Progress* self = trk_.get(id_)) {
+    self->become_replicate();
+    self->recent_active = true;
+  }
+  // A no-op entry of the new term: committing it commits every earlier entry
+  // (§5.4.2, §8) and lets ReadIndex and membership changes proceed (thesis §6.4, §4.1).
+  append_entry({Entry{}});
+}
+
+void Raft::hup(CampaignKind kind) {
+  if (state_ == StateType::leader || !promotable()) return;
+  if (kind == CampaignKind::pre_election && !cfg_.pre_vote) kind = CampaignKind::election;
+  campaign(kind);
+}
+
+void Raft::campaign(CampaignKind kind) {
+  Term term;
+  MessageType vote_type;
+  if (kind == CampaignKind::pre_election) {
+    become_pre_candidate();
+    vote_type = MessageType::pre_vote;
+    term = term_ + 1;  // the term we would campaign in; ours stays put
+  } else {
+    become_candidate();
+    vote_type = MessageType::vote;
+    term = term_;
+  }
+  trk_.record_vote(id_, true);
+  if (trk_.tally_votes() == ProgressTracker::VoteResult::won) {
+    // A single-voter cluster wins at once.
+    if (kind == CampaignKind::pre_election) {
+      campaign(CampaignKind::election);
+    } else {
+      become_leader();
+    }
+    return;
+  }
+  for (NodeId voter : trk_.config().voters) {
+    if (voter == id_) continue;
+    Message m;
+    m.type = vote_type;
+    m.to = voter;
+    m.term = term;
+    m.index = log_.last_index();
+    m.log_term = log_.last_term();
+    if (kind == CampaignKind::transfer) m.context = std::string(kCampaignTransfer);
+    send(std::move(m));
+  }
+}
+
+// ---- step ----
+
+Status Raft::step(Message m) {
+  // Terms first (§5.1): a higher term makes us a follower; a lower one is stale.
+  if (m.term == 0) {
+    // local message, or a forwarded proposal / read request
+  } else if (m.term > term_) {
+    if (m.type == MessageType::vote || m.type == MessageType::pre_vote) {
+      bool force = m.context == kCampaignTransfer;
+      bool in_lease = cfg_.check_quorum && lead_ != kNoNode && election_elapsed_ < cfg_.election_tick;
+      // Thesis §4.2.3: a server that heard from a current leader within the
+      // minimum election timeout neither updates its term nor grants its vote,
+      // so removed or partitioned servers cannot disrupt a working leader.
+      if (!force && in_lease) return ok_status();
+    }
+    if (m.type == MessageType::pre_vote) {
+      // Answering a pre-vote never changes our term (thesis §9.6).
+    } else if (m.type == MessageType::pre_vote_resp && !m.reject) {
+      // A granted pre-vote carries the future term; we bump it when we campaign.
+    } else if (m.type == MessageType::app || m.type == MessageType::heartbeat ||
+               m.type == MessageType::snap) {
+      become_follower(m.term, m.from);
+    } else {
+      become_follower(m.term, kNoNode);
+    }
+  } else if (m.term < term_) {
+    if ((cfg_.check_quorum || cfg_.pre_vote) &&
+        (m.type == MessageType::heartbeat || m.type == MessageType::app)) {
+      // A leader from an older term that was cut off: tell it our term so it
+      // steps down. Without this, with CheckQuorum or PreVote a stale leader
+      // could keep a node with a longer log from ever winning.
+      Message resp;
+      resp.type = MessageType::app_resp;
+      resp.to = m.from;
+      send(std::move(resp));
+    } else if (m.type == MessageType::pre_vote) {
+      Message resp;
+      resp.type = MessageType::pre_vote_resp;
+      resp.to = m.from;
+      resp.term = term_;
+      resp.reject = true;
+      send(std::move(resp));
+    }
+    return ok_status();  // otherwise ignore stale messages (§5.1)
+  }
+
+  switch (m.type) {
+    case MessageType::hup:
+      hup(CampaignKind::pre_election);
+      return ok_status();
+    case MessageType::vote:
+    case MessageType::pre_vote:
+      handle_vote_request(m);
+      return ok_status();
+    default:
+      break;
+  }
+  switch (state_) {
+    case StateType::leader: return step_leader(m);
+    case StateType::candidate:
+    case StateType::pre_candidate: return step_candidate(m);
+    case StateType::follower: return step_follower(m);
+  }
+  return ok_status();
+}
+
+void Raft::handle_vote_request(const Message& m) {
+  // §5.2: at most one vote per term, first come first served; a pre-vote for
+  // a future term is granted without recording anything (thesis §9.6).
+  bool can_vote = vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
+                  (m.type == MessageType::pre_vote && m.term > term_);
+  Message resp;
+  resp.to = m.from;
+  resp.type = m.type == MessageType::vote ? MessageType::vote_resp : MessageType::pre_vote_resp;
+  // §5.4.1: only a candidate whose log is at least as up to date as ours.
+  if (can_vote && log_.is_up_to_date(m.index, m.log_term)) {
+    resp.term = m.term;
+    send(std::move(resp));
+    if (m.type == MessageType::vote) {
+      election_elapsed_ = 0;  // granting a vote resets the election timer (§5.2)
+      vote_ = m.from;
+    }
+  } else {
+    resp.term = term_;
+    resp.reject = true;
+    send(std::move(resp));
+  }
+}
+
+Status Raft::step_leader(Message& m) {
+  switch (m.type) {
+    case MessageType::beat:
+      bcast_heartbeat();
+      return ok_status();
+    case MessageType::check_quorum:
+      // Thesis §6.2: a leader that cannot reach a quorum within an election
+      // timeout steps down, so clients can find the real leader.
+      if (!trk_.quorum_active(id_)) become_follower(term_, kNoNode);
+      for (auto& [id, pr] : trk_.progress()) {
+        if (id != id_) pr.recent_active = false;
+      }
+      return ok_status();
+    case MessageType::prop:
+      return handle_proposal(m);
+    case MessageType::read_index:
+      handle_read_index(m);
+      return ok_status();
+    default:
+      break;
+  }
+
+  Progress* pr = trk_.get(m.from);
+  if (pr == nullptr) return ok_status();  // not (or no longer) a member
+  switch (m.type) {
+    case MessageType::app_resp: {
+      pr->recent_active = true;
+      if (m.reject) {
+        // §5.3: decrement nextIndex and retry; the follower's hint (the last
+        // index whose term is ≤ the term it was asked about) skips a whole
+        // conflicting term per round trip instead of one entry.
+        Index next_probe = m.reject_hint;
+        if (m.log_term > 0) next_probe = log_.find_conflict_by_term(m.reject_hint, m.log_term).first;
+        if (pr->maybe_decr_to(m.index, next_probe)) {
+          if (pr->state == ProgressState::replicate) pr->become_probe();
+          send_append(m.from);
+        }
+        return ok_status();
+      }
+      bool was_paused = pr->is_paused();
+      if (pr->maybe_update(m.index)) {
+        if (pr->state == ProgressState::probe) {
+          pr->become_replicate();
+        } else if (pr->state == ProgressState::snapshot && pr->match + 1 >= log_.first_index()) {
+          // The snapshot landed and the log continues from it: stream again.
+          pr->become_probe();
+          pr->become_replicate();
+        } else if (pr->state == ProgressState::replicate) {
+          pr->inflights.free_le(m.index);
+        }
+        if (maybe_commit()) {
+          on_leader_commit();
+          if (state_ != StateType::leader) return ok_status();
+        } else if (was_paused) {
+          send_append(m.from);
+        }
+        // Fill the pipeline window with whatever else is waiting.
+        while (trk_.get(m.from) && maybe_send_append(m.from, false)) {
+        }
+        pr = trk_.get(m.from);
+        if (pr && m.from == lead_transferee_ && pr->match == log_.last_index()) {
+          send_timeout_now(m.from);  // the transferee has caught up (thesis §3.10)
+        }
+      }
+      return ok_status();
+    }
+    case MessageType::heartbeat_resp: {
+      pr->recent_active = true;
+      pr->probe_sent = false;
+      // A full pipeline and a live follower: free a slot so it is not stuck
+      // when appends were lost.
+      if (pr->state == ProgressState::replicate && pr->inflights.full()) pr->inflights.free_first_one();
+      if (pr->match < log_.last_index()) send_append(m.from);
+      if (cfg_.read_only_option != ReadOnlyOption::safe || m.context.empty()) return ok_status();
+      const std::set<NodeId>* acks = read_only_.recv_ack(m.from, m.context);
+      if (acks == nullptr || !trk_.has_quorum(*acks)) return ok_status();
+      for (ReadIndexStatus& rs : read_only_.advance(m.context)) respond_read_index(rs.request, rs.index);
+      return ok_status();
+    }
+    case MessageType::snap_status:
+      if (pr->state != ProgressState::snapshot) return ok_status();
+      if (m.reject) pr->pending_snapshot = 0;  // failed: probe from what we know matches
+      pr->become_probe();
+      // Wait for the next heartbeat response before probing again.
+      pr->probe_sent = true;
+      return ok_status();
+    case MessageType::unreachable:
+      if (pr->state == ProgressState::replicate) pr->become_probe();
+      return ok_status();
+    case MessageType::transfer_leader: {
+      if (pr->is_learner) return ok_status();
+      NodeId target = m.from;
+      if (lead_transferee_ == target || target == id_) return ok_status();
+      abort_leader_transfer();
+      // The transfer must finish within an election timeout (thesis §3.10).
+      election_elapsed_ = 0;
+      lead_transferee_ = target;
+      if (pr->match == log_.last_index()) {
+        send_timeout_now(target);
+      } else {
+        send_append(target);  // bring it up to date first
+      }
+      return ok_status();
+    }
+    default:
+      return ok_status();
+  }
+}
+
+Status Raft::step_candidate(Message& m) {
+  MessageType my_resp =
+      state_ == StateType::pre_candidate ? MessageType::pre_vote_resp : MessageType::vote_resp;
+  switch (m.type) {
+    case MessageType::prop:
+      return raft_error(errc::proposal_dropped, "no leader");
+    case MessageType::app:
+    case MessageType::heartbeat:
+    case MessageType::snap:
+      become_follower(m.term, m.from);  // §5.2: a leader of our term exists
+      handle_leader_message(m);
+      return ok_status();
+    case MessageType::timeout_now:
+      return ok_status();
+    default:
+      break;
+  }
+  if (m.type != my_resp) return ok_status();
+  trk_.record_vote(m.from, !m.reject);
+  switch (trk_.tally_votes()) {
+    case ProgressTracker::VoteResult::won:
+      if (state_ == StateType::pre_candidate) {
+        campaign(CampaignKind::election);
+      } else {
+        become_leader();
+        bcast_append();
+      }
+      break;
+    case ProgressTracker::VoteResult::lost:
+      // m.term may be our term + 1 for a rejected pre-vote that came back
+      // with the voter's (equal) term; either way we stay at our term.
+      become_follower(term_, kNoNode);
+      break;
+    case ProgressTracker::VoteResult::pending:
+      break;
+  }
+  return ok_status();
+}
+
+Status Raft::step_follower(Message& m) {
+  switch (m.type) {
+    case MessageType::prop:
+    case MessageType::transfer_leader:
+    case MessageType::read_index:
+      // Requests for the leader are forwarded to it, if we know it.
+      if (lead_ == kNoNode) {
+        return raft_error(errc::proposal_dropped, std::string(to_string(m.type)) + ": no leader");
+      }
+      m.to = lead_;
+      send(std::move(m));
+      return ok_status();
+    case MessageType::app:
+    case MessageType::heartbeat:
+    case MessageType::snap:
+      election_elapsed_ = 0;  // the leader is alive (§5.2)
+      lead_ = m.from;
+      handle_leader_message(m);
+      return ok_status();
+    case MessageType::timeout_now:
+      // Thesis §3.10: start an election at once, skipping PreVote, with the
+      // transfer context so voters inside their lease still answer.
+      hup(CampaignKind::transfer);
+      return ok_status();
+    case MessageType::read_index_resp:
+      read_states_.push_back({m.index, m.context});
+      return ok_status();
+    default:
+      return ok_status();
+  }
+}
+
+// ---- follower side of replication ----
+
+void Raft::handle_leader_message(const Message& m) {
+  switch (m.type) {
+    case MessageType::app: handle_append_entries(m); return;
+    case MessageType::heartbeat: handle_heartbeat(m); return;
+    case MessageType::snap: handle_snapshot(m); return;
+    default: raft_panic("not a leader message: " + std::string(to_string(m.type)));
+  }
+}
+
+void Raft::handle_append_entries(const Message& m) {
+  Message resp;
+  resp.type = MessageType::app_resp;
+  resp.to = m.from;
+  if (m.index < log_.committed()) {
+    // Everything up to commit already matches; tell the leader where we are.
+    resp.index = log_.committed();
+    send(std::move(resp));
+    return;
+  }
+  Index first_written = 0;
+  if (auto last_new = log_.maybe_append(m.index, m.log_term, m.commit, m.entries, &first_written)) {
+    if (first_written != 0) {
+      std::vector<Entry> written(m.entries.begin() + static_cast<std::ptrdiff_t>(first_written - m.index - 1),
+                                 m.entries.end());
+      on_entries_written(first_written, written);
+    }
+    resp.index = *last_new;
+    send(std::move(resp));
+    return;
+  }
+  // §5.3 consistency check failed. Suggest the last index at or below the
+  // probe whose term is ≤ the probe's term: all entries after it conflict.
+  Index hint_index = std::min(m.index, log_.last_index());
+  auto [index, term] = log_.find_conflict_by_term(hint_index, m.log_term);
+  resp.index = m.index;
+  resp.reject = true;
+  resp.reject_hint = index;
+  resp.log_term = term;
+  send(std::move(resp));
+}
+
+void Raft::handle_heartbeat(const Message& m) {
+  // The leader sends min(match, commit), which we are known to hold.
+  log_.commit_to(std::min(m.commit, log_.last_index()));
+  Message resp;
+  resp.type = MessageType::heartbeat_resp;
+  resp.to = m.from;
+  resp.context = m.context;
+  send(std::move(resp));
+}
+
+void Raft::handle_snapshot(const Message& m) {
+  Message resp;
+  resp.type = MessageType::app_resp;
+  resp.to = m.from;
+  if (m.snapshot && restore(*m.snapshot)) {
+    resp.index = log_.last_index();
+  } else {
+    resp.index = log_.committed();
+  }
+  send(std::move(resp));
+}
+
+bool Raft::restore(const Snapshot& s) {
+  if (s.metadata.index <= log_.committed()) return false;
+  if (state_ != StateType::follower) raft_panic("restore on a non-follower");
+  if (log_.match_term(s.metadata.index, s.metadata.term)) {
+    // We hold the entry the snapshot ends with, so we hold the snapshot's
+    // prefix too (Log Matching, §5.3): just fast-forward the commit index.
+    log_.commit_to(s.metadata.index);
+    return false;
+  }
+  // §7: discard the entire log and replace it with the snapshot.
+  log_.restore(s);
+  configs_ = {{s.metadata.index, s.metadata.conf_state}};
+  switch_config();
+  return true;
+}
+
+// ---- leader side of replication ----
+
+void Raft::send(Message m) {
+  // Forwarded requests keep their origin: a transfer_leader names its
+  // transferee in `from`, a forwarded read is answered to its follower.
+  if (m.from == kNoNode) m.from = id_;
+  bool vote_type = m.type == MessageType::vote || m.type == MessageType::vote_resp ||
+                   m.type == MessageType::pre_vote || m.type == MessageType::pre_vote_resp;
+  if (vote_type) {
+    if (m.term == 0) raft_panic("vote message without a term");
+  } else if (m.type != MessageType::prop && m.type != MessageType::read_index) {
+    // Forwarded proposals and read requests travel without a term, as local
+    // requests of the leader they reach.
+    m.term = term_;
+  }
+  msgs_.push_back(std::move(m));
+}
+
+bool Raft::maybe_send_append(NodeId to, bool send_if_empty) {
+  Progress* pr = trk_.get(to);
+  if (pr == nullptr || pr->is_paused()) return false;
+  Message m;
+  m.to = to;
+  auto term = log_.term(pr->next - 1);
+  auto ents = log_.entries(pr->next, cfg_.max_size_per_msg);
+  if (term.ok() && ents.ok() && ents->empty() && !send_if_empty) return false;
+  if (!term.ok() || !ents.ok()) {
+    // The entries it needs are compacted: InstallSnapshot (§7). Only to a
+    // follower that answers, since snapshots are expensive.
+    if (!pr->recent_active) return false;
+    auto snap = log_.snapshot();
+    if (!snap.ok()) return false;  // temporarily unavailable: try later
+    if (snap->empty()) raft_panic("log compacted but no snapshot");
+    m.type = MessageType::snap;
+    pr->become_snapshot(snap->metadata.index);
+    m.snapshot = std::move(snap).value();
+  } else {
+    m.type = MessageType::app;
+    m.index = pr->next - 1;
+    m.log_term = *term;
+    m.entries = std::move(ents).value();
+    m.commit = log_.committed();
+    if (!m.entries.empty()) {
+      Index last = m.entries.back().index;
+      if (pr->state == ProgressState::replicate) {
+        pr->optimistic_update(last);  // pipelining (thesis §10.2.2)
+        pr->inflights.add(last);
+      } else if (pr->state == ProgressState::probe) {
+        pr->probe_sent = true;  // one probe at a time until it is answered
+      }
+    }
+  }
+  send(std::move(m));
+  return true;
+}
+
+void Raft::bcast_append() {
+  for (auto& [id, pr] : trk_.progress()) {
+    if (id != id_) send_append(id);
+  }
+}
+
+void Raft::bcast_heartbeat() {
+  const std::string* ctx = read_only_.last_pending_context();
+  std::string context = ctx ? *ctx : std::string();
+  for (auto& [id, pr] : trk_.progress()) {
+    if (id != id_) send_heartbeat(id, context);
+  }
+}
+
+void Raft::send_heartbeat(NodeId to, const std::string& context) {
+  const Progress* pr = trk_.get(to);
+  Message m;
+  m.type = MessageType::heartbeat;
+  m.to = to;
+  // Never more than the follower is known to hold: it may not have the
+  // entries up to our commit index yet.
+  m.commit = std::min(pr->match, log_.committed());
+  m.context = context;
+  send(std::move(m));
+}
+
+void Raft::send_timeout_now(NodeId to) {
+  Message m;
+  m.type = MessageType::timeout_now;
+  m.to = to;
+  send(std::move(m));
+}
+
+bool Raft::committed_entry_in_current_term() const {
+  return log_.term_or_zero(log_.committed()) == term_;
+}
+
+Status Raft::check_conf_change(const Entry& e) const {
+  auto cc = ConfChange::decode(e.data);
+  if (!cc.ok()) return cc.error();
+  // One change at a time (thesis §4.1): the previous one must be committed.
+  if (configs_.back().index > log_.committed()) {
+    return raft_error(errc::config_change_pending,
+                      "conf change: the change at index " + std::to_string(configs_.back().index) +
+                          " is not committed yet");
+  }
+  // The fix to single-server changes (Ongaro, raft-dev 2015): a leader must
+  // commit an entry of its own term before it changes membership.
+  if (!committed_entry_in_current_term()) {
+    return raft_error(errc::config_change_pending,
+                      "conf change: leader has not committed an entry of its term yet");
+  }
+  auto next = apply_conf_change(trk_.config(), *cc);
+  if (!next.ok()) return next.error();
+  if (cc->type == ConfChangeType::add_node && trk_.config().is_learner(cc->node_id)) {
+    // Thesis §4.2.1: promote only a learner that has caught up, or the new
+    // voter would stall commitment while it catches up.
+    const Progress* lp = trk_.get(cc->node_id);
+    if (lp == nullptr || lp->match + cfg_.learner_promotion_lag < log_.committed()) {
+      return raft_error(errc::learner_not_caught_up,
+                        "conf change: learner " + std::to_string(cc->node_id) + " is at " +
+                            std::to_string(lp ? lp->match : 0) + ", commit is " +
+                            std::to_string(log_.committed()));
+    }
+  }
+  return ok_status();
+}
+
+Status Raft::handle_proposal(Message& m) {
+  if (m.entries.empty()) return raft_error(errc::invalid_argument, "proposal without entries");
+  if (trk_.get(id_) == nullptr) return raft_error(errc::proposal_dropped, "leader is not a member");
+  if (lead_transferee_ != kNoNode) {
+    // Thesis §3.10: stop accepting requests while handing over leadership.
+    return raft_error(errc::proposal_dropped, "leadership transfer in progress");
+  }
+  int conf_changes = 0;
+  for (const Entry& e : m.entries) {
+    if (e.type != EntryType::conf_change) continue;
+    if (++conf_changes > 1) {
+      return raft_error(errc::config_change_pending, "conf change: one per proposal");
+    }
+    CAIRN_RETURN_IF_ERROR(check_conf_change(e));
+  }
+  append_entry(std::move(m.entries));
+  // Not broadcast yet: Node::ready() flushes once, so proposals that arrive
+  // together are persisted in one Ready and sent in one append.
+  append_pending_ = true;
+  return ok_status();
+}
+
+void Raft::flush_appends() {
+  if (!append_pending_) return;
+  append_pending_ = false;
+  if (state_ != StateType::leader) return;
+  for (auto& [id, pr] : trk_.progress()) {
+    if (id == id_) continue;
+    send_append(id);
+    // Fill the pipeline window of a follower that keeps up (thesis §10.2.2).
+    while (trk_.get(id)->state == ProgressState::replicate && maybe_send_append(id, false)) {
+    }
+  }
+}
+
+void Raft::append_entry(std::vector<Entry> ents) {
+  Index li = log_.last_index();
+  for (size_t i = 0; i < ents.size(); ++i) {
+    ents[i].term = term_;
+    ents[i].index = li + 1 + i;
+  }
+  log_.append(ents);
+  on_entries_written(li + 1, ents);
+  // The leader's own copy counts toward the quorum; the driver persists it
+  // before sending the appends (thesis §10.2.1 allows writing in parallel).
+  if (Progress* self = trk_.get(id_)) self->maybe_update(log_.last_index());
+  if (maybe_commit()) on_leader_commit();
+}
+
+bool Raft::maybe_commit() { return log_.maybe_commit(trk_.committed(), term_); }
+
+void Raft::on_leader_commit() {
+  if (committed_entry_in_current_term() && !pending_read_index_msgs_.empty()) {
+    std::vector<Message> pending = std::move(pending_read_index_msgs_);
+    pending_read_index_msgs_.clear();
+    for (const Message& m : pending) handle_read_index(m);
+  }
+  bcast_append();
+  // Thesis §4.2.2: a leader removed from the configuration steps down once
+  // the entry that removed it is committed.
+  if (!trk_.config().is_voter(id_) && log_.committed() >= configs_.back().index) {
+    become_follower(term_, kNoNode);
+  }
+}
+
+void Raft::handle_read_index(const Message& m) {
+  if (trk_.is_singleton() && trk_.config().is_voter(id_)) {
+    respond_read_index(m, log_.committed());  // we are the quorum
+    return;
+  }
+  // Thesis §6.4 step 1: until an entry of this term is committed the leader
+  // may not know the latest commit index.
+  if (!committed_entry_in_current_term()) {
+    pending_read_index_msgs_.push_back(m);
+    return;
+  }
+  if (cfg_.read_only_option == ReadOnlyOption::lease) {
+    // Thesis §6.4.1: inside the lease no other leader can have been elected.
+    respond_read_index(m, log_.committed());
+    return;
+  }
+  // Thesis §6.4 steps 2–3: record the commit index, then confirm leadership
+  // with a heartbeat round that carries the request's context.
+  read_only_.add_request(log_.committed(), m, id_);
+  for (auto& [id, pr] : trk_.progress()) {
+    if (id != id_) send_heartbeat(id, m.context);
+  }
+}
+
+void Raft::respond_read_index(const Message& req, Index index) {
+  if (req.from == kNoNode || req.from == id_) {
+    read_states_.push_back({index, req.context});
+    return;
+  }
+  Message resp;
+  resp.type = MessageType::read_index_resp;
+  resp.to = req.from;
+  resp.index = index;
+  resp.context = req.context;
+  send(std::move(resp));
+}
+
+}  // namespace cairn::raft
