@@ -1,258 +1,198 @@
 #include "gossip/messages.h"
 
+#include <type_traits>
+#include <utility>
+
 #include "core/codec.h"
 #include "gossip/errc.h"
 
 namespace cairn::gossip {
 namespace {
 
-// The message kind on the wire is the variant index + 1 (0 is never valid),
-// so the kind table and the variant cannot drift apart.
-uint8_t kind_of(const Message& m) { return static_cast<uint8_t>(m.index() + 1); }
-
-void put_coordinate(ByteWriter& w, const Coordinate& c) {
-  for (double x : c.vec) w.f64(x);
-  w.f64(c.error);
-  w.f64(c.adjustment);
-  w.f64(c.height);
-}
-
-Coordinate get_coordinate(ByteReader& r) {
-  Coordinate c;
-  for (double& x : c.vec) x = r.f64();
-  c.error = r.f64();
-  c.adjustment = r.f64();
-  c.height = r.f64();
-  return c;
-}
-
-void put_body(ByteWriter& w, const Ping& m) {
-  w.varint(m.seq);
-  w.bytes(m.target);
-  w.bytes(m.source_name);
-  w.bytes(m.source_addr);
-}
-void put_body(ByteWriter& w, const PingReq& m) {
-  w.varint(m.seq);
-  w.bytes(m.target);
-  w.bytes(m.target_addr);
-  w.boolean(m.want_nack);
-  w.bytes(m.source_name);
-  w.bytes(m.source_addr);
-}
-void put_body(ByteWriter& w, const Ack& m) {
-  w.varint(m.seq);
-  w.boolean(m.has_coordinate);
-  if (m.has_coordinate) put_coordinate(w, m.coordinate);
-}
-void put_body(ByteWriter& w, const Nack& m) { w.varint(m.seq); }
-void put_body(ByteWriter& w, const Alive& m) {
-  w.varint(m.incarnation);
-  w.bytes(m.node);
-  w.bytes(m.addr);
-  w.bytes(m.tags);
-}
-template <typename T>
-  requires std::is_same_v<T, Suspect> || std::is_same_v<T, Dead>
-void put_body(ByteWriter& w, const T& m) {
-  w.varint(m.incarnation);
-  w.bytes(m.node);
-  w.bytes(m.from);
-}
-void put_event(ByteWriter& w, const UserEventMessage& m) {
-  w.varint(m.ltime);
-  w.bytes(m.name);
-  w.bytes(m.payload);
-}
-void put_body(ByteWriter& w, const UserEventMessage& m) { put_event(w, m); }
-void put_body(ByteWriter& w, const PushPull& m) {
-  w.u8(m.flags);
-  w.bytes(m.sender);
-  w.bytes(m.reply_to);
-  w.varint(m.members.size());
-  for (const auto& r : m.members) {
-    w.bytes(r.name);
-    w.bytes(r.addr);
-    w.bytes(r.tags);
-    w.varint(r.incarnation);
-    w.u8(static_cast<uint8_t>(r.state));
-  }
-  w.varint(m.event_ltime);
-  w.varint(m.query_ltime);
-  w.varint(m.events.size());
-  for (const auto& e : m.events) put_event(w, e);
-}
-void put_body(ByteWriter& w, const QueryMessage& m) {
-  w.varint(m.ltime);
-  w.varint(m.id);
-  w.bytes(m.origin);
-  w.bytes(m.origin_addr);
-  w.boolean(m.want_ack);
-  w.varint(m.timeout_ms);
-  w.varint(m.filter_nodes.size());
-  for (const auto& n : m.filter_nodes) w.bytes(n);
-  w.varint(m.filter_tags.size());
-  for (const auto& [k, v] : m.filter_tags) {
-    w.bytes(k);
-    w.bytes(v);
-  }
-  w.bytes(m.name);
-  w.bytes(m.payload);
-}
-void put_body(ByteWriter& w, const QueryResponseMessage& m) {
-  w.varint(m.ltime);
-  w.varint(m.id);
-  w.bytes(m.from);
-  w.boolean(m.is_ack);
-  w.bytes(m.payload);
-}
-
-// Reads a 32-bit varint; larger values fail the reader.
-uint32_t get_u32(ByteReader& r) {
-  uint64_t v = r.varint();
-  if (v > UINT32_MAX) r.fail();
-  return static_cast<uint32_t>(v);
-}
-
-// A collection count that cannot exceed what the remaining bytes could hold
-// (each element takes at least `min_size` bytes): a hostile count must not
-// make us reserve gigabytes.
-std::size_t get_count(ByteReader& r, std::size_t min_size) {
-  uint64_t n = r.varint();
-  if (n > r.remaining() / min_size) {
-    r.fail();
-    return 0;
-  }
-  return static_cast<std::size_t>(n);
-}
-
-class BodyReader {
+// Each message's layout is written once, as a list of fields visited by
+// either a FieldWriter or a FieldReader, so encoder and decoder cannot drift.
+class FieldWriter {
  public:
-  BodyReader(ByteReader& r, const WireLimits& l) : r_(r), l_(l) {}
+  explicit FieldWriter(ByteWriter& w) : w_(w) {}
+  void u8(uint8_t v) { w_.u8(v); }
+  void u32(uint32_t v) { w_.varint(v); }
+  void u64(uint64_t v) { w_.varint(v); }
+  void flag(bool v) { w_.boolean(v); }
+  void name(const std::string& v) { w_.bytes(v); }
+  void addr(const std::string& v) { w_.bytes(v); }
+  void tags(const std::string& v) { w_.bytes(v); }
+  void payload(const std::string& v) { w_.bytes(v); }
+  void state(MemberState s) { w_.u8(static_cast<uint8_t>(s)); }
+  void coordinate(const Coordinate& c) {
+    for (double x : c.vec) w_.f64(x);
+    w_.f64(c.error);
+    w_.f64(c.adjustment);
+    w_.f64(c.height);
+  }
+  // `min_size` matters only when reading.
+  template <typename T, typename F>
+  void list(const std::vector<T>& v, std::size_t /*min_size*/, F&& each) {
+    w_.varint(v.size());
+    for (const T& x : v) each(x);
+  }
 
-  Message read(uint8_t kind, bool& known) {
-    known = true;
-    switch (kind) {
-      case 1: {
-        Ping m;
-        m.seq = get_u32(r_);
-        m.target = name();
-        m.source_name = name();
-        m.source_addr = addr();
-        return m;
-      }
-      case 2: {
-        PingReq m;
-        m.seq = get_u32(r_);
-        m.target = name();
-        m.target_addr = addr();
-        m.want_nack = r_.boolean();
-        m.source_name = name();
-        m.source_addr = addr();
-        return m;
-      }
-      case 3: {
-        Ack m;
-        m.seq = get_u32(r_);
-        m.has_coordinate = r_.boolean();
-        if (m.has_coordinate) m.coordinate = get_coordinate(r_);
-        return m;
-      }
-      case 4: return Nack{get_u32(r_)};
-      case 5: {
-        Alive m;
-        m.incarnation = get_u32(r_);
-        m.node = name();
-        m.addr = addr();
-        m.tags = r_.string(l_.max_tags);
-        return m;
-      }
-      case 6: return accusation<Suspect>();
-      case 7: return accusation<Dead>();
-      case 8: return push_pull();
-      case 9: return event();
-      case 10: return query();
-      case 11: {
-        QueryResponseMessage m;
-        m.ltime = r_.varint();
-        m.id = get_u32(r_);
-        m.from = name();
-        m.is_ack = r_.boolean();
-        m.payload = r_.string(l_.max_payload);
-        return m;
-      }
-      default: known = false; return Nack{};
+ private:
+  ByteWriter& w_;
+};
+
+class FieldReader {
+ public:
+  FieldReader(ByteReader& r, const WireLimits& l) : r_(r), l_(l) {}
+  void u8(uint8_t& v) { v = r_.u8(); }
+  void u32(uint32_t& v) {
+    uint64_t x = r_.varint();
+    if (x > UINT32_MAX) r_.fail();
+    v = static_cast<uint32_t>(x);
+  }
+  void u64(uint64_t& v) { v = r_.varint(); }
+  void flag(bool& v) { v = r_.boolean(); }
+  void name(std::string& v) { v = r_.string(l_.max_name); }
+  void addr(std::string& v) { v = r_.string(l_.max_addr); }
+  void tags(std::string& v) { v = r_.string(l_.max_tags); }
+  void payload(std::string& v) { v = r_.string(l_.max_payload); }
+  void state(MemberState& s) {
+    uint8_t b = r_.u8();
+    if (b > static_cast<uint8_t>(MemberState::left)) r_.fail();
+    s = static_cast<MemberState>(b);
+  }
+  void coordinate(Coordinate& c) {
+    for (double& x : c.vec) x = r_.f64();
+    c.error = r_.f64();
+    c.adjustment = r_.f64();
+    c.height = r_.f64();
+  }
+  // A count cannot exceed what the remaining bytes could hold (each element
+  // takes at least `min_size` bytes): a hostile count must not make us
+  // reserve gigabytes.
+  template <typename T, typename F>
+  void list(std::vector<T>& v, std::size_t min_size, F&& each) {
+    uint64_t n = r_.varint();
+    if (n > r_.remaining() / min_size) {
+      r_.fail();
+      return;
+    }
+    v.resize(static_cast<std::size_t>(n));
+    for (T& x : v) {
+      if (!r_.ok()) return;
+      each(x);
     }
   }
 
  private:
-  std::string name() { return r_.string(l_.max_name); }
-  std::string addr() { return r_.string(l_.max_addr); }
-
-  template <typename T>
-  T accusation() {
-    T m;
-    m.incarnation = get_u32(r_);
-    m.node = name();
-    m.from = name();
-    return m;
-  }
-  UserEventMessage event() {
-    UserEventMessage m;
-    m.ltime = r_.varint();
-    m.name = r_.string(l_.max_payload);
-    m.payload = r_.string(l_.max_payload);
-    return m;
-  }
-  PushPull push_pull() {
-    PushPull m;
-    m.flags = r_.u8();
-    m.sender = name();
-    m.reply_to = addr();
-    std::size_t n = get_count(r_, 5);
-    m.members.reserve(n);
-    for (std::size_t i = 0; i < n && r_.ok(); ++i) {
-      MemberRecord rec;
-      rec.name = name();
-      rec.addr = addr();
-      rec.tags = r_.string(l_.max_tags);
-      rec.incarnation = get_u32(r_);
-      uint8_t s = r_.u8();
-      if (s > static_cast<uint8_t>(MemberState::left)) r_.fail();
-      rec.state = static_cast<MemberState>(s);
-      m.members.push_back(std::move(rec));
-    }
-    m.event_ltime = r_.varint();
-    m.query_ltime = r_.varint();
-    std::size_t ne = get_count(r_, 3);
-    m.events.reserve(ne);
-    for (std::size_t i = 0; i < ne && r_.ok(); ++i) m.events.push_back(event());
-    return m;
-  }
-  QueryMessage query() {
-    QueryMessage m;
-    m.ltime = r_.varint();
-    m.id = get_u32(r_);
-    m.origin = name();
-    m.origin_addr = addr();
-    m.want_ack = r_.boolean();
-    m.timeout_ms = get_u32(r_);
-    std::size_t nn = get_count(r_, 1);
-    for (std::size_t i = 0; i < nn && r_.ok(); ++i) m.filter_nodes.push_back(name());
-    std::size_t nt = get_count(r_, 2);
-    for (std::size_t i = 0; i < nt && r_.ok(); ++i) {
-      std::string k = r_.string(l_.max_tags);
-      std::string v = r_.string(l_.max_tags);
-      m.filter_tags.emplace_back(std::move(k), std::move(v));
-    }
-    m.name = r_.string(l_.max_payload);
-    m.payload = r_.string(l_.max_payload);
-    return m;
-  }
-
   ByteReader& r_;
   const WireLimits& l_;
 };
+
+// M is the message type, const when writing.
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, Ping>
+void fields(IO& io, M& m) {
+  io.u32(m.seq);
+  io.name(m.target);
+  io.name(m.source_name);
+  io.addr(m.source_addr);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, PingReq>
+void fields(IO& io, M& m) {
+  io.u32(m.seq);
+  io.name(m.target);
+  io.addr(m.target_addr);
+  io.flag(m.want_nack);
+  io.name(m.source_name);
+  io.addr(m.source_addr);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, Ack>
+void fields(IO& io, M& m) {
+  io.u32(m.seq);
+  io.flag(m.has_coordinate);
+  if (m.has_coordinate) io.coordinate(m.coordinate);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, Nack>
+void fields(IO& io, M& m) {
+  io.u32(m.seq);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, Alive>
+void fields(IO& io, M& m) {
+  io.u32(m.incarnation);
+  io.name(m.node);
+  io.addr(m.addr);
+  io.tags(m.tags);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, Suspect> || std::is_same_v<std::remove_const_t<M>, Dead>
+void fields(IO& io, M& m) {
+  io.u32(m.incarnation);
+  io.name(m.node);
+  io.name(m.from);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, UserEventMessage>
+void fields(IO& io, M& m) {
+  io.u64(m.ltime);
+  io.payload(m.name);
+  io.payload(m.payload);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, PushPull>
+void fields(IO& io, M& m) {
+  io.u8(m.flags);
+  io.name(m.sender);
+  io.addr(m.reply_to);
+  io.list(m.members, 5, [&](auto& r) {
+    io.name(r.name);
+    io.addr(r.addr);
+    io.tags(r.tags);
+    io.u32(r.incarnation);
+    io.state(r.state);
+  });
+  io.u64(m.event_ltime);
+  io.u64(m.query_ltime);
+  io.list(m.events, 3, [&](auto& e) { fields(io, e); });
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, QueryMessage>
+void fields(IO& io, M& m) {
+  io.u64(m.ltime);
+  io.u32(m.id);
+  io.name(m.origin);
+  io.addr(m.origin_addr);
+  io.flag(m.want_ack);
+  io.u32(m.timeout_ms);
+  io.list(m.filter_nodes, 1, [&](auto& n) { io.name(n); });
+  io.list(m.filter_tags, 2, [&](auto& kv) {
+    io.tags(kv.first);
+    io.tags(kv.second);
+  });
+  io.payload(m.name);
+  io.payload(m.payload);
+}
+template <typename IO, typename M>
+  requires std::is_same_v<std::remove_const_t<M>, QueryResponseMessage>
+void fields(IO& io, M& m) {
+  io.u64(m.ltime);
+  io.u32(m.id);
+  io.name(m.from);
+  io.flag(m.is_ack);
+  io.payload(m.payload);
+}
+
+// The message kind on the wire is the variant index + 1 (0 is never valid),
+// so the kind table and the variant cannot drift apart.
+uint8_t kind_of(const Message& m) { return static_cast<uint8_t>(m.index() + 1); }
+
+template <std::size_t... I>
+bool read_kind(uint8_t kind, FieldReader& io, Message& out, std::index_sequence<I...>) {
+  return ((kind == I + 1 ? (fields(io, out.emplace<I>()), true) : false) || ...);
+}
 
 }  // namespace
 
@@ -281,8 +221,9 @@ Result<Tags> decode_tags(std::string_view bytes) {
   Tags tags;
   if (bytes.empty()) return tags;
   ByteReader r(bytes);
-  std::size_t n = get_count(r, 2);
-  for (std::size_t i = 0; i < n && r.ok(); ++i) {
+  uint64_t n = r.varint();
+  if (n > r.remaining() / 2) r.fail();
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
     std::string k = r.string(bytes.size());
     std::string v = r.string(bytes.size());
     tags.emplace(std::move(k), std::move(v));
@@ -294,7 +235,8 @@ Result<Tags> decode_tags(std::string_view bytes) {
 void encode_message(const Message& m, std::string& out) {
   std::string body;
   ByteWriter bw(&body);
-  std::visit([&](const auto& msg) { put_body(bw, msg); }, m);
+  FieldWriter io(bw);
+  std::visit([&](const auto& msg) { fields(io, msg); }, m);
   ByteWriter w(&out);
   w.u8(kind_of(m));
   w.bytes(body);
@@ -328,9 +270,10 @@ Result<std::vector<Message>> decode_packet(std::string_view bytes, const WireLim
     std::string_view body = r.bytes(limits.max_packet);
     if (!r.ok()) return gossip_error(errc::truncated, "packet: message " + std::to_string(out.size()));
     ByteReader br(body);
-    bool known = false;
-    Message m = BodyReader(br, limits).read(kind, known);
-    if (!known) return gossip_error(errc::unknown_message, "packet: kind " + std::to_string(kind));
+    FieldReader io(br, limits);
+    Message m;
+    if (!read_kind(kind, io, m, std::make_index_sequence<std::variant_size_v<Message>>{}))
+      return gossip_error(errc::unknown_message, "packet: kind " + std::to_string(kind));
     // A body must be consumed exactly: trailing bytes mean a different layout.
     if (!br.ok() || !br.at_end())
       return gossip_error(errc::malformed, "packet: bad body for kind " + std::to_string(kind));

@@ -122,6 +122,42 @@ TEST(Membership, SilentMemberIsSuspectedThenDeclaredFailed) {
   }
 }
 
+TEST(Membership, SuspicionAtANewerIncarnationRestartsTheTimer) {
+  Net net(3);
+  net.join_all();
+  // n0 hears no gossip, only what we inject (its probes still succeed by stream).
+  net.drop = [](uint32_t, uint32_t to, const Packet& p) { return to == 0 && p.transport == Transport::datagram; };
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  auto tell = [&](const Message& m) { (void)net.m(0).receive(net.now(), "x", Transport::datagram, encode_packet(m)); };
+  tell(Suspect{inc, "n2", "n1"});
+  net.run(2s);
+  tell(Suspect{inc + 1, "n2", "n1"});  // n2 refuted (we missed it) and is suspected again
+  EXPECT_EQ(net.m(0).member("n2")->incarnation, inc + 1);
+  EXPECT_EQ(net.m(0).stats().suspicions, 2u);
+}
+
+TEST(Membership, SuspectThatAnswersTheLastChanceCheckIsNotDeclaredDead) {
+  Net net(3);
+  net.join_all();
+  // n0 misses every datagram (so every refutation); streams still work.
+  net.drop = [](uint32_t, uint32_t to, const Packet& p) { return to == 0 && p.transport == Transport::datagram; };
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  (void)net.m(0).receive(net.now(), "x", Transport::datagram, encode_packet(Suspect{inc, "n2", "n1"}));
+  net.run(30s);
+  EXPECT_NE(net.m(0).state_of("n2"), MemberState::dead);
+  EXPECT_FALSE(contains_failed(net.events(0), "n2"));
+}
+
+TEST(Membership, SuspectThatCannotBeReachedAtAllIsDeclaredDead) {
+  Net net(3);
+  net.join_all();
+  net.drop = [](uint32_t from, uint32_t to, const Packet&) { return to == 0 || from == 0; };
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  (void)net.m(0).receive(net.now(), "x", Transport::datagram, encode_packet(Suspect{inc, "n2", "n1"}));
+  net.run(30s);
+  EXPECT_TRUE(contains_failed(net.events(0), "n2"));
+}
+
 TEST(Membership, IndirectProbeKeepsAMemberWithABrokenDirectLinkAlive) {
   Config c = Config::local();
   c.stream_fallback_probe = false;

@@ -10,6 +10,15 @@
 namespace cairn::gossip {
 namespace {
 
+// A packet of one message with a hand-made body.
+std::string packet_with(uint8_t kind, const std::string& body) {
+  std::string bytes(1, static_cast<char>(kProtocolVersion));
+  ByteWriter p(&bytes);
+  p.u8(kind);
+  p.bytes(body);
+  return bytes;
+}
+
 std::vector<Message> one_of_each() {
   Coordinate c;
   c.vec[0] = 0.25;
@@ -108,11 +117,7 @@ TEST(Messages, TrailingBytesInABodyAreRejected) {
   ByteWriter w(&body);
   w.varint(1);  // nack seq
   w.u8(0);      // one byte too many
-  std::string bytes(1, static_cast<char>(kProtocolVersion));
-  ByteWriter p(&bytes);
-  p.u8(4);
-  p.bytes(body);
-  EXPECT_FALSE(decode_packet(bytes, WireLimits{}).ok());
+  EXPECT_FALSE(decode_packet(packet_with(4, body), WireLimits{}).ok());
 }
 
 TEST(Messages, OversizedPacketIsRejectedBeforeParsing) {
@@ -137,11 +142,7 @@ TEST(Messages, HostileMemberCountDoesNotAllocate) {
   w.bytes("a");
   w.bytes("x");
   w.varint(uint64_t{1} << 60);  // claims 2^60 members in a few bytes
-  std::string bytes(1, static_cast<char>(kProtocolVersion));
-  ByteWriter p(&bytes);
-  p.u8(8);
-  p.bytes(body);
-  EXPECT_FALSE(decode_packet(bytes, WireLimits{}).ok());
+  EXPECT_FALSE(decode_packet(packet_with(8, body), WireLimits{}).ok());
 }
 
 TEST(Messages, BadMemberStateByteIsRejected) {

@@ -227,11 +227,28 @@ class Runner {
       if (!st.ok()) return fail("user_event: " + st.error().message());
       cluster_.run_for(200ms);
     }
-    cluster_.run_for(20s);
-    for (uint32_t i = 0; i < cluster_.size(); ++i) {
-      if (!cluster_.up(i)) continue;
+    // Gossip delivers almost everywhere within seconds; a member that missed
+    // every copy catches up at its next push-pull, so allow for that.
+    auto count = [&](uint32_t i) {
       std::map<std::pair<std::string, std::string>, int> got;
       for (const auto& e : cluster_.observations().user_events[i]) ++got[e];
+      return got;
+    };
+    auto everyone_has_all = [&] {
+      for (uint32_t i = 0; i < cluster_.size(); ++i) {
+        if (!cluster_.up(i)) continue;
+        auto got = count(i);
+        for (const auto& e : sent)
+          if (got[e] == 0) return false;
+      }
+      return true;
+    };
+    Duration limit = push_pull_scale(Config::lan().push_pull_interval, cluster_.size()) * 2 + 20s;
+    cluster_.run_until_true(everyone_has_all, limit);
+    cluster_.run_for(10s);  // and nothing arrives twice afterwards
+    for (uint32_t i = 0; i < cluster_.size(); ++i) {
+      if (!cluster_.up(i)) continue;
+      auto got = count(i);
       for (const auto& e : sent)
         if (got[e] != 1)
           return fail(cluster_.name(i) + " got event '" + e.second + "' " + std::to_string(got[e]) + " times");
