@@ -19,6 +19,9 @@ struct Runtime::Impl {
   std::unique_ptr<asio::signal_set> signals;
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   int signal_count = 0;
+  std::function<void()> on_signal;
+
+  void arm();
 };
 
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
@@ -27,19 +30,22 @@ Runtime::~Runtime() = default;
 asio::io_context& Runtime::io() { return impl_->io; }
 
 void Runtime::on_shutdown_signal(std::function<void()> fn) {
+  impl_->on_signal = std::move(fn);
   impl_->signals = std::make_unique<asio::signal_set>(impl_->io, SIGINT, SIGTERM);
-  auto handler = std::make_shared<std::function<void(const boost::system::error_code&, int)>>();
-  *handler = [this, fn = std::move(fn), handler](const boost::system::error_code& ec, int signo) {
+  impl_->arm();
+}
+
+void Runtime::Impl::arm() {
+  signals->async_wait([this](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    if (++impl_->signal_count > 1) {
+    if (++signal_count > 1) {
       log::warn("agent", "second signal {}: exiting now", signo);
       std::_Exit(1);
     }
     log::info("agent", "caught signal {}: shutting down gracefully", signo);
-    impl_->signals->async_wait(*handler);
-    fn();
-  };
-  impl_->signals->async_wait(*handler);
+    arm();  // a second signal exits at once
+    on_signal();
+  });
 }
 
 void Runtime::exit_after(std::chrono::nanoseconds after) {
