@@ -13,6 +13,8 @@ Result<Membership> Membership::create(Config config, LocalNode self, std::unique
   CAIRN_RETURN_IF_ERROR(config.validate());
   if (self.name.empty() || self.name.size() > config.max_name_bytes)
     return gossip_error(errc::invalid_config, "name: must be 1.." + std::to_string(config.max_name_bytes) + " bytes");
+  if (self.addr.empty() || self.addr.size() > WireLimits{}.max_addr)
+    return gossip_error(errc::invalid_config, "addr: must be 1.." + std::to_string(WireLimits{}.max_addr) + " bytes");
   if (encode_tags(self.tags).size() > config.max_tags_bytes)
     return gossip_error(errc::tags_too_large, "tags: over " + std::to_string(config.max_tags_bytes) + " bytes");
   if (!rng) return gossip_error(errc::invalid_config, "rng: must not be null");

@@ -9,8 +9,10 @@
 namespace cairn::gossip::sim {
 namespace {
 
-void expect_ok(const std::string& scenario, std::size_t members, uint64_t seed, double loss = 0.0) {
+void expect_ok(const std::string& scenario, std::size_t members, uint64_t seed, double loss = 0.0,
+               double stall_fraction = 0.05) {
   ScenarioOptions o;
+  o.stall_fraction = stall_fraction;
   o.scenario = scenario;
   o.members = members;
   o.seed = seed;
@@ -49,7 +51,17 @@ TEST(GossipSim, QueryCollectsResponsesFromMatchingMembers) {
   for (uint64_t seed : {61, 62}) expect_ok("query", 100, seed);
 }
 
-TEST(GossipSim, FullRunAt200MembersWithLoss) { expect_ok("full", 200, 71, 0.10); }
+TEST(GossipSim, NoFalsePositivesAt200MembersWithManyStalling) {
+  for (uint64_t seed : {81, 82, 83, 84, 85}) expect_ok("stalls", 200, seed, 0.10, 0.10);
+}
+
+TEST(GossipSim, CrashDetectionAt200MembersWithLoss) {
+  for (uint64_t seed : {91, 92, 93}) expect_ok("crash", 200, seed, 0.10);
+}
+
+TEST(GossipSim, FullRunAt200MembersWithLoss) {
+  for (uint64_t seed : {71, 72, 73}) expect_ok("full", 200, seed, 0.10);
+}
 
 }  // namespace
 }  // namespace cairn::gossip::sim
