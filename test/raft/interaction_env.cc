@@ -180,7 +180,8 @@ std::string InteractionEnv::handle(const std::string& line) {
       Peer* p = peer(num(a[1]));
       Index idx = num(a[2]);
       std::string data;
-      for (Index i = 0; i < idx && i < p->applied.size(); ++i) data += (i ? "," : "") + p->applied[i];
+      // applied[k] holds index k + 2: index 1 is the bootstrap snapshot.
+      for (Index i = 0; i + 2 <= idx && i < p->applied.size(); ++i) data += (i ? "," : "") + p->applied[i];
       Status st = p->node->compact(idx, data);
       return st.ok() ? "ok" : "error: " + st.error().message();
     }
@@ -236,7 +237,9 @@ std::string InteractionEnv::add_nodes(const Args& a) {
     else if (k == "max-size") base.max_size_per_msg = num(v);
     else throw std::invalid_argument("add-nodes: unknown option " + k);
   }
-  if (!conf_given) {
+  // The first nodes form the cluster; nodes added later start empty, outside
+  // any configuration, until a leader adds them.
+  if (!conf_given && peers_.empty()) {
     for (uint64_t i = 0; i < n; ++i) cs.voters.push_back(first + i);
   }
   std::sort(cs.voters.begin(), cs.voters.end());
@@ -254,7 +257,8 @@ std::string InteractionEnv::add_nodes(const Args& a) {
     auto node = Node::create(p.cfg, p.storage.get(), p.rng.get());
     if (!node.ok()) return "error: " + node.error().message();
     p.node = std::move(node).value();
-    out += "node " + std::to_string(id) + ": " + conf_str(p.node->raft().tracker().config()) + "\n";
+    const ConfState& now = p.node->raft().tracker().config();
+    out += "node " + std::to_string(id) + ": " + (now.contains(id) || !now.voters.empty() ? conf_str(now) : "empty, not a member") + "\n";
     peers_.emplace(id, std::move(p));
   }
   if (!out.empty()) out.pop_back();
