@@ -166,6 +166,12 @@ class Membership {
   const Config& config() const { return config_; }
   std::size_t pending_broadcasts() const { return broadcasts_.size(); }
 
+  // LogCabin-style invariants, for simulations and debug builds (O(n)):
+  // the live count matches the table, we are alive (or left once leaving),
+  // exactly the suspect members have suspicion timers, and every last-chance
+  // check belongs to a suspicion. errc::internal names the broken one.
+  Status check_invariants() const;
+
  private:
   Membership(Config config, LocalNode self, std::unique_ptr<Rng> rng, Instant now);
 

@@ -228,4 +228,29 @@ std::optional<Coordinate> Membership::coordinate_of(std::string_view name) const
   return m->coordinate;
 }
 
+Status Membership::check_invariants() const {
+  auto broken = [](std::string what) { return Error(cairn::errc::internal, "gossip invariant: " + what); };
+  std::size_t live = 0, suspects = 0;
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    const Member& m = members_.at(i);
+    live += m.live();
+    if (m.state == MemberState::suspect) {
+      ++suspects;
+      if (!suspicions_.count(m.name)) return broken(m.name + " is suspect without a timer");
+    }
+  }
+  if (live != members_.live_count()) return broken("live count " + std::to_string(members_.live_count()) +
+                                                   " != " + std::to_string(live));
+  if (suspects != suspicions_.size()) return broken("timers for members that are not suspect");
+  const Member& me = self_member();
+  if (me.state != (leaving_ ? MemberState::left : MemberState::alive))
+    return broken("we are " + std::string(to_string(me.state)));
+  for (const auto& [seq, name] : final_checks_) {
+    auto it = suspicions_.find(name);
+    if (it == suspicions_.end() || !it->second.checked() || it->second.check_seq() != seq)
+      return broken("last-chance check for " + name + " without its suspicion");
+  }
+  return ok_status();
+}
+
 }  // namespace cairn::gossip

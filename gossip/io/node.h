@@ -73,8 +73,6 @@ class GossipNode {
   void join(std::vector<std::string> addrs, std::function<void(Result<int>)> done);
   // Broadcasts our leave and waits until it propagated (or leave_timeout).
   void leave(std::function<void()> done);
-  // Marks a failed member as left (Consul force-leave). Error if unknown.
-  void force_leave(std::string name, std::function<void(Status)> done);
   void user_event(std::string name, std::string payload, std::function<void(Status)> done);
   void set_tags(Tags tags);
 

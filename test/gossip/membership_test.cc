@@ -76,6 +76,19 @@ TEST(Membership, SuspectRefutesWithHigherIncarnation) {
   EXPECT_EQ(net.m(0).member("n1")->incarnation, net.m(1).incarnation());
 }
 
+TEST(Membership, InvariantsHoldThroughSuspicionFailureAndLeave) {
+  Net net(4);
+  net.join_all();
+  net.crash(3);
+  for (int i = 0; i < 300; ++i) {
+    net.run(100ms);
+    for (uint32_t k = 0; k < 3; ++k) ASSERT_TRUE(net.m(k).check_invariants().ok()) << k << " at step " << i;
+  }
+  net.m(2).leave(net.now());
+  net.run(2s);
+  for (uint32_t k = 0; k < 3; ++k) EXPECT_TRUE(net.m(k).check_invariants().ok()) << k;
+}
+
 TEST(Membership, DeadAboutSelfIsRefutedToo) {
   Net net(2);
   net.join_all();

@@ -117,6 +117,18 @@ void Cluster::drain(uint32_t i) {
   if (n.m->has_ready()) drain(i);  // what the query hook answered
 }
 
+// Invariants after a member's tick; a broken one aborts the run with its seed.
+void Cluster::check(uint32_t i) {
+  if (++checks_ % net_.invariant_every != 0) return;
+  auto st = nodes_[i].m->check_invariants();
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s at %.3fs: %s (seed %llu)\n", nodes_[i].name.c_str(),
+                 std::chrono::duration<double>(now_.since_epoch).count(), st.error().message().c_str(),
+                 static_cast<unsigned long long>(seed_));
+    std::abort();
+  }
+}
+
 void Cluster::deliver(uint32_t to, uint32_t from, Transport t, std::string_view bytes) {
   (void)nodes_[to].m->receive(now_, nodes_[from].addr, t, bytes);
   drain(to);
@@ -163,6 +175,7 @@ void Cluster::run_until(Instant t) {
         if (stalled(n)) break;
         n.m->tick(now_);
         drain(e.node);
+        check(e.node);
         // A leaving member stops once its leave is out, plus a moment for
         // the packets to clear (what a shell does on shutdown).
         if (n.leaving && n.m->leave_propagated() && now_ - n.left_at > 1s) n.crashed = true;

@@ -27,6 +27,7 @@ struct NetworkConfig {
   Duration jitter = std::chrono::microseconds(500);
   Duration tick_interval = std::chrono::milliseconds(100);
   std::size_t socket_buffer = 512;    // packets a stalled member can queue
+  uint64_t invariant_every = 7;       // check invariants after every k-th tick
 };
 
 // What happened to whom, for the scenario checks.
@@ -114,6 +115,7 @@ class Cluster {
   void schedule(Instant at, uint32_t node, Kind kind, uint32_t slot = 0);
   void drain(uint32_t i);
   void deliver(uint32_t to, uint32_t from, Transport t, std::string_view bytes);
+  void check(uint32_t i);
   bool stalled(const Node& n) const { return now_ < n.stalled_until; }
   Duration one_way(uint32_t a, uint32_t b);
 
@@ -130,6 +132,7 @@ class Cluster {
   std::vector<InFlight> packets_;
   std::vector<uint32_t> free_slots_;
   uint64_t next_seq_ = 0;
+  uint64_t checks_ = 0;
   Observations obs_;
 };
 
