@@ -114,6 +114,14 @@ class Simulation {
 
   // parameters drawn from the seed
   int n_nodes_ = 3;
+  // Each directed link has its own loss, duplication and delay; a few are
+  // bad, which makes followers lag and leaders replicate unevenly.
+  struct Link {
+    double drop = 0;
+    double dup = 0;
+    Time max_delay = 10;
+  };
+  std::map<std::pair<NodeId, NodeId>, Link> links_;
   double drop_ = 0, dup_ = 0;
   Time max_delay_ = 10;
   Time max_fsync_ = 3;
@@ -145,6 +153,17 @@ void Simulation::pick_parameters() {
   drop_ = rng_.unit() * 0.15;
   dup_ = rng_.unit() * 0.05;
   max_delay_ = 2 + rng_.uniform(3 * kTick);
+  for (NodeId a = 1; a <= static_cast<NodeId>(n_nodes_); ++a) {
+    for (NodeId b = 1; b <= static_cast<NodeId>(n_nodes_); ++b) {
+      if (a == b) continue;
+      Link l;
+      bool bad = rng_.uniform(10) == 0;
+      l.drop = bad ? 0.2 + rng_.unit() * 0.5 : drop_ * rng_.unit() * 2;
+      l.dup = dup_ * rng_.unit() * 2;
+      l.max_delay = 1 + rng_.uniform(bad ? 6 * kTick : max_delay_);
+      links_[{a, b}] = l;
+    }
+  }
   max_fsync_ = 1 + rng_.uniform(4);
   compact_every_ = 10 + rng_.uniform(40);
   membership_ = n_nodes_ == 5 && rng_.uniform(2) == 0;
@@ -321,8 +340,10 @@ void Simulation::serve_reads(SimNode& n) {
 }
 
 void Simulation::send(const Message& m) {
-  auto copies = 1 + (rng_.unit() < dup_ ? 1 : 0);
-  if (rng_.unit() < drop_) {
+  auto it = links_.find({m.from, m.to});
+  Link link = it == links_.end() || !faults_on_ ? Link{0, 0, max_delay_} : it->second;
+  auto copies = 1 + (rng_.unit() < link.dup ? 1 : 0);
+  if (rng_.unit() < link.drop) {
     trace([&] { return "drop " + describe(m); });
     if (m.type == MessageType::snap) {
       if (auto it = nodes_.find(m.from); it != nodes_.end() && it->second.up) it->second.node->report_snapshot(m.to, false);
@@ -332,7 +353,7 @@ void Simulation::send(const Message& m) {
   for (int i = 0; i < copies; ++i) {
     Event e{EventKind::deliver};
     e.msg = m;
-    schedule(1 + rng_.uniform(max_delay_), std::move(e));
+    schedule(1 + rng_.uniform(link.max_delay), std::move(e));
   }
 }
 
@@ -669,8 +690,6 @@ SimResult Simulation::run() {
       settled = true;
       now_ = fault_end;
       faults_on_ = false;
-      drop_ = 0;
-      dup_ = 0;
       trace([] { return std::string("faults off: heal and restart everything"); });
       heal_all();
     }
