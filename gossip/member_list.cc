@@ -2,21 +2,54 @@
 
 namespace cairn::gossip {
 
+namespace {
+std::size_t hash_name(std::string_view name) { return std::hash<std::string_view>{}(name); }
+}  // namespace
+
+int64_t MemberList::slot_of(std::string_view name) const {
+  if (slots_.empty()) return -1;
+  std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+    uint32_t s = slots_[i];
+    if (s == 0) return -1;
+    if (members_[s - 1].name == name) return static_cast<int64_t>(s - 1);
+  }
+}
+
 Member* MemberList::find(std::string_view name) {
-  auto it = index_.find(std::string(name));
-  return it == index_.end() ? nullptr : &members_[it->second];
+  int64_t i = slot_of(name);
+  return i < 0 ? nullptr : &members_[static_cast<std::size_t>(i)];
 }
 
 const Member* MemberList::find(std::string_view name) const {
-  auto it = index_.find(std::string(name));
-  return it == index_.end() ? nullptr : &members_[it->second];
+  int64_t i = slot_of(name);
+  return i < 0 ? nullptr : &members_[static_cast<std::size_t>(i)];
+}
+
+void MemberList::rebuild_index() {
+  std::size_t cap = 16;
+  while (cap < 2 * members_.size()) cap *= 2;
+  slots_.assign(cap, 0);
+  std::size_t mask = cap - 1;
+  for (uint32_t idx = 0; idx < members_.size(); ++idx) {
+    std::size_t i = hash_name(members_[idx].name) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = idx + 1;
+  }
 }
 
 Member& MemberList::add(Member m, Rng& rng) {
   auto idx = static_cast<uint32_t>(members_.size());
   if (m.live()) ++live_;
-  index_.emplace(m.name, idx);
   members_.push_back(std::move(m));
+  if (2 * members_.size() > slots_.size()) {
+    rebuild_index();  // doubles: amortised O(1) per add
+  } else {
+    std::size_t mask = slots_.size() - 1;
+    std::size_t i = hash_name(members_.back().name) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = idx + 1;
+  }
   // SWIM §4.3: a new member goes to a uniformly random slot of the rest of
   // the current round, so it is probed this round without biasing the order.
   probe_order_.push_back(idx);
@@ -27,16 +60,13 @@ Member& MemberList::add(Member m, Rng& rng) {
 }
 
 void MemberList::remove(std::string_view name) {
-  auto it = index_.find(std::string(name));
-  if (it == index_.end()) return;
-  uint32_t idx = it->second;
+  int64_t found = slot_of(name);
+  if (found < 0) return;
+  auto idx = static_cast<std::size_t>(found);
   if (members_[idx].live()) --live_;
-  index_.erase(it);
-  if (idx != members_.size() - 1) {
-    members_[idx] = std::move(members_.back());
-    index_[members_[idx].name] = idx;
-  }
+  if (idx != members_.size() - 1) members_[idx] = std::move(members_.back());
   members_.pop_back();
+  rebuild_index();       // reaping is rare: O(n) is fine
   probe_order_.clear();  // indices moved: start a fresh round
   probe_pos_ = 0;
 }

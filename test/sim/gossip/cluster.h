@@ -27,7 +27,7 @@ struct NetworkConfig {
   Duration jitter = std::chrono::microseconds(500);
   Duration tick_interval = std::chrono::milliseconds(100);
   std::size_t socket_buffer = 512;    // packets a stalled member can queue
-  uint64_t invariant_every = 7;       // check invariants after every k-th tick
+  uint64_t invariant_every = 50;      // check invariants after every k-th tick
 };
 
 // What happened to whom, for the scenario checks.
