@@ -89,16 +89,17 @@ class FieldReader {
 };
 
 // M is the message type, const when writing.
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, Ping>
+template <typename M, typename T>
+concept Is = std::is_same_v<std::remove_const_t<M>, T>;
+
+template <typename IO, Is<Ping> M>
 void fields(IO& io, M& m) {
   io.u32(m.seq);
   io.name(m.target);
   io.name(m.source_name);
   io.addr(m.source_addr);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, PingReq>
+template <typename IO, Is<PingReq> M>
 void fields(IO& io, M& m) {
   io.u32(m.seq);
   io.name(m.target);
@@ -107,20 +108,17 @@ void fields(IO& io, M& m) {
   io.name(m.source_name);
   io.addr(m.source_addr);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, Ack>
+template <typename IO, Is<Ack> M>
 void fields(IO& io, M& m) {
   io.u32(m.seq);
   io.flag(m.has_coordinate);
   if (m.has_coordinate) io.coordinate(m.coordinate);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, Nack>
+template <typename IO, Is<Nack> M>
 void fields(IO& io, M& m) {
   io.u32(m.seq);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, Alive>
+template <typename IO, Is<Alive> M>
 void fields(IO& io, M& m) {
   io.u32(m.incarnation);
   io.name(m.node);
@@ -128,21 +126,19 @@ void fields(IO& io, M& m) {
   io.tags(m.tags);
 }
 template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, Suspect> || std::is_same_v<std::remove_const_t<M>, Dead>
+  requires Is<M, Suspect> || Is<M, Dead>
 void fields(IO& io, M& m) {
   io.u32(m.incarnation);
   io.name(m.node);
   io.name(m.from);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, UserEventMessage>
+template <typename IO, Is<UserEventMessage> M>
 void fields(IO& io, M& m) {
   io.u64(m.ltime);
   io.payload(m.name);
   io.payload(m.payload);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, PushPull>
+template <typename IO, Is<PushPull> M>
 void fields(IO& io, M& m) {
   io.u8(m.flags);
   io.name(m.sender);
@@ -158,8 +154,7 @@ void fields(IO& io, M& m) {
   io.u64(m.query_ltime);
   io.list(m.events, 3, [&](auto& e) { fields(io, e); });
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, QueryMessage>
+template <typename IO, Is<QueryMessage> M>
 void fields(IO& io, M& m) {
   io.u64(m.ltime);
   io.u32(m.id);
@@ -175,8 +170,7 @@ void fields(IO& io, M& m) {
   io.payload(m.name);
   io.payload(m.payload);
 }
-template <typename IO, typename M>
-  requires std::is_same_v<std::remove_const_t<M>, QueryResponseMessage>
+template <typename IO, Is<QueryResponseMessage> M>
 void fields(IO& io, M& m) {
   io.u64(m.ltime);
   io.u32(m.id);
