@@ -1,45 +1,31 @@
 #include "agent/agent.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <sstream>
+#include <future>
+#include <optional>
+#include <regex>
 
 #include "agent/http/endpoints.h"
+#include "agent/user_events.h"
+#include "agent/uuid.h"
+#include "core/io/asio_scheduler.h"
 #include "core/io/http_server.h"
 #include "core/io/runtime.h"
 #include "core/log.h"
+#include "core/version.h"
+#include "gossip/io/node.h"
 
 namespace cairn::agent {
 
 namespace fs = std::filesystem;
+namespace asio = boost::asio;
 
 namespace {
-
-std::string random_uuid() {
-  unsigned char b[16];
-  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && ::read(fd, b, sizeof b) == static_cast<ssize_t>(sizeof b);
-  if (fd >= 0) ::close(fd);
-  if (!ok) {
-    std::random_device rd;
-    for (auto& x : b) x = static_cast<unsigned char>(rd());
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(hex[b[i] >> 4]);
-    s.push_back(hex[b[i] & 15]);
-  }
-  return s;
-}
 
 // Loads the node id kept in the data dir, or makes one and keeps it.
 Result<std::string> load_or_create_node_id(const std::string& data_dir) {
@@ -65,34 +51,107 @@ Result<std::string> load_or_create_node_id(const std::string& data_dir) {
   return id;
 }
 
+// The keyring: the one kept in the data dir wins over `encrypt` (as Consul:
+// a rotated key must survive a restart with the old -encrypt flag).
+Result<gossip::Keyring> load_keyring(const Config& c, const std::string& path) {
+  CAIRN_TRY(auto kept, gossip::Keyring::load(path));
+  if (kept.enabled()) {
+    if (!c.encrypt.empty()) log::info("agent", "using the keyring in {}; the encrypt setting is ignored", path);
+    return kept;
+  }
+  if (c.encrypt.empty()) return gossip::Keyring{};
+  CAIRN_TRY(auto ring, gossip::Keyring::from_base64({c.encrypt}));
+  CAIRN_RETURN_IF_ERROR(ring.save(path));
+  return ring;
+}
+
 }  // namespace
 
 struct Agent::Impl {
   Config config;
-  std::function<void()> shutdown_request;
+  Runtime* runtime = nullptr;
+  std::function<void(bool)> shutdown_request;
   std::unique_ptr<http::EndpointContext> endpoints;
   bool remove_data_dir = false;
-  http::Router router;
-  std::unique_ptr<http::Server> server;
+  cairn::http::Router router;
+  std::unique_ptr<cairn::http::Server> server;
   std::vector<std::string> http_addresses;
+  std::shared_ptr<gossip::GossipNode> gossip;
+
+  // User events live on their own strand.
+  std::optional<asio::strand<asio::io_context::executor_type>> event_strand;
+  std::unique_ptr<AsioScheduler> event_scheduler;
+  std::unique_ptr<UserEvents> events;
+
+  std::unique_ptr<asio::steady_timer> retry_timer;
+  int retry_attempts = 0;
+
+  void on_user_event(const gossip::UserEvent& ue);
+  void retry_join();
 };
 
 Agent::Agent(Config config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
 
 Agent::~Agent() {
+  if (impl_->gossip) impl_->gossip->stop();
   if (impl_->remove_data_dir) {
     std::error_code ec;
     fs::remove_all(impl_->config.data_dir, ec);
   }
 }
 
-void Agent::set_shutdown_request(std::function<void()> fn) { impl_->shutdown_request = std::move(fn); }
+void Agent::set_shutdown_request(std::function<void(bool leave)> fn) { impl_->shutdown_request = std::move(fn); }
 
 const Config& Agent::config() const { return impl_->config; }
 const std::vector<std::string>& Agent::http_addresses() const { return impl_->http_addresses; }
+std::string Agent::gossip_address() const { return impl_->gossip ? impl_->gossip->advertise() : std::string(); }
+
+void Agent::Impl::on_user_event(const gossip::UserEvent& ue) {
+  if (ue.name.rfind(kEventPrefix, 0) != 0) return;
+  auto e = decode_event(ue.payload);
+  if (!e.ok()) {
+    log::warn("agent", "dropped a malformed user event: {}", e.error().message());
+    return;
+  }
+  e->ltime = ue.ltime;
+  // Filters, as Consul applies them on receipt. No local services yet, so a
+  // service filter matches nothing here.
+  if (!e->node_filter.empty()) {
+    try {
+      if (!std::regex_search(config.node_name, std::regex(e->node_filter))) return;
+    } catch (const std::regex_error&) {
+      return;
+    }
+  }
+  if (!e->service_filter.empty()) return;
+  log::debug("agent", "user event: name={} id={}", e->name, e->id);
+  asio::post(*event_strand, [this, ev = std::move(e).value()]() mutable { events->add(std::move(ev)); });
+}
+
+void Agent::Impl::retry_join() {
+  gossip->join(config.retry_join, [this](Result<int> joined) {
+    asio::post(runtime->io(), [this, joined] {
+      if (joined.ok()) {
+        log::info("agent", "retry join succeeded: contacted {} nodes", *joined);
+        return;
+      }
+      ++retry_attempts;
+      if (config.retry_max > 0 && retry_attempts >= config.retry_max) {
+        log::error("agent", "retry join failed {} times, giving up: {}", retry_attempts, joined.error().message());
+        return;
+      }
+      log::warn("agent", "join failed: {}; retrying in {}", joined.error().message(), config.retry_interval.count() / 1'000'000);
+      retry_timer->expires_after(config.retry_interval);
+      retry_timer->async_wait([this](boost::system::error_code ec) {
+        if (!ec) retry_join();
+      });
+    });
+  });
+}
 
 Status Agent::start(Runtime& runtime) {
   Config& c = impl_->config;
+  impl_->runtime = &runtime;
   if (c.data_dir.empty() && c.dev) {
     std::string tmpl = (fs::temp_directory_path() / "cairn-dev-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) return Error(errc::io_error, "cannot create a temporary data dir");
@@ -106,38 +165,88 @@ Status Agent::start(Runtime& runtime) {
     CAIRN_TRY(c.node_id, load_or_create_node_id(c.data_dir));
   }
 
-  impl_->endpoints = std::make_unique<http::EndpointContext>(http::EndpointContext{c, impl_->shutdown_request});
+  // Events.
+  impl_->event_strand.emplace(asio::make_strand(runtime.io()));
+  impl_->event_scheduler = std::make_unique<AsioScheduler>(*impl_->event_strand);
+  impl_->events = std::make_unique<UserEvents>(*impl_->event_scheduler);
+  impl_->retry_timer = std::make_unique<asio::steady_timer>(runtime.io());
+
+  // Gossip.
+  gossip::NodeOptions g;
+  g.name = c.node_name;
+  g.bind_addr = c.bind_addr;
+  g.port = static_cast<uint16_t>(c.serf_lan_port);
+  g.advertise_addr = c.advertise_addr;
+  g.tags = {{"role", "node"}, {"dc", c.datacenter}, {"id", c.node_id}, {"build", version()}, {"vsn", "2"}};
+  g.config = gossip::Config::lan();
+  g.keyring_path = (fs::path(c.data_dir) / "serf" / "local.keyring").string();
+  CAIRN_TRY(g.keyring, load_keyring(c, g.keyring_path));
+  g.accept_plaintext = !c.encrypt_verify_incoming;
+  bool encrypted = g.keyring.enabled();
+  gossip::GossipNode::Handlers handlers;
+  handlers.on_user_event = [impl = impl_.get()](const gossip::UserEvent& e) { impl->on_user_event(e); };
+  CAIRN_TRY(impl_->gossip, gossip::GossipNode::start(runtime.io(), std::move(g), std::move(handlers)));
+
+  impl_->endpoints = std::make_unique<http::EndpointContext>(http::EndpointContext{
+      c, impl_->shutdown_request, impl_->gossip, encrypted, impl_->events.get(),
+      [strand = *impl_->event_strand](std::function<void()> fn) { asio::post(strand, std::move(fn)); }});
   http::register_endpoints(impl_->router, *impl_->endpoints);
 
-  if (c.http_port < 0) {
+  if (c.http_port >= 0) {
+    cairn::http::ServerOptions o;
+    o.max_conns_per_client = c.limits.http_max_conns_per_client;
+    o.read_timeout = c.limits.http_read_timeout;
+    o.idle_timeout = c.limits.http_idle_timeout;
+    o.max_body_bytes = static_cast<size_t>(c.limits.http_max_body_bytes);
+    o.max_header_bytes = static_cast<size_t>(c.limits.http_max_header_bytes);
+    impl_->server = std::make_unique<cairn::http::Server>(runtime.io(), impl_->router, o);
+    for (const auto& addr : c.client_addr) {
+      CAIRN_TRY(uint16_t port, impl_->server->listen(addr, static_cast<uint16_t>(c.http_port)));
+      std::string shown = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
+      impl_->http_addresses.push_back(shown + ":" + std::to_string(port));
+      log::info("agent", "Started HTTP server on {}:{} (tcp)", shown, port);
+    }
+    impl_->server->start();
+  } else {
     log::info("agent", "HTTP API disabled (ports.http = -1)");
-    return {};
   }
-  http::ServerOptions o;
-  o.max_conns_per_client = c.limits.http_max_conns_per_client;
-  o.read_timeout = c.limits.http_read_timeout;
-  o.idle_timeout = c.limits.http_idle_timeout;
-  o.max_body_bytes = static_cast<size_t>(c.limits.http_max_body_bytes);
-  o.max_header_bytes = static_cast<size_t>(c.limits.http_max_header_bytes);
-  impl_->server = std::make_unique<http::Server>(runtime.io(), impl_->router, o);
-  for (const auto& addr : c.client_addr) {
-    CAIRN_TRY(uint16_t port, impl_->server->listen(addr, static_cast<uint16_t>(c.http_port)));
-    std::string shown = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
-    impl_->http_addresses.push_back(shown + ":" + std::to_string(port));
-    log::info("agent", "Started HTTP server on {}:{} (tcp)", shown, port);
+  log::info("agent", "agent started: node={} id={} datacenter={} gossip={} data_dir={}", c.node_name, c.node_id,
+            c.datacenter, impl_->gossip->advertise(), c.data_dir);
+
+  if (!c.start_join.empty()) {
+    // -join failing is fatal, as in Consul; wait for it here.
+    auto done = std::make_shared<std::promise<Result<int>>>();
+    impl_->gossip->join(c.start_join, [done](Result<int> r) { done->set_value(std::move(r)); });
+    // The io threads do not run yet: drive the loop here until the join answers.
+    auto fut = done->get_future();
+    while (fut.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) runtime.io().run_one_for(std::chrono::milliseconds(50));
+    auto joined = fut.get();
+    if (!joined.ok()) return Error(errc::unavailable, "failed to join " + joined.error().message());
+    log::info("agent", "joined: contacted {} nodes", *joined);
   }
-  impl_->server->start();
-  log::info("agent", "agent started: node={} id={} datacenter={} data_dir={}", c.node_name, c.node_id, c.datacenter,
-            c.data_dir);
+  if (!c.retry_join.empty()) impl_->retry_join();
   return {};
 }
 
-void Agent::shutdown(std::function<void()> done) {
-  if (!impl_->server) {
-    done();
-    return;
+void Agent::shutdown(bool leave, std::function<void()> done) {
+  auto finish = [this, done = std::move(done)]() mutable {
+    impl_->retry_timer->cancel();
+    auto stop_gossip = [this, done = std::move(done)]() mutable {
+      impl_->gossip->stop();
+      done();
+    };
+    if (!impl_->server) return stop_gossip();
+    impl_->server->shutdown(impl_->config.limits.shutdown_grace,
+                            [this, stop_gossip = std::move(stop_gossip)]() mutable {
+                              asio::post(impl_->runtime->io(), std::move(stop_gossip));
+                            });
+  };
+  if (leave && impl_->gossip) {
+    log::info("agent", "leaving the gossip pool");
+    impl_->gossip->leave([finish = std::move(finish)]() mutable { finish(); });
+  } else {
+    finish();
   }
-  impl_->server->shutdown(impl_->config.limits.shutdown_grace, std::move(done));
 }
 
 }  // namespace cairn::agent

@@ -25,20 +25,24 @@ class Agent {
   ~Agent();
 
   // What the agent calls when asked over the API to leave (PUT
-  // /v1/agent/leave): the composition root starts the same graceful shutdown
-  // as for SIGTERM. Set before start().
-  void set_shutdown_request(std::function<void()> fn);
+  // /v1/agent/leave, leave = true): the composition root starts the same
+  // graceful shutdown as for SIGTERM. Set before start().
+  void set_shutdown_request(std::function<void(bool leave)> fn);
 
-  // Prepares the data dir and node id, binds every listener (port 0 picks a
-  // free one) and starts serving. Logs the bound addresses.
+  // Prepares the data dir and node id, starts gossip, binds every listener
+  // (port 0 picks a free one) and starts serving; joins start_join (fatal on
+  // failure) and keeps retrying retry_join. Logs the bound addresses.
   Status start(Runtime& runtime);
-  // Graceful stop: stop accepting, let in-flight requests finish within
-  // limits.shutdown_grace, then call done.
-  void shutdown(std::function<void()> done);
+  // Graceful stop: leave the gossip pool first when `leave` (others then see
+  // "left", not "failed"), stop accepting, let in-flight requests finish
+  // within limits.shutdown_grace, then call done.
+  void shutdown(bool leave, std::function<void()> done);
 
   const Config& config() const;
   // "ip:port" of each HTTP listener, after start().
   const std::vector<std::string>& http_addresses() const;
+  // The gossip address others reach us at, after start().
+  std::string gossip_address() const;
 
  private:
   struct Impl;

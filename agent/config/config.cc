@@ -50,6 +50,18 @@ Setter bool_field(bool Config::*member) {
   };
 }
 
+// Lists concatenate across sources (Consul merges retry_join this way).
+Setter string_list_field(std::vector<std::string> Config::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_array()) return field_error(where, field, "expected a list of strings, got " + type_name(v));
+    for (const auto& item : v) {
+      if (!item.is_string()) return field_error(where, field, "expected a list of strings, got an item of type " + type_name(item));
+      (c.*member).push_back(item.get<std::string>());
+    }
+    return {};
+  };
+}
+
 template <typename Int>
 Setter int_field(std::function<Int&(Config&)> member) {
   return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
@@ -99,6 +111,16 @@ const std::map<std::string, Setter>& fields() {
          return {};
        }},
       {"ports.http", int_field<int>([](Config& c) -> int& { return c.http_port; })},
+      {"ports.serf_lan", int_field<int>([](Config& c) -> int& { return c.serf_lan_port; })},
+      {"bind_addr", string_field(&Config::bind_addr)},
+      {"advertise_addr", string_field(&Config::advertise_addr)},
+      {"start_join", string_list_field(&Config::start_join)},
+      {"retry_join", string_list_field(&Config::retry_join)},
+      {"retry_interval", duration_field([](Config& c) -> Duration& { return c.retry_interval; })},
+      {"retry_max", int_field<int>([](Config& c) -> int& { return c.retry_max; })},
+      {"encrypt", string_field(&Config::encrypt)},
+      {"encrypt_verify_incoming", bool_field(&Config::encrypt_verify_incoming)},
+      {"leave_on_terminate", bool_field(&Config::leave_on_terminate)},
       {"limits.http_max_conns_per_client",
        int_field<int>([](Config& c) -> int& { return c.limits.http_max_conns_per_client; })},
       {"limits.http_max_body_bytes", int_field<int64_t>([](Config& c) -> int64_t& { return c.limits.http_max_body_bytes; })},
@@ -158,6 +180,7 @@ Config defaults(bool dev) {
   c.datacenter = "dc1";
   c.node_name = hostname();
   c.client_addr = {"127.0.0.1"};
+  c.bind_addr = dev ? "127.0.0.1" : "0.0.0.0";
   c.log_level = "info";
   c.dev = dev;
   return c;
@@ -218,6 +241,25 @@ Status validate(const Config& c) {
   if (c.http_port < -1 || c.http_port > 65535)
     return range_error("ports.http", std::to_string(c.http_port), "-1 (disabled), 0 (any free port) to 65535");
   if (auto lvl = log::parse_level(c.log_level); !lvl.ok()) return lvl.error();
+  if (!valid_ip(c.bind_addr)) return range_error("bind_addr", "\"" + c.bind_addr + "\"", "an IPv4 or IPv6 address");
+  if (!c.advertise_addr.empty() && !valid_ip(c.advertise_addr))
+    return range_error("advertise_addr", "\"" + c.advertise_addr + "\"", "an IPv4 or IPv6 address");
+  if (c.serf_lan_port < 0 || c.serf_lan_port > 65535)
+    return range_error("ports.serf_lan", std::to_string(c.serf_lan_port), "0 (any free port) to 65535");
+  if (c.retry_max < 0) return range_error("retry_max", std::to_string(c.retry_max), "0 (forever) or more");
+  if (c.retry_interval < std::chrono::milliseconds(10) || c.retry_interval > std::chrono::hours(24))
+    return range_error("retry_interval", "\"" + format_duration(c.retry_interval) + "\"", "10ms to 24h");
+  if (!c.encrypt.empty()) {
+    // Same rule as the keyring: 16, 24 or 32 bytes of base64.
+    size_t n = c.encrypt.size();
+    size_t pad = (n >= 1 && c.encrypt[n - 1] == '=') + (n >= 2 && c.encrypt[n - 2] == '=');
+    size_t bytes = n % 4 == 0 ? n / 4 * 3 - pad : 0;
+    bool chars_ok = true;
+    for (size_t i = 0; i < n - pad; ++i)
+      chars_ok &= std::isalnum(static_cast<unsigned char>(c.encrypt[i])) || c.encrypt[i] == '+' || c.encrypt[i] == '/';
+    if (!chars_ok || (bytes != 16 && bytes != 24 && bytes != 32))
+      return Error(errc::out_of_range, "encrypt: invalid key (allowed: 16, 24 or 32 bytes, base64; make one with cairn keygen)");
+  }
   if (c.node_meta.size() > 64) return range_error("node_meta", std::to_string(c.node_meta.size()) + " keys", "at most 64 keys");
   for (const auto& [k, v] : c.node_meta) {
     bool ok_key = !k.empty() && k.size() <= 128 && k.rfind("consul-", 0) != 0;

@@ -31,6 +31,18 @@ struct Config {
   std::vector<std::string> client_addr;  // "127.0.0.1": where HTTP (and later DNS) listen
   std::map<std::string, std::string> node_meta;
   int http_port = 8500;          // 0 picks a free port; -1 disables
+
+  // Gossip (LAN pool).
+  std::string bind_addr;         // "0.0.0.0" (dev: "127.0.0.1"): where gossip listens
+  std::string advertise_addr;    // empty: bind_addr, or 127.0.0.1 when bind_addr is 0.0.0.0
+  int serf_lan_port = 8301;      // 0 picks a free port
+  std::vector<std::string> start_join;  // joined once at start; failure is fatal
+  std::vector<std::string> retry_join;  // retried every retry_interval until one answers
+  Duration retry_interval = std::chrono::seconds(30);
+  int retry_max = 0;             // 0: retry forever
+  std::string encrypt;           // base64 gossip key (cairn keygen)
+  bool encrypt_verify_incoming = true;  // false: also accept plaintext (transitional)
+  bool leave_on_terminate = true;       // leave the pool on SIGTERM (clients, as Consul)
   std::string log_level;         // "info"
   bool log_json = false;
   bool dev = false;

@@ -1,6 +1,5 @@
-// PUT /v1/agent/leave: leave gracefully and shut the agent down, as Consul
-// does. (Once gossip runs, the agent first announces that it left, so peers
-// mark it "left", not "failed".)
+// PUT /v1/agent/leave: announce to the pool that this agent left (peers mark
+// it "left", not "failed"), then shut down, as Consul does.
 #include "agent/http/endpoints.h"
 
 namespace cairn::agent::http {
@@ -10,7 +9,7 @@ void register_agent_lifecycle(Router& router, EndpointContext& ctx) {
     // Answer first: the connection is busy until the answer is written, and a
     // graceful shutdown lets busy connections finish.
     responder.respond(Response::text(""));
-    if (ctx.request_shutdown) ctx.request_shutdown();
+    if (ctx.request_shutdown) ctx.request_shutdown(/*leave=*/true);
   });
 }
 

@@ -5,6 +5,9 @@ namespace cairn::agent::http {
 void register_endpoints(Router& router, EndpointContext& ctx) {
   register_agent_self(router, ctx);
   register_agent_lifecycle(router, ctx);
+  register_members(router, ctx);
+  register_events(router, ctx);
+  register_keyring(router, ctx);
   register_status(router, ctx);
 }
 

@@ -21,6 +21,11 @@ struct AgentFlags {
   std::optional<int> http_port;
   bool log_json = false;
   std::vector<std::string> node_meta;
+  std::string bind, advertise, encrypt;
+  std::optional<int> serf_lan_port;
+  std::vector<std::string> join, retry_join;
+  std::optional<std::string> retry_interval;
+  std::optional<int> retry_max;
 };
 
 // Flags become the last configuration source, so they override files and are
@@ -34,6 +39,14 @@ Result<agent::Source> flags_source(const AgentFlags& f, const CLI::App& cmd) {
   if (!f.log_level.empty()) j["log_level"] = f.log_level;
   if (cmd.count("--log-json") > 0) j["log_json"] = f.log_json;
   if (f.http_port) j["ports"]["http"] = *f.http_port;
+  if (f.serf_lan_port) j["ports"]["serf_lan"] = *f.serf_lan_port;
+  if (!f.bind.empty()) j["bind_addr"] = f.bind;
+  if (!f.advertise.empty()) j["advertise_addr"] = f.advertise;
+  if (!f.encrypt.empty()) j["encrypt"] = f.encrypt;
+  if (!f.join.empty()) j["start_join"] = f.join;
+  if (!f.retry_join.empty()) j["retry_join"] = f.retry_join;
+  if (f.retry_interval) j["retry_interval"] = *f.retry_interval;
+  if (f.retry_max) j["retry_max"] = *f.retry_max;
   for (const auto& kv : f.node_meta) {
     auto colon = kv.find(':');
     if (colon == std::string::npos)
@@ -70,24 +83,24 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
   Runtime runtime;
   agent::Agent agent(std::move(config).value());
   std::once_flag stopping;
-  auto graceful_shutdown = [&] {
+  auto graceful_shutdown = [&](bool leave) {
     std::call_once(stopping, [&] {
-      runtime.exit_after(agent.config().limits.shutdown_grace + std::chrono::seconds(5));
-      agent.shutdown([&] {
+      runtime.exit_after(agent.config().limits.shutdown_grace + std::chrono::seconds(10));
+      agent.shutdown(leave, [&] {
         log::info("agent", "shutdown complete");
         runtime.stop();
       });
     });
   };
-  agent.set_shutdown_request([&] {
-    log::info("agent", "graceful leave requested over the HTTP API: shutting down");
-    graceful_shutdown();
+  agent.set_shutdown_request([&](bool leave) {
+    log::info("agent", "graceful leave requested over the HTTP API");
+    graceful_shutdown(leave);
   });
   if (auto st = agent.start(runtime); !st.ok()) {
     std::cerr << "==> " << st.error().message() << "\n";
     return kExitError;
   }
-  runtime.on_shutdown_signal(graceful_shutdown);
+  runtime.on_shutdown_signal([&] { graceful_shutdown(agent.config().leave_on_terminate); });
   // CAIRN_IO_THREADS caps the io threads (default: one per core), e.g. to
   // compare with a one-worker peer in bench/.
   unsigned threads = 0;
@@ -130,6 +143,14 @@ void add_agent_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error");
   cmd->add_flag("--log-json", flags->log_json, "Log JSON lines");
   cmd->add_option("--node-meta", flags->node_meta, "key:value metadata for this node (repeatable)");
+  cmd->add_option("--bind", flags->bind, "Address gossip binds to (default 0.0.0.0; -dev: 127.0.0.1)");
+  cmd->add_option("--advertise", flags->advertise, "Address other agents reach this one at");
+  cmd->add_option("--serf-lan-port", flags->serf_lan_port, "LAN gossip port, UDP and TCP (default 8301; 0 picks a free port)");
+  cmd->add_option("--join", flags->join, "Address of an agent to join at start; failure is fatal (repeatable)");
+  cmd->add_option("--retry-join", flags->retry_join, "Address of an agent to join, retried until it answers (repeatable)");
+  cmd->add_option("--retry-interval", flags->retry_interval, "Time between -retry-join attempts (default 30s)");
+  cmd->add_option("--retry-max", flags->retry_max, "Give up -retry-join after this many attempts (default 0: never)");
+  cmd->add_option("--encrypt", flags->encrypt, "Gossip encryption key, base64 (cairn keygen)");
   cmd->callback([cmd, flags, config_files, config_dirs, exit_code] {
     *exit_code = run_agent(*flags, config_paths_in_order(command_line()), *cmd);
   });
