@@ -37,6 +37,19 @@ TEST(GossipSim, NoFalsePositivesUnderLossAndStalls) {
 
 TEST(GossipSim, PartitionHeals) {
   for (uint64_t seed : {31, 32}) expect_ok("partition", 50, seed);
+  expect_ok("partition", 100, 33, 0.05);
+}
+
+TEST(GossipSim, SameSeedReplaysTheSameRun) {
+  ScenarioOptions o;
+  o.scenario = "full";
+  o.members = 60;
+  o.seed = 99;
+  o.loss = 0.1;
+  Report a = run_scenario(o), b = run_scenario(o);
+  a.wall_s = b.wall_s = 0;
+  EXPECT_EQ(a.summary(), b.summary());
+  EXPECT_TRUE(a.ok) << a.summary();
 }
 
 TEST(GossipSim, GracefulLeaveShowsAsLeftNotFailed) {

@@ -198,7 +198,7 @@ class Runner {
     Instant healed = cluster_.now();
     if (!cluster_.run_until_true([&] { return cluster_.converged(); }, 300s))
       return fail("partition did not heal within 300s");
-    report_.convergence_s = secs(cluster_.now() - healed);
+    report_.heal_s = secs(cluster_.now() - healed);
     note("healed");
     cluster_.expect_failures(false);
     cluster_.run_for(30s);
@@ -309,6 +309,10 @@ std::string Report::summary() const {
                 static_cast<unsigned long long>(false_positives), bytes_per_member_per_s, vivaldi_error, sim_s,
                 wall_s);
   std::string out = buf;
+  if (heal_s >= 0) {
+    std::snprintf(buf, sizeof buf, " heal=%.2fs", heal_s);
+    out += buf;
+  }
   if (!ok) out += "\n  failure: " + failure + "\n  replay: " + replay_command();
   return out;
 }
