@@ -166,6 +166,17 @@ bool ProgressTracker::quorum_active(NodeId self) const {
   return has_quorum(active);
 }
 
+uint64_t ProgressTracker::quorum_lease_ack(NodeId self, uint64_t now) const {
+  std::vector<uint64_t> acks;
+  for (NodeId id : config_.voters) {
+    auto it = progress_.find(id);
+    acks.push_back(id == self ? now : (it == progress_.end() ? 0 : it->second.lease_ack));
+  }
+  if (acks.empty()) return 0;
+  std::sort(acks.begin(), acks.end(), std::greater<>());
+  return acks[acks.size() / 2];
+}
+
 void ProgressTracker::record_vote(NodeId id, bool granted) { votes_.emplace(id, granted); }
 
 ProgressTracker::VoteResult ProgressTracker::tally_votes(int* granted, int* rejected) const {

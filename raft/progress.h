@@ -52,6 +52,9 @@ struct Progress {
   // In probe state: an append was sent and is unanswered.
   bool probe_sent = false;
   bool is_learner = false;
+  // The leader's tick count when it sent the newest heartbeat this follower
+  // acknowledged (leader lease, thesis §6.4.1); 0 = none this term.
+  uint64_t lease_ack = 0;
   Inflights inflights;
 
   void become_probe();
@@ -89,6 +92,9 @@ class ProgressTracker {
   bool has_quorum(const std::set<NodeId>& ids) const;
   // CheckQuorum: a majority of voters were recently active (thesis §6.2).
   bool quorum_active(NodeId self) const;
+  // The newest heartbeat send time acknowledged by a majority of voters,
+  // counting `self` as acknowledging `now`; 0 if there is none.
+  uint64_t quorum_lease_ack(NodeId self, uint64_t now) const;
   bool is_singleton() const { return config_.voters.size() == 1; }
 
   enum class VoteResult { pending, won, lost };

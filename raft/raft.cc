@@ -110,7 +110,18 @@ void Raft::reset_randomized_election_timeout() {
       cfg_.election_tick + static_cast<int>(rng_->uniform(static_cast<uint64_t>(cfg_.election_tick)));
 }
 
+bool Raft::in_lease() const {
+  if (!cfg_.check_quorum) return false;
+  if (lead_ != kNoNode && election_elapsed_ < cfg_.election_tick) return true;
+  // With lease reads, a server that just (re)started may have acknowledged a
+  // leader's heartbeat before it crashed and forgotten it: it keeps the
+  // promise for an election timeout from its start.
+  return cfg_.read_only_option == ReadOnlyOption::lease &&
+         ticks_ < static_cast<uint64_t>(cfg_.election_tick);
+}
+
 void Raft::tick() {
+  ++ticks_;
   if (state_ == StateType::leader) {
     tick_heartbeat();
   } else {
@@ -178,6 +189,7 @@ void Raft::reset(Term term) {
   read_only_.clear();
   pending_read_index_msgs_.clear();
   append_pending_ = false;
+  sent_timeout_now_ = false;
 }
 
 void Raft::become_follower(Term term, NodeId lead) {
@@ -265,12 +277,10 @@ Status Raft::step(Message m) {
     // local message, or a forwarded proposal / read request
   } else if (m.term > term_) {
     if (m.type == MessageType::vote || m.type == MessageType::pre_vote) {
-      bool force = m.context == kCampaignTransfer;
-      bool in_lease = cfg_.check_quorum && lead_ != kNoNode && election_elapsed_ < cfg_.election_tick;
       // Thesis §4.2.3: a server that heard from a current leader within the
       // minimum election timeout neither updates its term nor grants its vote,
       // so removed or partitioned servers cannot disrupt a working leader.
-      if (!force && in_lease) return ok_status();
+      if (m.context != kCampaignTransfer && in_lease()) return ok_status();
     }
     if (m.type == MessageType::pre_vote) {
       // Answering a pre-vote never changes our term (thesis §9.6).
@@ -415,11 +425,12 @@ Status Raft::step_leader(Message& m) {
     case MessageType::heartbeat_resp: {
       pr->recent_active = true;
       pr->probe_sent = false;
+      pr->lease_ack = std::max(pr->lease_ack, m.index);
       // A full pipeline and a live follower: free a slot so it is not stuck
       // when appends were lost.
       if (pr->state == ProgressState::replicate && pr->inflights.full()) pr->inflights.free_first_one();
       if (pr->match < log_.last_index()) send_append(m.from);
-      if (cfg_.read_only_option != ReadOnlyOption::safe || m.context.empty()) return ok_status();
+      if (m.context.empty()) return ok_status();
       const std::set<NodeId>* acks = read_only_.recv_ack(m.from, m.context);
       if (acks == nullptr || !trk_.has_quorum(*acks)) return ok_status();
       for (ReadIndexStatus& rs : read_only_.advance(m.context)) respond_read_index(rs.request, rs.index);

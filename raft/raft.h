@@ -80,6 +80,11 @@ class Raft {
   void tick_election();
   void tick_heartbeat();
   bool past_election_timeout() const { return election_elapsed_ >= randomized_election_timeout_; }
+  // Thesis §4.2.3: whether to ignore a vote request because a leader may
+  // still hold a lease on our vote.
+  bool in_lease() const;
+  // Thesis §6.4.1: whether this leader's lease is valid now.
+  bool lease_valid() const;
   void reset_randomized_election_timeout();
 
   void reset(Term term);
@@ -135,6 +140,10 @@ class Raft {
   Rng* rng_;
   std::vector<ConfigAt> configs_;
   NodeId lead_transferee_ = kNoNode;
+  uint64_t ticks_ = 0;  // ticks since this node started: the lease clock
+  // This leader sent TimeoutNow in its term: the transferee may win a
+  // forced election at any time, so the lease can no longer be trusted.
+  bool sent_timeout_now_ = false;
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;

@@ -58,6 +58,7 @@ void Raft::handle_heartbeat(const Message& m) {
   resp.type = MessageType::heartbeat_resp;
   resp.to = m.from;
   resp.context = m.context;
+  resp.index = m.index;
   send(std::move(resp));
 }
 
@@ -168,10 +169,12 @@ void Raft::send_heartbeat(NodeId to, const std::string& context) {
   // entries up to our commit index yet.
   m.commit = std::min(pr->match, log_.committed());
   m.context = context;
+  m.index = ticks_;  // echoed back: when this heartbeat left (leader lease)
   send(std::move(m));
 }
 
 void Raft::send_timeout_now(NodeId to) {
+  sent_timeout_now_ = true;
   Message m;
   m.type = MessageType::timeout_now;
   m.to = to;
@@ -289,17 +292,29 @@ void Raft::handle_read_index(const Message& m) {
     pending_read_index_msgs_.push_back(m);
     return;
   }
-  if (cfg_.read_only_option == ReadOnlyOption::lease) {
+  if (cfg_.read_only_option == ReadOnlyOption::lease && lease_valid()) {
     // Thesis §6.4.1: inside the lease no other leader can have been elected.
     respond_read_index(m, log_.committed());
     return;
   }
+  // Outside the lease (or in safe mode) confirm leadership with a round.
   // Thesis §6.4 steps 2–3: record the commit index, then confirm leadership
   // with a heartbeat round that carries the request's context.
   read_only_.add_request(log_.committed(), m, id_);
   for (auto& [id, pr] : trk_.progress()) {
     if (id != id_) send_heartbeat(id, m.context);
   }
+}
+
+bool Raft::lease_valid() const {
+  if (sent_timeout_now_) return false;
+  // A majority acknowledged a heartbeat sent at tick `since`. Each of them
+  // reset its election timer when it received it, after `since`, and ignores
+  // votes for election_tick of its own ticks (in_lease). Two ticks of margin
+  // cover the phase between our tick counter and theirs; clock *rate* drift
+  // is assumed negligible over one election timeout (§6.4.1's bound).
+  uint64_t since = trk_.quorum_lease_ack(id_, ticks_);
+  return since > 0 && ticks_ + 2 <= since + static_cast<uint64_t>(cfg_.election_tick);
 }
 
 void Raft::respond_read_index(const Message& req, Index index) {

@@ -67,6 +67,15 @@ class Cluster {
     FAIL() << "cluster did not stabilize";
   }
 
+  // Ticks every node `n` times, dropping whatever they say (time passing
+  // before anything happens).
+  void age(int n) {
+    for (auto& [id, p] : peers_) {
+      for (int i = 0; i < n; ++i) p->node->tick();
+      drain(id);
+    }
+  }
+
   void elect(NodeId id) {
     node(id).campaign();
     stabilize();
@@ -351,10 +360,57 @@ TEST(Raft, ReadIndexWaitsForAQuorumOfHeartbeatAcks) {
 
 TEST(Raft, LeaseReadAnswersWithoutARoundTrip) {
   Cluster c({1, 2, 3}, [](Config& cfg) { cfg.read_only_option = ReadOnlyOption::lease; });
+  c.age(10);  // with lease reads, a fresh node grants no vote for an election timeout
   c.elect(1);
+  c.node(1).tick();  // a heartbeat round acknowledged by a majority starts the lease
+  c.stabilize();
   ASSERT_TRUE(c.node(1).read_index("r1").ok());
   EXPECT_TRUE(of_type(c.drain(1), MessageType::heartbeat).empty());
   ASSERT_EQ(c.reads(1).size(), 1u);
+}
+
+TEST(Raft, LeaseReadFallsBackToAHeartbeatRoundWhenTheLeaseExpired) {
+  Cluster c({1, 2, 3}, [](Config& cfg) { cfg.read_only_option = ReadOnlyOption::lease; });
+  c.age(10);  // with lease reads, a fresh node grants no vote for an election timeout
+  c.elect(1);
+  c.node(1).tick();
+  c.stabilize();
+  // Nobody answers for an election timeout: the lease runs out.
+  for (int i = 0; i < c.node(1).raft().config().election_tick - 1; ++i) {
+    c.node(1).tick();
+    c.drain(1);
+  }
+  ASSERT_EQ(c.node(1).state(), StateType::leader);
+  ASSERT_TRUE(c.node(1).read_index("r1").ok());
+  EXPECT_EQ(of_type(c.drain(1), MessageType::heartbeat).size(), 2u);
+  EXPECT_TRUE(c.reads(1).empty());
+}
+
+TEST(Raft, WithLeaseReadsAFreshNodeGrantsNoVoteForAnElectionTimeout) {
+  Cluster c({1, 2, 3}, [](Config& cfg) { cfg.read_only_option = ReadOnlyOption::lease; cfg.pre_vote = false; });
+  Message v = msg(MessageType::vote, 1, 2, 5);
+  v.index = 1;
+  v.log_term = 1;
+  ASSERT_TRUE(c.node(2).step(v).ok());
+  EXPECT_TRUE(c.drain(2).empty());  // it may have acked a lease before it restarted
+  c.age(10);
+  ASSERT_TRUE(c.node(2).step(v).ok());
+  auto resp = of_type(c.drain(2), MessageType::vote_resp);
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_FALSE(resp[0].reject);
+}
+
+TEST(Raft, LeaseReadIsNotTrustedAfterTimeoutNow) {
+  Cluster c({1, 2, 3}, [](Config& cfg) { cfg.read_only_option = ReadOnlyOption::lease; });
+  c.age(10);  // with lease reads, a fresh node grants no vote for an election timeout
+  c.elect(1);
+  c.node(1).tick();
+  c.stabilize();
+  c.node(1).transfer_leadership(2);
+  c.drain(1);  // TimeoutNow is sent (and lost)
+  ASSERT_EQ(c.node(1).state(), StateType::leader);
+  ASSERT_TRUE(c.node(1).read_index("r1").ok());
+  EXPECT_EQ(of_type(c.drain(1), MessageType::heartbeat).size(), 2u);
 }
 
 TEST(Raft, CompactRefusesAnIndexPastApplied) {

@@ -129,6 +129,7 @@ class Simulation {
   bool membership_ = false;
   bool pre_vote_ = true;
   bool check_quorum_ = true;
+  bool lease_reads_ = false;
   ConfState initial_;
 
   // what the checks have seen
@@ -175,6 +176,9 @@ void Simulation::pick_parameters() {
   // without CheckQuorum's vote lease (thesis §4.2.3) it can deny the cluster
   // a stable leader forever, which the liveness check would rightly report.
   if (membership_) check_quorum_ = true;
+  // Lease reads (thesis §6.4.1) need CheckQuorum; the simulated clocks tick
+  // at one rate, which is the lease's assumption.
+  lease_reads_ = check_quorum_ && rng_.uniform(3) == 0;
   for (NodeId id = 1; id <= static_cast<NodeId>(n_nodes_); ++id) {
     // With membership changes on, node 5 starts outside the cluster and is
     // added as a learner, promoted, and others removed and re-added later.
@@ -184,7 +188,8 @@ void Simulation::pick_parameters() {
     std::ostringstream os;
     os << "seed " << opts_.seed << ": nodes=" << n_nodes_ << " drop=" << drop_ << " dup=" << dup_
        << " max_delay=" << max_delay_ << " max_fsync=" << max_fsync_ << " compact_every=" << compact_every_
-       << " membership=" << membership_ << " pre_vote=" << pre_vote_ << " check_quorum=" << check_quorum_;
+       << " membership=" << membership_ << " pre_vote=" << pre_vote_ << " check_quorum=" << check_quorum_
+       << " lease_reads=" << lease_reads_;
     return os.str();
   });
 }
@@ -210,6 +215,7 @@ void Simulation::start_node(NodeId id) {
   cfg.applied = n.applied;
   cfg.pre_vote = pre_vote_;
   cfg.check_quorum = check_quorum_;
+  if (lease_reads_) cfg.read_only_option = ReadOnlyOption::lease;
   // Sometimes one entry per append, so followers often hold a prefix of what the leader sent.
   cfg.max_size_per_msg = rng_.uniform(3) == 0 ? 0 : rng_.uniform(4096);
   cfg.max_inflight_msgs = 1 + static_cast<int>(rng_.uniform(8));
