@@ -28,7 +28,8 @@ struct Config {
   // k: members asked to ping-req a member that missed its direct ack (§3.1).
   uint32_t indirect_checks = 3;
   // Also send a ping over the stream transport (TCP) when the direct ack is
-  // missing, as memberlist does: catches UDP-only breakage.
+  // missing, as memberlist does: catches UDP-only breakage. When off, the
+  // last-chance check of an expiring suspicion goes by datagram too.
   bool stream_fallback_probe = true;
 
   // --- Suspicion (SWIM §4.2, Lifeguard §IV-B) ---

@@ -172,7 +172,10 @@ void Membership::tick_suspicions(Instant now) {
       it->second.mark_checked(seq, now + awareness_.scale(config_.probe_interval));
       final_checks_[seq] = name;
       Message accusation = Suspect{m->incarnation, m->name, self_};
-      send(m->addr, Transport::stream, Ping{seq, m->name, self_, self_member().addr}, &accusation);
+      // Over the stream transport (reliable) unless stream probes are off,
+      // as where a firewall only lets gossip datagrams through.
+      Transport via = config_.stream_fallback_probe ? Transport::stream : Transport::datagram;
+      send(m->addr, via, Ping{seq, m->name, self_, self_member().addr}, &accusation);
       continue;
     }
     on_dead(now, Dead{m->incarnation, m->name, self_});  // drops the suspicion
