@@ -77,6 +77,56 @@ TEST(Serf, MemberDeclaredFailedRejoinsWhenReachableAgain) {
   EXPECT_EQ(count(net.events(0), MemberEvent::Kind::join, "n2"), 2);  // joined, failed, joined again
 }
 
+TEST(Serf, PushPullTurnsARemoteFailureIntoASuspicionHere) {
+  Net net(3);
+  net.join_all();
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  PushPull pp;
+  pp.flags = PushPull::kReply;
+  pp.sender = "n1";
+  pp.members = {{"n2", addr_of(2), encode_tags({{"role", "web"}}), inc, MemberState::dead}};
+  (void)net.m(0).receive(net.now(), addr_of(1), Transport::stream, encode_packet(pp));
+  // memberlist mergeRemoteState: the member gets its chance to refute.
+  EXPECT_EQ(net.m(0).state_of("n2"), MemberState::suspect);
+  EXPECT_EQ(count(net.events(0), MemberEvent::Kind::failed, "n2"), 0);
+}
+
+TEST(Serf, PushPullCarriesGracefulLeaves) {
+  Net net(3);
+  net.join_all();
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  PushPull pp;
+  pp.flags = PushPull::kReply;
+  pp.sender = "n1";
+  pp.members = {{"n2", addr_of(2), "", inc, MemberState::left}};
+  (void)net.m(0).receive(net.now(), addr_of(1), Transport::stream, encode_packet(pp));
+  EXPECT_EQ(net.m(0).state_of("n2"), MemberState::left);
+}
+
+TEST(Serf, PushPullRequestIsAnsweredWithOurState) {
+  Net net(2);
+  net.join_all();
+  PushPull pp;
+  pp.sender = "n9";
+  pp.reply_to = "10.0.0.9:8301";
+  pp.members = {{"n9", "10.0.0.9:8301", "", 1, MemberState::alive}};
+  (void)net.m(0).receive(net.now(), "10.0.0.9:8301", Transport::stream, encode_packet(pp));
+  Ready r = net.m(0).take_ready();
+  bool answered = false;
+  for (const Packet& p : r.packets) {
+    if (p.to != "10.0.0.9:8301" || p.transport != Transport::stream) continue;
+    auto msgs = decode_packet(p.bytes, WireLimits{});
+    ASSERT_TRUE(msgs.ok());
+    auto* reply = std::get_if<PushPull>(&(*msgs)[0]);
+    ASSERT_NE(reply, nullptr);
+    EXPECT_TRUE(reply->flags & PushPull::kReply);
+    EXPECT_EQ(reply->members.size(), 2u);  // n0 and n1, as known before the merge
+    answered = true;
+  }
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(net.m(0).state_of("n9"), MemberState::alive);
+}
+
 TEST(Serf, TagChangeBumpsIncarnationAndReachesEveryone) {
   Net net(3);
   net.join_all();
