@@ -1,0 +1,63 @@
+// JSON for the Consul API types, as Consul's HTTP API emits and accepts it.
+//
+// Encoding writes Consul's field names, order and types (uint64 indexes as
+// numbers, KV values base64 or null, LockDelay as nanoseconds, TTL as a
+// string). Decoding follows Go's encoding/json plus Consul's leniencies:
+// field names match case-insensitively, snake_case aliases are accepted,
+// unknown fields and nulls are ignored, durations are Go duration strings or
+// numbers of nanoseconds. Every decode error is errc::invalid_argument with a
+// one-line detail naming the field, ready to be a 400 body:
+//   "Request decode failed: Service.Port: expected a number, got string".
+//
+// nlohmann/json stays inside api/*.cc; this header only needs <string>.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/types.h"
+#include "core/result.h"
+
+namespace cairn::api {
+
+// --- encoding (compact JSON text) ---
+std::string to_json(const KVPair& kv);
+std::string to_json(const std::vector<KVPair>& kvs);
+std::string to_json(const Node& node);
+std::string to_json(const std::vector<Node>& nodes);
+std::string to_json(const NodeService& service);
+std::string to_json(const std::vector<CatalogServiceEntry>& entries);
+std::string to_json(const HealthCheck& check);
+std::string to_json(const std::vector<HealthCheck>& checks);
+std::string to_json(const std::vector<HealthServiceEntry>& entries);
+std::string to_json(const Session& session);
+std::string to_json(const std::vector<Session>& sessions);
+std::string to_json(const NodeServices& node_services);
+// /v1/catalog/services: {"name": ["tag", ...]}.
+std::string to_json(const std::map<std::string, std::vector<std::string>>& services);
+// /v1/kv/<prefix>?keys: ["a", "b/"] (an empty list is [], never null).
+std::string to_json(const std::vector<std::string>& keys);
+
+// --- decoding (request bodies) ---
+Result<RegisterRequest> decode_register_request(std::string_view body);
+Result<DeregisterRequest> decode_deregister_request(std::string_view body);
+Result<NodeService> decode_node_service(std::string_view body);
+Result<HealthCheck> decode_health_check(std::string_view body);
+
+// PUT /v1/session/create. `defaults` is what the agent fills in before the
+// body is decoded over it (Node = the agent's node, LockDelay 15s, Behavior
+// release, NodeChecks = Checks = [serfHealth]); an empty body keeps them all.
+// Applies Consul's fixups: a LockDelay number below 1000 means seconds, and
+// the legacy Checks field and NodeChecks reconcile as Consul 1.7+ does.
+// Behavior must be release or delete; TTL must parse and be 0 or within
+// [ttl_min, ttl_max] ("Invalid Session TTL '5s', must be between [10s=24h0m0s]").
+Result<Session> decode_session_create(std::string_view body, Session defaults,
+                                      Duration ttl_min, Duration ttl_max);
+
+// The session defaults Consul's HTTP handler starts from.
+Session default_session_for(std::string node);
+
+}  // namespace cairn::api

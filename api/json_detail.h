@@ -1,0 +1,82 @@
+// Internal to api/*.cc: the Go-style JSON decoding machinery and the
+// encoders of nested values. Includes nlohmann/json; do not include from
+// public headers.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "api/types.h"
+#include "core/result.h"
+
+namespace cairn::api::detail {
+
+// Ordered, so that when a body names one field twice ("Name" and "name")
+// the last occurrence wins, as in Go.
+using Json = nlohmann::ordered_json;
+
+// "string", "number", "bool", "array", "object" or "null".
+std::string_view kind_of(const Json& j);
+Error type_error(const std::string& path, std::string_view want, const Json& got);
+
+// One struct field: up to four accepted names (the first is the canonical
+// Go name used in error paths; the others are snake_case aliases), matched
+// ASCII-case-insensitively, and how to store the value.
+struct Field {
+  std::array<std::string_view, 4> names;
+  std::function<Status(const Json&, const std::string&)> set;
+};
+
+// Decodes an object member by member. null (the whole object or a member) is
+// skipped, leaving the default, as Go does; unknown members are ignored.
+Status decode_object(const Json& j, const std::string& path, std::initializer_list<Field> fields);
+
+Status read(const Json& j, const std::string& path, std::string& out);
+Status read(const Json& j, const std::string& path, bool& out);
+Status read(const Json& j, const std::string& path, int& out);
+Status read(const Json& j, const std::string& path, uint64_t& out);
+Status read(const Json& j, const std::string& path, Duration& out);  // "10s" or ns
+Status read(const Json& j, const std::string& path, std::vector<std::string>& out);
+Status read(const Json& j, const std::string& path, StringMap& out);
+Status read(const Json& j, const std::string& path, std::map<std::string, std::vector<std::string>>& out);
+// Any JSON object kept as compact text (Proxy, Connect).
+struct RawObject {
+  std::string* text;
+};
+Status read(const Json& j, const std::string& path, RawObject out);
+
+Status read(const Json& j, const std::string& path, Weights& out);
+Status read(const Json& j, const std::string& path, std::map<std::string, ServiceAddress>& out);
+Status read(const Json& j, const std::string& path, HealthCheckDefinition& out);
+Status read(const Json& j, const std::string& path, NodeService& out);
+Status read(const Json& j, const std::string& path, HealthCheck& out);
+Status read(const Json& j, const std::string& path, std::vector<HealthCheck>& out);
+Status read(const Json& j, const std::string& path, std::vector<SessionServiceCheck>& out);
+
+template <typename T>
+Field field(std::array<std::string_view, 4> names, T& out) {
+  return Field{names, [&out](const Json& v, const std::string& p) { return read(v, p, out); }};
+}
+inline Field raw_field(std::array<std::string_view, 4> names, std::string& out) {
+  return Field{names, [&out](const Json& v, const std::string& p) { return read(v, p, RawObject{&out}); }};
+}
+
+// Parses a request body; errors read "Request decode failed: <why>".
+Result<Json> parse_body(std::string_view body);
+// Prefixes a decode error with "Request decode failed: ".
+Error decode_failed(const Error& e);
+
+// Encoders shared by the public to_json overloads.
+Json encode(const KVPair& kv);
+Json encode(const Node& node);
+Json encode(const NodeService& service);
+Json encode(const CatalogServiceEntry& entry);
+Json encode(const HealthCheck& check);
+Json encode(const HealthServiceEntry& entry);
+Json encode(const Session& session);
+
+}  // namespace cairn::api::detail

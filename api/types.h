@@ -1,0 +1,215 @@
+// Consul's HTTP API types (structs.DirEntry, Node, NodeService, HealthCheck,
+// Session, RegisterRequest, DeregisterRequest) as plain values. JSON lives in
+// api/json.h and the binary form (Raft commands, state records) in
+// api/wire.h, so this header stays cheap to include.
+//
+// Field comments give the JSON name when it differs from the obvious
+// PascalCase of the member.
+//
+// Thread-safety: value types, no shared state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace cairn::api {
+
+using StringMap = std::map<std::string, std::string>;
+
+// Consul's RaftIndex, embedded in every stored record.
+struct RaftIndex {
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+  friend bool operator==(const RaftIndex&, const RaftIndex&) = default;
+};
+
+// /v1/kv entries (structs.DirEntry).
+struct KVPair {
+  std::string key;
+  uint64_t flags = 0;
+  // nullopt is JSON null (a key written with no body); bytes, base64 on the wire.
+  std::optional<std::string> value;
+  std::string session;  // JSON omits it when empty
+  uint64_t lock_index = 0;
+  RaftIndex raft;
+  friend bool operator==(const KVPair&, const KVPair&) = default;
+};
+
+// structs.Node.
+struct Node {
+  std::string id;  // "ID": a UUID or empty
+  std::string node;
+  std::string address;
+  std::string datacenter;
+  StringMap tagged_addresses;  // "lan", "wan", ...
+  StringMap meta;
+  RaftIndex raft;
+  friend bool operator==(const Node&, const Node&) = default;
+};
+
+// structs.ServiceAddress: one entry of a service's TaggedAddresses.
+struct ServiceAddress {
+  std::string address;
+  int port = 0;
+  friend bool operator==(const ServiceAddress&, const ServiceAddress&) = default;
+};
+
+// structs.Weights: DNS SRV weights by health. Consul defaults both to 1
+// when a registration gives none.
+struct Weights {
+  int passing = 1;
+  int warning = 1;
+  friend bool operator==(const Weights&, const Weights&) = default;
+};
+
+// structs.NodeService: one service instance on one node.
+struct NodeService {
+  std::string kind;  // "" (typical), "connect-proxy", "mesh-gateway", ...
+  std::string id;
+  std::string service;
+  std::vector<std::string> tags;
+  std::string address;
+  std::map<std::string, ServiceAddress> tagged_addresses;
+  StringMap meta;
+  int port = 0;
+  Weights weights;
+  bool enable_tag_override = false;
+  // Proxy and Connect are passed through as compact JSON object text until
+  // the Connect work gives them types; empty means Consul's zero value.
+  std::string proxy_json;
+  std::string connect_json;
+  RaftIndex raft;
+  friend bool operator==(const NodeService&, const NodeService&) = default;
+};
+
+// /v1/catalog/service/<s> rows (structs.ServiceNode): the node's fields and
+// the service's fields flattened with a "Service" prefix. Indexes are the
+// service's.
+struct CatalogServiceEntry {
+  Node node;
+  NodeService service;
+  friend bool operator==(const CatalogServiceEntry&, const CatalogServiceEntry&) = default;
+};
+
+// structs.HealthCheckDefinition: how a check runs (kept so the catalog can
+// show it back). Durations are Go durations on the wire.
+struct HealthCheckDefinition {
+  std::string http;
+  std::string tls_server_name;
+  bool tls_skip_verify = false;
+  std::map<std::string, std::vector<std::string>> header;
+  std::string method;
+  std::string body;
+  bool disable_redirects = false;
+  std::string tcp;
+  std::string udp;
+  std::string grpc;
+  bool grpc_use_tls = false;
+  Duration interval{0};
+  Duration timeout{0};
+  Duration deregister_critical_service_after{0};
+  std::vector<std::string> script_args;
+  friend bool operator==(const HealthCheckDefinition&, const HealthCheckDefinition&) = default;
+};
+
+inline constexpr std::string_view kHealthPassing = "passing";
+inline constexpr std::string_view kHealthWarning = "warning";
+inline constexpr std::string_view kHealthCritical = "critical";
+inline constexpr std::string_view kHealthMaint = "maintenance";
+// The check every agent's node carries; sessions default to it.
+inline constexpr std::string_view kSerfCheckId = "serfHealth";
+
+// structs.HealthCheck.
+struct HealthCheck {
+  std::string node;
+  std::string check_id;  // "CheckID"
+  std::string name;
+  std::string status;    // passing | warning | critical (maintenance is critical + a note)
+  std::string notes;
+  std::string output;
+  std::string service_id;    // "ServiceID"
+  std::string service_name;  // filled by the store from the service
+  std::vector<std::string> service_tags;
+  std::string type;  // "http", "tcp", "ttl", "script", ...
+  HealthCheckDefinition definition;
+  RaftIndex raft;
+  friend bool operator==(const HealthCheck&, const HealthCheck&) = default;
+};
+
+// /v1/health/service/<s> rows (structs.CheckServiceNode).
+struct HealthServiceEntry {
+  Node node;
+  NodeService service;
+  std::vector<HealthCheck> checks;
+  friend bool operator==(const HealthServiceEntry&, const HealthServiceEntry&) = default;
+};
+
+// /v1/catalog/node/<n> (structs.NodeServices).
+struct NodeServices {
+  Node node;
+  std::vector<NodeService> services;  // JSON: an object keyed by service ID
+};
+
+inline constexpr std::string_view kSessionBehaviorRelease = "release";
+inline constexpr std::string_view kSessionBehaviorDelete = "delete";
+
+// structs.ServiceCheck: a service-level check a session is tied to.
+struct SessionServiceCheck {
+  std::string id;         // "ID"
+  std::string ns;         // "Namespace" (always "" in OSS)
+  friend bool operator==(const SessionServiceCheck&, const SessionServiceCheck&) = default;
+};
+
+// structs.Session.
+struct Session {
+  std::string id;  // "ID": a UUID chosen by the proposer
+  std::string name;
+  std::string node;
+  Duration lock_delay{0};  // "LockDelay": nanoseconds as a JSON number
+  std::string behavior{kSessionBehaviorRelease};
+  std::string ttl;  // "TTL": a Go duration string, "" for none
+  std::vector<std::string> node_checks;
+  std::vector<SessionServiceCheck> service_checks;
+  std::vector<std::string> checks;  // deprecated since Consul 1.7; omitted when empty
+  RaftIndex raft;
+
+  // Every check the session depends on (Checks ∪ NodeChecks ∪ ServiceChecks),
+  // without duplicates, in first-seen order (Consul's CheckIDs()).
+  std::vector<std::string> all_check_ids() const;
+  friend bool operator==(const Session&, const Session&) = default;
+};
+
+// PUT /v1/catalog/register body (structs.RegisterRequest).
+struct RegisterRequest {
+  std::string datacenter;
+  std::string id;  // node ID
+  std::string node;
+  std::string address;
+  StringMap tagged_addresses;
+  StringMap node_meta;
+  std::optional<NodeService> service;
+  std::optional<HealthCheck> check;
+  std::vector<HealthCheck> checks;
+  bool skip_node_update = false;
+  std::string token;  // WriteRequest.Token
+  friend bool operator==(const RegisterRequest&, const RegisterRequest&) = default;
+};
+
+// PUT /v1/catalog/deregister body (structs.DeregisterRequest). With neither
+// ServiceID nor CheckID the whole node goes.
+struct DeregisterRequest {
+  std::string datacenter;
+  std::string node;
+  std::string service_id;
+  std::string check_id;
+  std::string token;
+  friend bool operator==(const DeregisterRequest&, const DeregisterRequest&) = default;
+};
+
+}  // namespace cairn::api

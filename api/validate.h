@@ -1,0 +1,32 @@
+// Consul's pre-apply rules for catalog writes (catalog_endpoint.go Register /
+// Deregister, servicePreApply, checkPreApply), as pure functions. The RPC
+// endpoint runs them before proposing; the state store runs them again so a
+// command in the log can never break the store's invariants.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include "api/types.h"
+#include "core/result.h"
+
+namespace cairn::api {
+
+// Fills Consul's defaults and rejects what Consul rejects, with its messages:
+// - "Must provide node"; "Must provide address if SkipNodeUpdate is not set";
+// - a Service without ID takes its name as ID; "Must provide service name
+//   (Service.Service) with ID (Service.ID)"; ports must be 0..65535;
+//   Weights default to {1, 1} when both are 0;
+// - Check is folded into Checks; a check's Node defaults to the request's
+//   ("Check node \"x\" does not match node \"y\"" otherwise); CheckID
+//   defaults to Name ("Must provide CheckID or Name" when both are empty);
+//   Status defaults to critical and must be passing/warning/critical;
+//   Type is derived from the Definition when empty.
+Status prepare_register(RegisterRequest& req);
+
+// "Must provide node".
+Status prepare_deregister(const DeregisterRequest& req);
+
+// Consul's CheckType.Type(): "http", "tcp", "udp", "grpc", "script" or "".
+std::string check_type_of(const HealthCheckDefinition& d);
+
+}  // namespace cairn::api

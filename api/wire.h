@@ -1,0 +1,34 @@
+// The binary form of the API types: Raft command payloads (server/fsm) and
+// the records the state store keeps (server/state). Built on core/codec.h.
+//
+// Not self-describing and not versioned here: the caller writes a version
+// byte in front (the FSM's command header, the store's record header) and
+// keeps old decoders when a field is added. Decoders are total: bad bytes
+// make ByteReader::ok() false, never a crash or an assert.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include "api/types.h"
+#include "core/codec.h"
+
+namespace cairn::api::wire {
+
+void put(ByteWriter& w, const KVPair& v);
+void put(ByteWriter& w, const Node& v);
+void put(ByteWriter& w, const NodeService& v);
+void put(ByteWriter& w, const HealthCheck& v);
+void put(ByteWriter& w, const Session& v);
+void put(ByteWriter& w, const RegisterRequest& v);
+void put(ByteWriter& w, const DeregisterRequest& v);
+
+// Each returns r.ok() after reading.
+bool get(ByteReader& r, KVPair& v);
+bool get(ByteReader& r, Node& v);
+bool get(ByteReader& r, NodeService& v);
+bool get(ByteReader& r, HealthCheck& v);
+bool get(ByteReader& r, Session& v);
+bool get(ByteReader& r, RegisterRequest& v);
+bool get(ByteReader& r, DeregisterRequest& v);
+
+}  // namespace cairn::api::wire

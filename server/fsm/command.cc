@@ -1,0 +1,129 @@
+#include "server/fsm/command.h"
+
+#include "api/wire.h"
+#include "core/codec.h"
+
+namespace cairn::server::fsm {
+namespace {
+
+std::string header(CommandType type) {
+  std::string out;
+  ByteWriter w(&out);
+  w.u8(static_cast<uint8_t>(type));
+  w.u8(kCommandVersion);
+  return out;
+}
+
+void put_now(ByteWriter& w, WallTime now) { w.svarint(now.since_unix_epoch.count()); }
+WallTime get_now(ByteReader& r) { return WallTime{Duration(r.svarint())}; }
+
+Error corrupt(std::string_view what) {
+  return Error(errc::invalid_argument, "corrupt " + std::string(what) + " command");
+}
+
+}  // namespace
+
+std::string encode(const RegisterCommand& c) {
+  std::string out = header(CommandType::register_node);
+  ByteWriter w(&out);
+  put_now(w, c.now);
+  api::wire::put(w, c.request);
+  return out;
+}
+
+std::string encode(const DeregisterCommand& c) {
+  std::string out = header(CommandType::deregister);
+  ByteWriter w(&out);
+  put_now(w, c.now);
+  api::wire::put(w, c.request);
+  return out;
+}
+
+std::string encode(const KvCommand& c) {
+  std::string out = header(CommandType::kvs);
+  ByteWriter w(&out);
+  w.u8(static_cast<uint8_t>(c.op));
+  put_now(w, c.now);
+  api::wire::put(w, c.entry);
+  return out;
+}
+
+std::string encode(const SessionCommand& c) {
+  std::string out = header(CommandType::session);
+  ByteWriter w(&out);
+  w.u8(static_cast<uint8_t>(c.op));
+  put_now(w, c.now);
+  api::wire::put(w, c.session);
+  return out;
+}
+
+std::string encode(const TombstoneCommand& c) {
+  std::string out = header(CommandType::tombstone);
+  ByteWriter w(&out);
+  w.u8(static_cast<uint8_t>(c.op));
+  w.varint(c.reap_up_to);
+  return out;
+}
+
+Result<Command> decode(std::string_view bytes) {
+  ByteReader r(bytes);
+  uint8_t raw_type = r.u8();
+  uint8_t version = r.u8();
+  if (!r.ok()) return Error(errc::invalid_argument, "command shorter than its two-byte header");
+  bool ignorable = (raw_type & kIgnoreUnknownTypeFlag) != 0;
+  uint8_t type = raw_type & static_cast<uint8_t>(~kIgnoreUnknownTypeFlag);
+  auto unknown = [&]() -> Result<Command> {
+    if (ignorable) return Command{IgnoredCommand{type}};
+    return Error(errc::internal, "unknown command type " + std::to_string(type) + " version " +
+                                     std::to_string(version) + ": this server is older than the log");
+  };
+  if (version != kCommandVersion) return unknown();
+
+  auto finish = [&](Command c, std::string_view what) -> Result<Command> {
+    if (!r.ok() || !r.at_end()) return corrupt(what);
+    return c;
+  };
+  switch (static_cast<CommandType>(type)) {
+    case CommandType::register_node: {
+      RegisterCommand c;
+      c.now = get_now(r);
+      api::wire::get(r, c.request);
+      return finish(std::move(c), "register");
+    }
+    case CommandType::deregister: {
+      DeregisterCommand c;
+      c.now = get_now(r);
+      api::wire::get(r, c.request);
+      return finish(std::move(c), "deregister");
+    }
+    case CommandType::kvs: {
+      KvCommand c;
+      uint8_t op = r.u8();
+      if (op < static_cast<uint8_t>(state::KvOp::set) || op > static_cast<uint8_t>(state::KvOp::delete_tree))
+        return corrupt("kvs");
+      c.op = static_cast<state::KvOp>(op);
+      c.now = get_now(r);
+      api::wire::get(r, c.entry);
+      return finish(std::move(c), "kvs");
+    }
+    case CommandType::session: {
+      SessionCommand c;
+      uint8_t op = r.u8();
+      if (op != static_cast<uint8_t>(SessionOp::create) && op != static_cast<uint8_t>(SessionOp::destroy))
+        return corrupt("session");
+      c.op = static_cast<SessionOp>(op);
+      c.now = get_now(r);
+      api::wire::get(r, c.session);
+      return finish(std::move(c), "session");
+    }
+    case CommandType::tombstone: {
+      TombstoneCommand c;
+      if (r.u8() != static_cast<uint8_t>(TombstoneOp::reap)) return corrupt("tombstone");
+      c.reap_up_to = r.varint();
+      return finish(std::move(c), "tombstone");
+    }
+  }
+  return unknown();
+}
+
+}  // namespace cairn::server::fsm

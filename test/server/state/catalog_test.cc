@@ -1,0 +1,287 @@
+#include "test/server/state/fixture.h"
+
+namespace cairn::server::state {
+namespace {
+
+class CatalogTest : public StoreTest {
+ protected:
+  Status deregister(const std::string& node, const std::string& service_id = {}, const std::string& check_id = {}) {
+    api::DeregisterRequest d;
+    d.node = node;
+    d.service_id = service_id;
+    d.check_id = check_id;
+    return store_->catalog_deregister(next(), d, at_seconds(1000), touched_);
+  }
+};
+
+TEST_F(CatalogTest, RegisteredNodeIsListed) {
+  register_node("n1");
+  auto r = store_->read().nodes();
+  ASSERT_EQ(r->value.size(), 1u);
+  EXPECT_EQ(r->value[0].node, "n1");
+  EXPECT_EQ(r->value[0].address, "10.0.0.1");
+  EXPECT_EQ(r->value[0].datacenter, "dc1");
+  EXPECT_EQ(r->index, 1u);
+}
+
+TEST_F(CatalogTest, ReRegisteringAnUnchangedNodeMovesNoIndex) {
+  register_node("n1");
+  register_node("n1");
+  auto n = store_->read().node("n1");
+  EXPECT_EQ(n->value->raft.modify_index, 1u);
+  EXPECT_EQ(n->index, 1u);
+  EXPECT_EQ(store_->applied_index(), 2u);
+}
+
+TEST_F(CatalogTest, ChangingANodeKeepsItsCreateIndex) {
+  register_node("n1");
+  ASSERT_TRUE(register_req(node_request("n1", "10.0.0.9")).ok());
+  auto n = store_->read().node("n1")->value;
+  EXPECT_EQ(n->address, "10.0.0.9");
+  EXPECT_EQ(n->raft.create_index, 1u);
+  EXPECT_EQ(n->raft.modify_index, 2u);
+}
+
+TEST_F(CatalogTest, RegisterWithoutNodeIsRefused) {
+  auto st = register_req(node_request(""));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), "Must provide node");
+}
+
+TEST_F(CatalogTest, ServiceWithoutIdTakesItsName) {
+  auto req = node_request("n1");
+  req.service.emplace();
+  req.service->service = "web";
+  ASSERT_TRUE(register_req(req).ok());
+  auto r = store_->read().service_nodes("web", {});
+  ASSERT_EQ(r->value.size(), 1u);
+  EXPECT_EQ(r->value[0].service.id, "web");
+}
+
+TEST_F(CatalogTest, SkipNodeUpdateWithAnUnknownNodeFailsForAService) {
+  api::RegisterRequest req;
+  req.node = "ghost";
+  req.skip_node_update = true;
+  req.service.emplace();
+  req.service->service = "web";
+  auto st = register_req(req);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), "Missing node registration");
+  EXPECT_TRUE(store_->read().nodes()->value.empty());
+}
+
+TEST_F(CatalogTest, SkipNodeUpdateLeavesTheNodeAlone) {
+  register_node("n1");
+  auto req = node_request("n1", "10.9.9.9");
+  req.skip_node_update = true;
+  req.service.emplace();
+  req.service->service = "web";
+  ASSERT_TRUE(register_req(req).ok());
+  EXPECT_EQ(store_->read().node("n1")->value->address, "10.0.0.1");
+}
+
+TEST_F(CatalogTest, FailedRegistrationChangesNothing) {
+  auto req = node_request("n1");
+  api::HealthCheck c;
+  c.check_id = "c";
+  c.service_id = "missing";
+  req.checks.push_back(c);
+  auto st = register_req(req);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), "Missing service registration");
+  EXPECT_TRUE(store_->read().nodes()->value.empty());  // the node part is rolled back too
+  EXPECT_EQ(store_->applied_index(), 1u);
+}
+
+TEST_F(CatalogTest, ServicesListsNamesWithTheUnionOfTags) {
+  register_service("n1", "web", "web1", {"v1", "blue"});
+  register_service("n2", "web", "web2", {"v2", "blue"});
+  register_service("n1", "db", "db1");
+  auto r = store_->read().services();
+  EXPECT_EQ(r->value.at("web"), (std::vector<std::string>{"blue", "v1", "v2"}));
+  EXPECT_TRUE(r->value.at("db").empty());
+  EXPECT_EQ(r->index, index_);
+}
+
+TEST_F(CatalogTest, ServiceNodesFiltersByEveryTagCaseInsensitively) {
+  register_service("n1", "web", "web1", {"v1", "blue"});
+  register_service("n2", "web", "web2", {"v2", "blue"});
+  auto view = store_->read();
+  EXPECT_EQ(view.service_nodes("web", {})->value.size(), 2u);
+  EXPECT_EQ(view.service_nodes("web", {"BLUE"})->value.size(), 2u);
+  auto v1 = view.service_nodes("web", {"blue", "v1"});
+  ASSERT_EQ(v1->value.size(), 1u);
+  EXPECT_EQ(v1->value[0].node.node, "n1");
+  EXPECT_EQ(v1->value[0].service.port, 8080);
+}
+
+TEST_F(CatalogTest, ServiceIndexIgnoresOtherServices) {
+  register_service("n1", "web", "web1");
+  uint64_t web_at = index_;
+  register_service("n1", "db", "db1");
+  EXPECT_EQ(store_->read().service_nodes("web", {})->index, web_at);
+  EXPECT_EQ(store_->read().health_service("web", {}, false)->index, web_at);
+}
+
+TEST_F(CatalogTest, ServiceIndexMovesWithItsChecks) {
+  register_service("n1", "web", "web1");
+  register_check("n1", "web-check", "passing", "web1");
+  EXPECT_EQ(store_->read().service_nodes("web", {})->index, index_);
+}
+
+TEST_F(CatalogTest, ServiceIndexMovesWithANodeLevelCheck) {
+  register_service("n1", "web", "web1");
+  register_check("n1", "serfHealth", "passing");
+  EXPECT_EQ(store_->read().health_service("web", {}, false)->index, index_);
+}
+
+TEST_F(CatalogTest, ServiceIndexMovesWhenItsNodeChanges) {
+  register_service("n1", "web", "web1");
+  ASSERT_TRUE(register_req(node_request("n1", "10.1.1.1")).ok());
+  EXPECT_EQ(store_->read().service_nodes("web", {})->index, index_);
+}
+
+TEST_F(CatalogTest, MissingServiceReportsTheExtinctionIndex) {
+  register_service("n1", "web", "web1");
+  register_service("n1", "db", "db1");
+  ASSERT_TRUE(deregister("n1", "web1").ok());
+  uint64_t extinct_at = index_;
+  put("k", "v");
+  register_service("n1", "cache", "c1");
+  auto r = store_->read().service_nodes("web", {});
+  EXPECT_TRUE(r->value.empty());
+  EXPECT_EQ(r->index, extinct_at);
+}
+
+TEST_F(CatalogTest, CheckTakesServiceNameAndTagsFromItsService) {
+  register_service("n1", "web", "web1", {"t"});
+  register_check("n1", "c1", "passing", "web1");
+  auto checks = store_->read().service_checks("web")->value;
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0].service_name, "web");
+  EXPECT_EQ(checks[0].service_tags, (std::vector<std::string>{"t"}));
+}
+
+TEST_F(CatalogTest, CheckWithoutStatusIsCritical) {
+  register_node("n1");
+  auto req = node_request("n1");
+  api::HealthCheck c;
+  c.name = "mem";
+  req.check = c;
+  ASSERT_TRUE(register_req(req).ok());
+  auto checks = store_->read().node_checks("n1")->value;
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0].check_id, "mem");
+  EXPECT_EQ(checks[0].status, "critical");
+}
+
+TEST_F(CatalogTest, CheckForAnotherNodeIsRefused) {
+  auto req = node_request("n1");
+  api::HealthCheck c;
+  c.node = "n2";
+  c.check_id = "x";
+  req.checks.push_back(c);
+  auto st = register_req(req);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), "Check node \"n2\" does not match node \"n1\"");
+}
+
+TEST_F(CatalogTest, ChecksInStateFilterByStatus) {
+  register_check("n1", "a", "passing");
+  register_check("n1", "b", "critical");
+  register_check("n2", "c", "warning");
+  auto view = store_->read();
+  EXPECT_EQ(view.checks_in_state("any")->value.size(), 3u);
+  EXPECT_EQ(view.checks_in_state("critical")->value.size(), 1u);
+  EXPECT_EQ(view.checks_in_state("warning")->value[0].check_id, "c");
+  EXPECT_FALSE(view.checks_in_state("bogus").ok());
+}
+
+TEST_F(CatalogTest, NodeServicesReturnsTheNodeAndItsServices) {
+  register_service("n1", "web", "web1");
+  register_service("n1", "db", "db1");
+  register_service("n2", "web", "web2");
+  auto r = store_->read().node_services("n1");
+  ASSERT_TRUE(r->value.has_value());
+  EXPECT_EQ(r->value->node.node, "n1");
+  EXPECT_EQ(r->value->services.size(), 2u);
+  EXPECT_FALSE(store_->read().node_services("zz")->value.has_value());
+}
+
+TEST_F(CatalogTest, HealthServiceCarriesServiceAndNodeChecksOnly) {
+  register_service("n1", "web", "web1");
+  register_service("n1", "db", "db1");
+  register_check("n1", "serfHealth", "passing");
+  register_check("n1", "web-http", "passing", "web1");
+  register_check("n1", "db-tcp", "passing", "db1");
+  auto r = store_->read().health_service("web", {}, false);
+  ASSERT_EQ(r->value.size(), 1u);
+  std::vector<std::string> ids;
+  for (const auto& c : r->value[0].checks) ids.push_back(c.check_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"serfHealth", "web-http"}));
+}
+
+TEST_F(CatalogTest, PassingFilterDropsInstancesWithAnyNonPassingCheck) {
+  register_service("n1", "web", "web1");
+  register_service("n2", "web", "web2");
+  register_service("n3", "web", "web3");
+  register_check("n1", "web-http", "passing", "web1");
+  register_check("n2", "web-http", "warning", "web2");
+  register_check("n3", "serfHealth", "critical");
+  auto r = store_->read().health_service("web", {}, true);
+  ASSERT_EQ(r->value.size(), 1u);
+  EXPECT_EQ(r->value[0].node.node, "n1");
+  EXPECT_EQ(store_->read().health_service("web", {}, false)->value.size(), 3u);
+}
+
+TEST_F(CatalogTest, DeregisteringAServiceRemovesItsChecks) {
+  register_service("n1", "web", "web1");
+  register_check("n1", "web-http", "passing", "web1");
+  register_check("n1", "serfHealth", "passing");
+  ASSERT_TRUE(deregister("n1", "web1").ok());
+  auto view = store_->read();
+  EXPECT_TRUE(view.service_nodes("web", {})->value.empty());
+  auto checks = view.node_checks("n1")->value;
+  ASSERT_EQ(checks.size(), 1u);
+  EXPECT_EQ(checks[0].check_id, "serfHealth");
+  EXPECT_EQ(view.services()->value.count("web"), 0u);
+}
+
+TEST_F(CatalogTest, DeregisteringACheckLeavesTheService) {
+  register_service("n1", "web", "web1");
+  register_check("n1", "web-http", "passing", "web1");
+  ASSERT_TRUE(deregister("n1", {}, "web-http").ok());
+  EXPECT_TRUE(store_->read().node_checks("n1")->value.empty());
+  EXPECT_EQ(store_->read().service_nodes("web", {})->value.size(), 1u);
+}
+
+TEST_F(CatalogTest, DeregisteringANodeRemovesEverythingOnIt) {
+  register_service("n1", "web", "web1");
+  register_check("n1", "web-http", "passing", "web1");
+  register_service("n2", "web", "web2");
+  ASSERT_TRUE(deregister("n1").ok());
+  auto view = store_->read();
+  EXPECT_EQ(view.nodes()->value.size(), 1u);
+  EXPECT_EQ(view.service_nodes("web", {})->value.size(), 1u);
+  EXPECT_TRUE(view.node_checks("n1")->value.empty());
+  EXPECT_EQ(view.nodes()->index, index_);
+}
+
+TEST_F(CatalogTest, DeregisteringSomethingMissingChangesNoIndex) {
+  register_node("n1");
+  ASSERT_TRUE(deregister("n1", "nope").ok());
+  ASSERT_TRUE(deregister("ghost").ok());
+  EXPECT_EQ(store_->read().nodes()->index, 1u);
+  EXPECT_EQ(store_->read().services()->index, 1u);
+}
+
+TEST_F(CatalogTest, RenamingAServiceMovesItBetweenNames) {
+  register_service("n1", "web", "svc1");
+  register_service("n1", "api", "svc1");
+  auto view = store_->read();
+  EXPECT_TRUE(view.service_nodes("web", {})->value.empty());
+  EXPECT_EQ(view.service_nodes("api", {})->value.size(), 1u);
+}
+
+}  // namespace
+}  // namespace cairn::server::state
