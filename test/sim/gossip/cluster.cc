@@ -41,7 +41,7 @@ void Cluster::start(uint32_t i, uint32_t via) {
   Node& n = nodes_[i];
   Tags tags{{"role", i % 10 == 0 ? "server" : "client"}, {"dc", "dc1"}, {"build", "0.1.0"}};
   auto m = Membership::create(config_, LocalNode{n.name, n.addr, tags},
-                              std::make_unique<SeededRng>(seed_ * 1000003 + i), now_);
+                              std::make_unique<SeededRng>(seed_ * 1000003 + i + 7919 * n.generation), now_);
   if (!m.ok()) {
     std::fprintf(stderr, "create %s: %s\n", n.name.c_str(), m.error().message().c_str());
     std::abort();
@@ -49,7 +49,18 @@ void Cluster::start(uint32_t i, uint32_t via) {
   n.m.emplace(std::move(*m));
   if (via != i) n.m->join(now_, {nodes_[via].addr});
   drain(i);
-  schedule(now_ + Duration(rng_.uniform(static_cast<uint64_t>(net_.tick_interval.count()))), i, Kind::tick);
+  schedule(now_ + Duration(rng_.uniform(static_cast<uint64_t>(net_.tick_interval.count()))), i, Kind::tick,
+           n.generation);
+}
+
+void Cluster::restart(uint32_t i, uint32_t via) {
+  Node& n = nodes_[i];
+  n.crashed = false;
+  n.leaving = false;
+  n.backlog.clear();
+  n.stalled_until = now_;
+  ++n.generation;
+  start(i, via);
 }
 
 void Cluster::crash(uint32_t i) {
@@ -61,7 +72,7 @@ void Cluster::stall(uint32_t i, Duration d) {
   Node& n = nodes_[i];
   if (!up(i) || stalled(n)) return;
   n.stalled_until = now_ + d;
-  schedule(n.stalled_until, i, Kind::resume);
+  schedule(n.stalled_until, i, Kind::resume, n.generation);
 }
 
 void Cluster::leave(uint32_t i) {
@@ -156,7 +167,7 @@ void Cluster::run_until(Instant t) {
         break;
       }
       case Kind::resume: {
-        if (!up(e.node)) break;
+        if (!up(e.node) || e.slot != n.generation) break;
         auto backlog = std::move(n.backlog);
         n.backlog.clear();
         // An event loop waking from a stall may run its timers before it
@@ -170,8 +181,8 @@ void Cluster::run_until(Instant t) {
         break;
       }
       case Kind::tick: {
-        if (!up(e.node)) break;
-        schedule(now_ + net_.tick_interval, e.node, Kind::tick);
+        if (!up(e.node) || e.slot != n.generation) break;
+        schedule(now_ + net_.tick_interval, e.node, Kind::tick, n.generation);
         if (stalled(n)) break;
         n.m->tick(now_);
         drain(e.node);

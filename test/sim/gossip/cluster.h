@@ -51,6 +51,9 @@ class Cluster {
   // (or starts it alone when via == i).
   void start(uint32_t i, uint32_t via);
   void crash(uint32_t i);
+  // A crashed member starts again as a new process with the same name and
+  // address (incarnation back to 1) and joins through `via`.
+  void restart(uint32_t i, uint32_t via);
   // Member i stops ticking and reading packets for `d`.
   void stall(uint32_t i, Duration d);
   // Members with different group numbers cannot reach each other; all 0 heals.
@@ -89,6 +92,7 @@ class Cluster {
     bool leaving = false;
     Instant stalled_until;
     Instant left_at;
+    uint32_t generation = 0;  // bumped by restart: stale timer events are ignored
     double x = 0, y = 0;
     struct Queued {
       uint32_t from;
@@ -103,7 +107,7 @@ class Cluster {
     uint64_t seq;
     uint32_t node;
     Kind kind;
-    uint32_t slot;  // deliver: index into packets_
+    uint32_t slot;  // deliver: index into packets_; tick/resume: the node's generation
     bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
   struct InFlight {

@@ -13,7 +13,7 @@ namespace {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "gossip_sim: %s\n"
-               "usage: gossip_sim [--scenario full|converge|crash|stalls|partition|leave|events|query]\n"
+               "usage: gossip_sim [--scenario full|converge|crash|stalls|partition|leave|events|query|restart]\n"
                "                  [--members N] [--seed S] [--loss P] [--stall-fraction F] [--verbose]\n",
                why);
   std::exit(2);

@@ -40,6 +40,10 @@ TEST(GossipSim, PartitionHeals) {
   expect_ok("partition", 100, 33, 0.05);
 }
 
+TEST(GossipSim, RestartedMemberRefutesItsOldStateAndRejoins) {
+  for (uint64_t seed : {101, 102, 103}) expect_ok("restart", 100, seed, 0.05);
+}
+
 TEST(GossipSim, SameSeedReplaysTheSameRun) {
   ScenarioOptions o;
   o.scenario = "full";

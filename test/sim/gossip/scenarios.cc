@@ -43,6 +43,8 @@ class Runner {
         user_events();
       } else if (s == "query") {
         query();
+      } else if (s == "restart") {
+        restart();
       } else if (s != "converge") {
         fail("unknown scenario '" + s + "'");
       }
@@ -203,6 +205,35 @@ class Runner {
     cluster_.expect_failures(false);
     cluster_.run_for(30s);
     if (!cluster_.converged()) return fail("lost convergence after healing");
+    return true;
+  }
+
+  // A member that crashed comes back as a new process (incarnation 1)
+  // after it was declared failed, and another before anyone noticed: both
+  // must refute the stale state about them and be seen alive everywhere.
+  bool restart() {
+    uint32_t late = random_up();
+    uint32_t before = cluster_.member(late).incarnation();
+    cluster_.crash(late);
+    if (!cluster_.run_until_true([&] { return cluster_.all_see(late, MemberState::dead); }, 120s))
+      return fail(cluster_.name(late) + " not declared failed");
+    uint32_t via = random_up();
+    cluster_.restart(late, via);
+    if (!cluster_.run_until_true([&] { return cluster_.converged(); }, 120s))
+      return fail("no convergence after " + cluster_.name(late) + " restarted");
+    if (cluster_.member(late).incarnation() <= before)
+      return fail(cluster_.name(late) + " rejoined without outranking its old incarnation");
+    note("late restart rejoined");
+
+    uint32_t quick = random_up();
+    cluster_.crash(quick);
+    cluster_.run_for(2s);
+    cluster_.restart(quick, random_up());
+    cluster_.run_for(60s);
+    if (!cluster_.converged()) return fail("no convergence after a quick restart of " + cluster_.name(quick));
+    if (!cluster_.observations().failed_at[quick].empty())
+      return fail(cluster_.name(quick) + " restarted within 2s but was declared failed");
+    note("quick restart rejoined");
     return true;
   }
 

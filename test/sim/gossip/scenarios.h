@@ -11,7 +11,7 @@
 namespace cairn::gossip::sim {
 
 struct ScenarioOptions {
-  std::string scenario = "full";  // full|converge|crash|stalls|partition|leave|events|query
+  std::string scenario = "full";  // full|converge|crash|stalls|partition|leave|events|query|restart
   std::size_t members = 100;
   uint64_t seed = 1;
   double loss = 0.0;
