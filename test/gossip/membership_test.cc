@@ -268,6 +268,26 @@ TEST(Membership, GarbagePacketIsCountedAndChangesNothing) {
   EXPECT_EQ(net.m(0).num_live(), 2u);
 }
 
+TEST(Membership, MutatedPacketsNeverBreakInvariants) {
+  Net net(4);
+  net.join_all();
+  net.run(3s);
+  std::vector<Packet> corpus;
+  for (uint32_t i = 1; i < 4; ++i) corpus.insert(corpus.end(), net.sent(i).begin(), net.sent(i).end());
+  ASSERT_FALSE(corpus.empty());
+  SeededRng rng(11);
+  for (int k = 0; k < 5000; ++k) {
+    Packet p = corpus[rng.uniform(corpus.size())];
+    for (int flips = 1 + static_cast<int>(rng.uniform(4)); flips > 0; --flips)
+      p.bytes[rng.uniform(p.bytes.size())] = static_cast<char>(rng.next_u64());
+    (void)net.m(0).receive(net.now(), addr_of(1), p.transport, p.bytes);
+    (void)net.m(0).take_ready();
+    ASSERT_TRUE(net.m(0).check_invariants().ok()) << "after mutation " << k;
+    if (k % 100 == 0) net.m(0).tick(net.now());
+  }
+  EXPECT_GT(net.m(0).stats().decode_errors, 1000u);
+}
+
 TEST(Membership, PacketWithOneBadMessageIsDroppedWhole) {
   Net net(2);
   net.join_all();
