@@ -16,6 +16,11 @@ void add_agent_command(CLI::App& app, int* exit_code);
 void add_version_command(CLI::App& app, int* exit_code);
 void add_validate_command(CLI::App& app, int* exit_code);
 void add_leave_command(CLI::App& app, int* exit_code);
+void add_members_command(CLI::App& app, int* exit_code);
+void add_join_command(CLI::App& app, int* exit_code);
+void add_keygen_command(CLI::App& app, int* exit_code);
+void add_keyring_command(CLI::App& app, int* exit_code);
+void add_event_command(CLI::App& app, int* exit_code);
 
 // Go's flag package accepts -name and --name; CLI11 wants --name for long
 // options. Rewrites "-name[=v]" into "--name[=v]" (a bare "-" and "--" stay).
