@@ -61,10 +61,52 @@ Status Node::propose_conf_change(const ConfChange& cc) {
   return st;
 }
 
+namespace {
+
+// Structural checks on a message from the network, so that malformed input
+// is refused here instead of tripping an internal invariant later.
+Status validate(const Message& m, NodeId self) {
+  auto bad = [&](const std::string& why) {
+    return raft_error(errc::invalid_message, std::string(to_string(m.type)) + " from " + std::to_string(m.from) + ": " + why);
+  };
+  if (m.from == kNoNode || m.from == self) return bad("bad sender");
+  if (m.to != self) return bad("addressed to " + std::to_string(m.to));
+  switch (m.type) {
+    case MessageType::app: {
+      Term prev = m.log_term;
+      for (size_t k = 0; k < m.entries.size(); ++k) {
+        const Entry& e = m.entries[k];
+        if (e.index != m.index + 1 + k) return bad("entries not contiguous after the previous index");
+        if (e.term < prev || e.term > m.term) return bad("entry terms out of order");
+        prev = e.term;
+      }
+      if (m.log_term > m.term) return bad("previous term from the future");
+      break;
+    }
+    case MessageType::snap:
+      if (!m.snapshot || m.snapshot->empty() || m.snapshot->metadata.term > m.term) return bad("missing or bad snapshot");
+      break;
+    case MessageType::vote:
+    case MessageType::pre_vote:
+    case MessageType::vote_resp:
+    case MessageType::pre_vote_resp:
+      if (m.term == 0) return bad("vote without a term");
+      if (m.log_term > m.term) return bad("last log term from the future");
+      break;
+    default:
+      if (!m.entries.empty() && m.type != MessageType::prop) return bad("unexpected entries");
+      break;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Status Node::step(Message m) {
   if (is_local_message(m.type)) {
     return raft_error(errc::step_local_msg, std::string("step: ") + std::string(to_string(m.type)) + " is local");
   }
+  CAIRN_RETURN_IF_ERROR(validate(m, raft_.id()));
   if (is_response_message(m.type) && raft_.tracker().get(m.from) == nullptr) {
     return raft_error(errc::step_peer_not_found, "step: response from non-member " + std::to_string(m.from));
   }

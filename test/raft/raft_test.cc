@@ -476,6 +476,35 @@ TEST(Raft, StepRefusesResponsesFromNonMembers) {
   EXPECT_EQ(c.node(1).step(msg(MessageType::app_resp, 9, 1, 1)).error().code(), errc::step_peer_not_found);
 }
 
+TEST(Raft, StepRefusesAnAppendWhoseEntriesAreNotContiguous) {
+  Cluster c({1, 2, 3});
+  Message app = msg(MessageType::app, 1, 2, 2);
+  app.index = 1;
+  app.log_term = 1;
+  app.entries = {Entry{2, 2, EntryType::normal, "a"}, Entry{2, 4, EntryType::normal, "b"}};
+  EXPECT_EQ(c.node(2).step(app).error().code(), errc::invalid_message);
+  EXPECT_EQ(c.node(2).raft().log().last_index(), 1u);
+}
+
+TEST(Raft, StepRefusesEntriesFromAFutureTerm) {
+  Cluster c({1, 2, 3});
+  Message app = msg(MessageType::app, 1, 2, 2);
+  app.index = 1;
+  app.log_term = 1;
+  app.entries = {Entry{7, 2, EntryType::normal, "a"}};
+  EXPECT_EQ(c.node(2).step(app).error().code(), errc::invalid_message);
+}
+
+TEST(Raft, StepRefusesAMessageAddressedToAnotherNode) {
+  Cluster c({1, 2, 3});
+  EXPECT_EQ(c.node(2).step(msg(MessageType::heartbeat, 1, 3, 2)).error().code(), errc::invalid_message);
+}
+
+TEST(Raft, StepRefusesASnapshotMessageWithoutASnapshot) {
+  Cluster c({1, 2, 3});
+  EXPECT_EQ(c.node(2).step(msg(MessageType::snap, 1, 2, 2)).error().code(), errc::invalid_message);
+}
+
 TEST(Raft, NodeCreateRejectsAnInvalidConfig) {
   MemoryStorage storage;
   SeededRng rng(1);
@@ -492,6 +521,69 @@ TEST(Raft, ElectionTimeoutIsRandomizedWithinOneToTwoElectionTicks) {
   int e = c.node(1).raft().config().election_tick;
   EXPECT_GE(t, e);
   EXPECT_LT(t, 2 * e);
+}
+
+}  // namespace
+}  // namespace cairn::raft
+
+namespace cairn::raft {
+namespace {
+
+// The checker compares a node with what it saw before; feeding it two
+// different nodes stands in for a node whose state went backwards.
+struct Solo {
+  explicit Solo(uint64_t seed) : storage(ConfState{{1}, {}}), rng(seed) {
+    Config cfg = Config::defaults(1);
+    node = std::move(Node::create(cfg, &storage, &rng)).value();
+  }
+  void settle() {
+    while (node->has_ready()) {
+      Ready rd = node->ready();
+      EXPECT_TRUE(storage.append(rd.entries).ok());
+      if (rd.hard_state) {
+        EXPECT_TRUE(storage.set_hard_state(*rd.hard_state).ok());
+      }
+      node->advance();
+    }
+  }
+  MemoryStorage storage;
+  SeededRng rng;
+  std::unique_ptr<Node> node;
+};
+
+TEST(InvariantChecker, AcceptsANodeThatMovesForward) {
+  Solo a(1);
+  InvariantChecker checker;
+  EXPECT_TRUE(checker.check(a.node->raft()).ok());
+  a.node->campaign();
+  a.settle();
+  EXPECT_TRUE(checker.check(a.node->raft()).ok());
+}
+
+TEST(InvariantChecker, FlagsATermThatWentBack) {
+  Solo ahead(1), behind(2);
+  ahead.node->campaign();
+  ahead.settle();
+  InvariantChecker checker;
+  ASSERT_TRUE(checker.check(ahead.node->raft()).ok());
+  Status st = checker.check(behind.node->raft());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("term went back"), std::string::npos);
+}
+
+TEST(InvariantChecker, FlagsACommitIndexThatWentBack) {
+  Solo ahead(1), behind(2);
+  ahead.node->campaign();
+  ahead.settle();
+  ASSERT_TRUE(ahead.node->propose("x").ok());
+  ahead.settle();
+  behind.node->campaign();  // the same term and vote, one entry fewer committed
+  behind.settle();
+  InvariantChecker checker;
+  ASSERT_TRUE(checker.check(ahead.node->raft()).ok());
+  Status st = checker.check(behind.node->raft());
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("commit went back"), std::string::npos);
 }
 
 }  // namespace

@@ -356,9 +356,12 @@ void Simulation::send(const Message& m) {
     }
     return;
   }
+  // Every message crosses the wire format, as it would between processes.
+  auto wire = decode(encode(m));
+  if (!wire.ok() || !(*wire == m)) return fail("codec round trip changed " + describe(m));
   for (int i = 0; i < copies; ++i) {
     Event e{EventKind::deliver};
-    e.msg = m;
+    e.msg = *wire;
     schedule(1 + rng_.uniform(link.max_delay), std::move(e));
   }
 }
