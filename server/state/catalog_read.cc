@@ -30,7 +30,7 @@ struct Instance {
 // Instances of a service, by (node, service ID), through the name index.
 Result<std::vector<Instance>> instances(const Reader& r, const std::string& service,
                                         const std::vector<std::string>& tags) {
-  CAIRN_TRY(auto entries, r.keys(kServiceNames, composite_key({service})));
+  CAIRN_TRY(auto entries, r.keys(kServiceNames, key::instances_of(service)));
   std::vector<Instance> out;
   std::vector<std::string> parts;
   for (const auto& e : entries) {
@@ -54,31 +54,31 @@ Result<uint64_t> max_table_index(const Reader& r, std::initializer_list<IndexTab
 }
 
 bool check_of_instance(const api::HealthCheck& c, const api::NodeService& s) {
-  return c.service_id.empty() || c.service_id == s.id;
+  return c.service_id.empty() || fold_case(c.service_id) == fold_case(s.id);
 }
 
 }  // namespace
 
 Result<std::optional<api::Node>> find_node(const Reader& r, const std::string& node) {
-  return r.record<api::Node>(kNodes, node, "node");
+  return r.record<api::Node>(kNodes, key::node(node), "node");
 }
 
 Result<std::optional<api::NodeService>> find_service(const Reader& r, const std::string& node,
                                                      const std::string& service_id) {
-  return r.record<api::NodeService>(kServices, composite_key({node, service_id}), "service");
+  return r.record<api::NodeService>(kServices, key::service(node, service_id), "service");
 }
 
 Result<std::optional<api::HealthCheck>> find_check(const Reader& r, const std::string& node,
                                                    const std::string& check_id) {
-  return r.record<api::HealthCheck>(kChecks, composite_key({node, check_id}), "check");
+  return r.record<api::HealthCheck>(kChecks, key::check(node, check_id), "check");
 }
 
 Result<std::vector<api::NodeService>> services_of_node(const Reader& r, const std::string& node) {
-  return r.records<api::NodeService>(kServices, composite_key({node}), "service");
+  return r.records<api::NodeService>(kServices, key::of_node(node), "service");
 }
 
 Result<std::vector<api::HealthCheck>> checks_of_node(const Reader& r, const std::string& node) {
-  return r.records<api::HealthCheck>(kChecks, composite_key({node}), "check");
+  return r.records<api::HealthCheck>(kChecks, key::of_node(node), "check");
 }
 
 Result<uint64_t> service_index(const Reader& r, const std::string& service) {
@@ -144,7 +144,7 @@ Result<Indexed<std::vector<api::HealthCheck>>> health_service_checks(const Reade
   for (const auto& i : found) {
     CAIRN_TRY(auto checks, checks_of_node(r, i.node.node));
     for (auto& c : checks)
-      if (c.service_id == i.service.id) out.push_back(std::move(c));
+      if (!c.service_id.empty() && check_of_instance(c, i.service)) out.push_back(std::move(c));
   }
   CAIRN_TRY(uint64_t index, service_index(r, service));
   return Indexed<std::vector<api::HealthCheck>>{at_least_one(index), std::move(out)};

@@ -45,8 +45,8 @@ void note_checks_changed(Txn& t, const std::string& node) {
 }
 
 Status remove_service_name(Txn& t, const std::string& name, const std::string& node, const std::string& id) {
-  t.del(kServiceNames, composite_key({name, node, id}));
-  CAIRN_TRY(auto remaining, t.keys(kServiceNames, composite_key({name})));
+  t.del(kServiceNames, key::instance(name, node, id));
+  CAIRN_TRY(auto remaining, t.keys(kServiceNames, key::instances_of(name)));
   if (!remaining.empty()) {
     bump_service(t, name);
     return {};
@@ -61,7 +61,7 @@ Status ensure_node(Txn& t, api::Node n) {
   CAIRN_TRY(auto existing, find_node(t, n.node));
   if (existing && same_ignoring_indexes(*existing, n)) return {};
   n.raft = {existing ? existing->raft.create_index : t.index(), t.index()};
-  t.put_record(kNodes, n.node, n);
+  t.put_record(kNodes, key::node(n.node), n);
   t.bump(IndexTable::nodes);
   t.touched().table(WatchTable::nodes);
   note_node_changed(t, n.node);
@@ -73,11 +73,11 @@ Status ensure_service(Txn& t, const std::string& node, api::NodeService s) {
   if (!n) return Error(errc::not_found, "Missing node registration");
   CAIRN_TRY(auto existing, find_service(t, node, s.id));
   if (existing && same_ignoring_indexes(*existing, s)) return {};
-  if (existing && existing->service != s.service)
+  if (existing && fold_case(existing->service) != fold_case(s.service))
     CAIRN_RETURN_IF_ERROR(remove_service_name(t, existing->service, node, s.id));
   s.raft = {existing ? existing->raft.create_index : t.index(), t.index()};
-  t.put_record(kServices, composite_key({node, s.id}), s);
-  t.put(kServiceNames, composite_key({s.service, node, s.id}), "");
+  t.put_record(kServices, key::service(node, s.id), s);
+  t.put(kServiceNames, key::instance(s.service, node, s.id), "");
   t.bump(IndexTable::services);
   t.touched().table(WatchTable::services);
   note_node_changed(t, node);
@@ -102,7 +102,7 @@ Status ensure_check(Txn& t, api::HealthCheck c) {
   CAIRN_TRY(auto existing, find_check(t, c.node, c.check_id));
   if (existing && same_ignoring_indexes(*existing, c)) return {};
   c.raft = {existing ? existing->raft.create_index : t.index(), t.index()};
-  t.put_record(kChecks, composite_key({c.node, c.check_id}), c);
+  t.put_record(kChecks, key::check(c.node, c.check_id), c);
   note_checks_changed(t, c.node);
   if (svc) {
     bump_service(t, svc->service);
@@ -117,7 +117,7 @@ Status ensure_check(Txn& t, api::HealthCheck c) {
 Status delete_check(Txn& t, const std::string& node, const std::string& check_id) {
   CAIRN_TRY(auto existing, find_check(t, node, check_id));
   if (!existing) return {};
-  t.del(kChecks, composite_key({node, check_id}));
+  t.del(kChecks, key::check(node, check_id));
   note_checks_changed(t, node);
   if (!existing->service_id.empty()) {
     CAIRN_TRY(auto svc, find_service(t, node, existing->service_id));
@@ -132,9 +132,11 @@ Status delete_service(Txn& t, const std::string& node, const std::string& servic
   CAIRN_TRY(auto existing, find_service(t, node, service_id));
   if (!existing) return {};
   CAIRN_TRY(auto checks, checks_of_node(t, node));
-  for (const auto& c : checks)
-    if (c.service_id == service_id) CAIRN_RETURN_IF_ERROR(delete_check(t, node, c.check_id));
-  t.del(kServices, composite_key({node, service_id}));
+  for (const auto& c : checks) {
+    if (c.service_id.empty() || fold_case(c.service_id) != fold_case(service_id)) continue;
+    CAIRN_RETURN_IF_ERROR(delete_check(t, node, c.check_id));
+  }
+  t.del(kServices, key::service(node, service_id));
   CAIRN_RETURN_IF_ERROR(remove_service_name(t, existing->service, node, service_id));
   t.bump(IndexTable::services);
   t.touched().table(WatchTable::services);
@@ -150,7 +152,7 @@ Status delete_node(Txn& t, const std::string& node) {
   CAIRN_TRY(auto checks, checks_of_node(t, node));
   for (const auto& c : checks) CAIRN_RETURN_IF_ERROR(delete_check(t, node, c.check_id));
   CAIRN_RETURN_IF_ERROR(invalidate_node_sessions(t, node));
-  t.del(kNodes, node);
+  t.del(kNodes, key::node(node));
   t.bump(IndexTable::nodes);
   t.touched().table(WatchTable::nodes);
   note_node_changed(t, node);

@@ -1,5 +1,7 @@
 #include "server/state/db.h"
 
+#include "server/state/keys.h"
+
 #include <rocksdb/options.h>
 
 namespace cairn::server::state {
@@ -24,7 +26,7 @@ const char* index_table_name(IndexTable t) {
 }  // namespace
 
 std::string table_index_key(IndexTable t) { return std::string("index/") + index_table_name(t); }
-std::string service_index_key(std::string_view service) { return "service_index/" + std::string(service); }
+std::string service_index_key(std::string_view service) { return "service_index/" + fold_case(service); }
 
 std::string encode_u64(uint64_t v) {
   std::string out;

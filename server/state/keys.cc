@@ -39,4 +39,39 @@ bool split_components(std::string_view key, std::vector<std::string>& out) {
   return cur.empty();
 }
 
+std::string fold_case(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+namespace key {
+std::string node(std::string_view node) { return fold_case(node); }
+std::string of_node(std::string_view node) { return composite_key({fold_case(node)}); }
+std::string service(std::string_view node, std::string_view id) {
+  return composite_key({fold_case(node), fold_case(id)});
+}
+std::string check(std::string_view node, std::string_view id) { return composite_key({fold_case(node), fold_case(id)}); }
+std::string instances_of(std::string_view service_name) { return composite_key({fold_case(service_name)}); }
+std::string instance(std::string_view service_name, std::string_view node, std::string_view id) {
+  return composite_key({fold_case(service_name), fold_case(node), fold_case(id)});
+}
+std::string node_session(std::string_view node, std::string_view session) {
+  return composite_key({fold_case(node), session});
+}
+std::string sessions_of_check(std::string_view node, std::string_view check) {
+  return composite_key({fold_case(node), fold_case(check)});
+}
+std::string check_session(std::string_view node, std::string_view check, std::string_view session) {
+  return composite_key({fold_case(node), fold_case(check), session});
+}
+std::string held_by(std::string_view session) { return composite_key({session}); }
+std::string held(std::string_view session, std::string_view kv_key) {
+  std::string k = held_by(session);
+  k.append(kv_key);
+  return k;
+}
+}  // namespace key
+
 }  // namespace cairn::server::state

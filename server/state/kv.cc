@@ -8,12 +8,6 @@
 namespace cairn::server::state {
 namespace {
 
-std::string session_key_entry(std::string_view session, std::string_view key) {
-  std::string k = composite_key({session});
-  k.append(key);
-  return k;
-}
-
 void touch_key(Txn& t, const std::string& key) { t.touched().key(WatchTable::kv, key); }
 
 // An acquire fails while a lock delay from an invalidated session is running.
@@ -38,7 +32,7 @@ void kv_store(Txn& t, api::KVPair entry) {
 
 Status kv_remove(Txn& t, const api::KVPair& existing) {
   t.del(kKv, existing.key);
-  if (!existing.session.empty()) t.del(kSessionKeys, session_key_entry(existing.session, existing.key));
+  if (!existing.session.empty()) t.del(kSessionKeys, key::held(existing.session, existing.key));
   // The tombstone keeps the prefix index from going backwards when the
   // newest key under a prefix is deleted (Consul's graveyard).
   t.put(kTombstones, existing.key, encode_u64(t.index()));
@@ -85,7 +79,7 @@ Result<bool> kv_apply(Txn& t, KvOp op, const api::KVPair& in) {
         if (existing->session != in.session) return false;  // held by someone else
       } else {
         ++e.lock_index;  // a new acquisition
-        t.put(kSessionKeys, session_key_entry(in.session, in.key), "");
+        t.put(kSessionKeys, key::held(in.session, in.key), "");
       }
       kv_store(t, std::move(e));
       return true;
@@ -95,7 +89,7 @@ Result<bool> kv_apply(Txn& t, KvOp op, const api::KVPair& in) {
       api::KVPair e = in;
       keep_identity(e);
       e.session.clear();
-      t.del(kSessionKeys, session_key_entry(in.session, in.key));
+      t.del(kSessionKeys, key::held(in.session, in.key));
       kv_store(t, std::move(e));
       return true;
     }

@@ -6,10 +6,6 @@
 namespace cairn::server::state {
 namespace {
 
-std::string node_session_entry(const std::string& node, const std::string& id) { return composite_key({node, id}); }
-std::string check_session_entry(const std::string& node, const std::string& check, const std::string& id) {
-  return composite_key({node, check, id});
-}
 
 void touch_session(Txn& t, const api::Session& s) {
   t.touched().table(WatchTable::sessions);
@@ -31,7 +27,7 @@ Result<std::vector<std::string>> session_ids_under(const Reader& r, Cf cf, const
 
 // Release or delete what the session holds, start lock delays, forget it.
 Status invalidate(Txn& t, const api::Session& s) {
-  std::string held_prefix = composite_key({s.id});
+  std::string held_prefix = key::held_by(s.id);
   CAIRN_TRY(auto held, t.keys(kSessionKeys, held_prefix));
   for (const auto& entry : held) {
     std::string key = entry.substr(held_prefix.size());
@@ -52,8 +48,8 @@ Status invalidate(Txn& t, const api::Session& s) {
     }
   }
   t.del(kSessions, s.id);
-  t.del(kNodeSessions, node_session_entry(s.node, s.id));
-  for (const auto& check : s.all_check_ids()) t.del(kCheckSessions, check_session_entry(s.node, check, s.id));
+  t.del(kNodeSessions, key::node_session(s.node, s.id));
+  for (const auto& check : s.all_check_ids()) t.del(kCheckSessions, key::check_session(s.node, check, s.id));
   t.bump(IndexTable::sessions);
   touch_session(t, s);
   return {};
@@ -79,8 +75,8 @@ Result<std::string> session_create(Txn& t, api::Session s) {
   }
   s.raft = {t.index(), t.index()};
   t.put_record(kSessions, s.id, s);
-  t.put(kNodeSessions, node_session_entry(s.node, s.id), "");
-  for (const auto& id : checks) t.put(kCheckSessions, check_session_entry(s.node, id, s.id), "");
+  t.put(kNodeSessions, key::node_session(s.node, s.id), "");
+  for (const auto& id : checks) t.put(kCheckSessions, key::check_session(s.node, id, s.id), "");
   t.bump(IndexTable::sessions);
   touch_session(t, s);
   return s.id;
@@ -94,13 +90,13 @@ Result<bool> session_destroy(Txn& t, const std::string& id) {
 }
 
 Status invalidate_node_sessions(Txn& t, const std::string& node) {
-  CAIRN_TRY(auto ids, session_ids_under(t, kNodeSessions, composite_key({node})));
+  CAIRN_TRY(auto ids, session_ids_under(t, kNodeSessions, key::of_node(node)));
   for (const auto& id : ids) CAIRN_RETURN_IF_ERROR(session_destroy(t, id));
   return {};
 }
 
 Status invalidate_check_sessions(Txn& t, const std::string& node, const std::string& check_id) {
-  CAIRN_TRY(auto ids, session_ids_under(t, kCheckSessions, composite_key({node, check_id})));
+  CAIRN_TRY(auto ids, session_ids_under(t, kCheckSessions, key::sessions_of_check(node, check_id)));
   for (const auto& id : ids) CAIRN_RETURN_IF_ERROR(session_destroy(t, id));
   return {};
 }
@@ -118,7 +114,7 @@ Result<Indexed<std::vector<api::Session>>> session_list(const Reader& r) {
 }
 
 Result<Indexed<std::vector<api::Session>>> node_sessions(const Reader& r, const std::string& node) {
-  CAIRN_TRY(auto ids, session_ids_under(r, kNodeSessions, composite_key({node})));
+  CAIRN_TRY(auto ids, session_ids_under(r, kNodeSessions, key::of_node(node)));
   std::vector<api::Session> out;
   for (const auto& id : ids) {
     CAIRN_TRY(auto s, r.record<api::Session>(kSessions, id, "session"));

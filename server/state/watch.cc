@@ -2,7 +2,20 @@
 
 #include <cstdlib>
 
+#include "server/state/keys.h"
+
 namespace cairn::server::state {
+
+namespace {
+std::string canonical(WatchTable t, std::string name) {
+  if (t == WatchTable::kv || t == WatchTable::sessions) return name;
+  return fold_case(name);
+}
+}  // namespace
+
+WatchKey WatchKey::of_key(WatchTable t, std::string k) { return {Kind::key, t, canonical(t, std::move(k))}; }
+WatchKey WatchKey::of_prefix(WatchTable t, std::string p) { return {Kind::prefix, t, canonical(t, std::move(p))}; }
+WatchKey WatchKey::of_service(std::string s) { return {Kind::service, WatchTable::services, fold_case(s)}; }
 
 WatchRegistry::WaiterId WatchRegistry::add(const std::vector<WatchKey>& keys, Wake wake) {
   if (keys.empty()) std::abort();  // a waiter that watches nothing could never wake: a bug

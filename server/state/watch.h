@@ -46,10 +46,13 @@ struct WatchKey {
   WatchTable table = WatchTable::nodes;
   std::string name;  // key, prefix or service name; empty for a table
 
+  // Catalog names (nodes, services, checks) are case-insensitive, so keys of
+  // those tables and service names are stored lowercased; KV keys and
+  // session IDs are kept as they are.
   static WatchKey of_table(WatchTable t) { return {Kind::table, t, {}}; }
-  static WatchKey of_key(WatchTable t, std::string k) { return {Kind::key, t, std::move(k)}; }
-  static WatchKey of_prefix(WatchTable t, std::string p) { return {Kind::prefix, t, std::move(p)}; }
-  static WatchKey of_service(std::string s) { return {Kind::service, WatchTable::services, std::move(s)}; }
+  static WatchKey of_key(WatchTable t, std::string k);
+  static WatchKey of_prefix(WatchTable t, std::string p);
+  static WatchKey of_service(std::string s);
 
   friend auto operator<=>(const WatchKey&, const WatchKey&) = default;
   friend bool operator==(const WatchKey&, const WatchKey&) = default;

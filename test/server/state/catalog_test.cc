@@ -283,5 +283,24 @@ TEST_F(CatalogTest, RenamingAServiceMovesItBetweenNames) {
   EXPECT_EQ(view.service_nodes("api", {})->value.size(), 1u);
 }
 
+TEST_F(CatalogTest, NodeNamesAreCaseInsensitive) {
+  register_node("Node1");
+  ASSERT_TRUE(register_req(node_request("NODE1", "10.0.0.2")).ok());
+  auto view = store_->read();
+  ASSERT_EQ(view.nodes()->value.size(), 1u);
+  EXPECT_EQ(view.node("node1")->value->address, "10.0.0.2");
+}
+
+TEST_F(CatalogTest, ServiceNamesAndIdsAreCaseInsensitive) {
+  register_service("n1", "Web", "Web1");
+  register_check("N1", "Check", "passing", "WEB1");
+  auto view = store_->read();
+  auto r = view.health_service("web", {}, false);
+  ASSERT_EQ(r->value.size(), 1u);
+  EXPECT_EQ(r->value[0].service.service, "Web");  // shown as registered
+  EXPECT_EQ(r->value[0].checks.size(), 1u);
+  EXPECT_EQ(view.service_nodes("WEB", {})->index, index_);
+}
+
 }  // namespace
 }  // namespace cairn::server::state

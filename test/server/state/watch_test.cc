@@ -159,6 +159,11 @@ TEST_F(StoreWatchTest, ServiceRegistrationWakesThatServiceOnly) {
   EXPECT_FALSE(wakes({WatchKey::of_service("web")}, [&] { register_service("n1", "db", "db1"); }));
 }
 
+TEST_F(StoreWatchTest, ServiceWaiterMatchesNamesCaseInsensitively) {
+  EXPECT_TRUE(wakes({WatchKey::of_service("web")}, [&] { register_service("n1", "Web", "w1"); }));
+  EXPECT_TRUE(wakes({WatchKey::of_key(WatchTable::nodes, "N1")}, [&] { register_service("n1", "db", "d1"); }));
+}
+
 TEST_F(StoreWatchTest, ServiceWaiterWakesOnItsCheckAndNodeChecks) {
   register_service("n1", "web", "web1");
   EXPECT_TRUE(wakes({WatchKey::of_service("web")}, [&] { register_check("n1", "h", "passing", "web1"); }));
