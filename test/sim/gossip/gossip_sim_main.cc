@@ -14,7 +14,7 @@ namespace {
   std::fprintf(stderr,
                "gossip_sim: %s\n"
                "usage: gossip_sim [--scenario full|converge|crash|stalls|partition|leave|events|query|restart]\n"
-               "                  [--members N] [--seed S] [--loss P] [--stall-fraction F] [--verbose]\n",
+               "                  [--preset lan|wan|local] [--members N] [--seed S] [--loss P] [--stall-fraction F] [--verbose]\n",
                why);
   std::exit(2);
 }
@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     };
     try {
       if (a == "--scenario") o.scenario = value();
+      else if (a == "--preset") o.preset = value();
       else if (a == "--members") o.members = std::stoul(value());
       else if (a == "--seed") o.seed = std::stoull(value());
       else if (a == "--loss") o.loss = std::stod(value());

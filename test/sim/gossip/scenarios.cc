@@ -20,7 +20,7 @@ double secs(Duration d) { return std::chrono::duration<double>(d).count(); }
 class Runner {
  public:
   explicit Runner(const ScenarioOptions& o)
-      : o_(o), rng_(o.seed ^ 0x5eed), cluster_(o.members, o.seed, Config::lan(), net(o)) {
+      : o_(o), config_(preset(o.preset)), rng_(o.seed ^ 0x5eed), cluster_(o.members, o.seed, config_, net(o)) {
     report_.options = o;
   }
 
@@ -58,6 +58,12 @@ class Runner {
   }
 
  private:
+  static Config preset(const std::string& name) {
+    if (name == "wan") return Config::wan();
+    if (name == "local") return Config::local();
+    return Config::lan();
+  }
+
   static NetworkConfig net(const ScenarioOptions& o) {
     NetworkConfig n;
     n.loss = o.loss;
@@ -94,6 +100,8 @@ class Runner {
       cluster_.start(i, static_cast<uint32_t>(rng_.uniform(i)));
     }
     note("all started");
+    if (o_.preset != "lan" && o_.preset != "wan" && o_.preset != "local")
+      return fail("unknown preset '" + o_.preset + "'");
     if (!cluster_.run_until_true([&] { return cluster_.converged(); }, 300s))
       return fail("no convergence within 300s of joins");
     report_.convergence_s = secs(cluster_.now() - t0);
@@ -274,7 +282,7 @@ class Runner {
       }
       return true;
     };
-    Duration limit = push_pull_scale(Config::lan().push_pull_interval, cluster_.size()) * 2 + 20s;
+    Duration limit = push_pull_scale(config_.push_pull_interval, cluster_.size()) * 2 + 20s;
     cluster_.run_until_true(everyone_has_all, limit);
     cluster_.run_for(10s);  // and nothing arrives twice afterwards
     for (uint32_t i = 0; i < cluster_.size(); ++i) {
@@ -298,7 +306,7 @@ class Runner {
     params.filter_tags = {{"role", "serv*"}};
     auto id = cluster_.member(origin).query(cluster_.now(), "ping", "", params);
     if (!id.ok()) return fail("query: " + id.error().message());
-    cluster_.run_for(default_query_timeout(Config::lan(), cluster_.size()) + 1s);
+    cluster_.run_for(default_query_timeout(config_, cluster_.size()) + 1s);
     std::size_t servers = 0;
     for (uint32_t i = 0; i < cluster_.size(); i += 10) servers += cluster_.up(i);
     std::size_t responses = 0, acks = 0;
@@ -316,6 +324,7 @@ class Runner {
   }
 
   ScenarioOptions o_;
+  Config config_;
   SeededRng rng_;
   Cluster cluster_;
   Report report_;
@@ -325,17 +334,18 @@ class Runner {
 
 std::string Report::replay_command() const {
   std::ostringstream s;
-  s << "gossip_sim --scenario " << options.scenario << " --members " << options.members << " --seed "
-    << options.seed << " --loss " << options.loss << " --stall-fraction " << options.stall_fraction;
+  s << "gossip_sim --scenario " << options.scenario << " --preset " << options.preset << " --members "
+    << options.members << " --seed " << options.seed << " --loss " << options.loss << " --stall-fraction "
+    << options.stall_fraction;
   return s.str();
 }
 
 std::string Report::summary() const {
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%-9s members=%zu seed=%llu loss=%.2f: %s convergence=%.2fs detection=%.2fs (first %.2fs) "
+                "%-9s %s members=%zu seed=%llu loss=%.2f: %s convergence=%.2fs detection=%.2fs (first %.2fs) "
                 "false_positives=%llu bytes/member/s=%.0f vivaldi_median_err=%.2f sim=%.0fs wall=%.2fs",
-                options.scenario.c_str(), options.members, static_cast<unsigned long long>(options.seed),
+                options.scenario.c_str(), options.preset.c_str(), options.members, static_cast<unsigned long long>(options.seed),
                 options.loss, ok ? "ok" : "FAILED", convergence_s, detection_s, detection_first_s,
                 static_cast<unsigned long long>(false_positives), bytes_per_member_per_s, vivaldi_error, sim_s,
                 wall_s);

@@ -12,6 +12,7 @@ namespace cairn::gossip::sim {
 
 struct ScenarioOptions {
   std::string scenario = "full";  // full|converge|crash|stalls|partition|leave|events|query|restart
+  std::string preset = "lan";     // lan|wan|local (gossip Config presets)
   std::size_t members = 100;
   uint64_t seed = 1;
   double loss = 0.0;
