@@ -56,13 +56,13 @@ std::vector<uint32_t> QueryTable::expire_open(Instant now) {
   return done;
 }
 
-std::optional<std::string> QueryTable::take_answerable(const QueryKey& key, Instant now) {
+std::optional<QueryTable::Answerable> QueryTable::take_answerable(const QueryKey& key, Instant now) {
   auto it = pending_.find(key);
   if (it == pending_.end()) return std::nullopt;
-  std::optional<std::string> addr;
-  if (now < it->second.deadline) addr = std::move(it->second.origin_addr);
+  std::optional<Answerable> a;
+  if (now < it->second.deadline) a = std::move(it->second);
   pending_.erase(it);
-  return addr;
+  return a;
 }
 
 void QueryTable::expire_pending(Instant now) {

@@ -108,11 +108,14 @@ class QueryTable {
   bool is_open(uint32_t id) const { return open_.count(id) != 0; }
 
   // --- responder side ---
-  void answerable(QueryKey key, std::string origin_addr, Instant deadline) {
-    pending_[std::move(key)] = Pending{std::move(origin_addr), deadline};
-  }
-  // The origin address to respond to, once; nullopt if unknown, answered or late.
-  std::optional<std::string> take_answerable(const QueryKey& key, Instant now);
+  struct Answerable {
+    std::string origin_addr;
+    Instant deadline;
+    uint8_t relay_factor = 0;
+  };
+  void answerable(QueryKey key, Answerable a) { pending_[std::move(key)] = std::move(a); }
+  // Where and how to respond, once; nullopt if unknown, answered or late.
+  std::optional<Answerable> take_answerable(const QueryKey& key, Instant now);
   void expire_pending(Instant now);
   std::size_t pending_size() const { return pending_.size(); }
 
@@ -121,12 +124,8 @@ class QueryTable {
     Instant deadline;
     std::set<std::pair<std::string, bool>> seen;  // (responder, is_ack)
   };
-  struct Pending {
-    std::string origin_addr;
-    Instant deadline;
-  };
   std::map<uint32_t, Open> open_;
-  std::map<QueryKey, Pending> pending_;
+  std::map<QueryKey, Answerable> pending_;
 };
 
 }  // namespace cairn::gossip

@@ -117,6 +117,7 @@ void Membership::handle(Instant now, std::string_view from, Transport transport,
   }
   if (auto* p = std::get_if<QueryMessage>(&m)) return on_query(now, *p);
   if (auto* p = std::get_if<QueryResponseMessage>(&m)) return on_query_response(*p);
+  if (auto* p = std::get_if<Relay>(&m)) return on_relay(*p);
 }
 
 void Membership::on_ping(Instant now, std::string_view from, Transport transport, const Ping& p) {

@@ -102,7 +102,8 @@ struct QueryParams {
   std::vector<std::string> filter_nodes;
   std::vector<std::pair<std::string, std::string>> filter_tags;  // tag -> glob
   bool request_ack = false;
-  Duration timeout{0};  // zero: default_query_timeout()
+  Duration timeout{0};       // zero: default_query_timeout()
+  uint8_t relay_factor = 0;  // extra copies of each response via random members (at most 5)
 };
 
 struct LocalNode {
@@ -209,6 +210,9 @@ class Membership {
   bool on_user_event(const UserEventMessage& e);
   void on_query(Instant now, const QueryMessage& q);
   void on_query_response(const QueryResponseMessage& r);
+  void send_response(const QueryResponseMessage& r, const std::string& origin, const std::string& origin_addr,
+                     uint8_t relay_factor);
+  void on_relay(const Relay& r);
   void tick_gossip(Instant now);
   void tick_push_pull(Instant now);
   void tick_reap(Instant now);

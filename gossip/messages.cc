@@ -22,6 +22,7 @@ class FieldWriter {
   void addr(const std::string& v) { w_.bytes(v); }
   void tags(const std::string& v) { w_.bytes(v); }
   void payload(const std::string& v) { w_.bytes(v); }
+  void packet(const std::string& v) { w_.bytes(v); }
   void state(MemberState s) { w_.u8(static_cast<uint8_t>(s)); }
   void coordinate(const Coordinate& c) {
     for (double x : c.vec) w_.f64(x);
@@ -55,6 +56,8 @@ class FieldReader {
   void addr(std::string& v) { v = r_.string(l_.max_addr); }
   void tags(std::string& v) { v = r_.string(l_.max_tags); }
   void payload(std::string& v) { v = r_.string(l_.max_payload); }
+  // A relayed response: its payload plus room for the response header.
+  void packet(std::string& v) { v = r_.string(l_.max_payload + 2 * l_.max_name + 64); }
   void state(MemberState& s) {
     uint8_t b = r_.u8();
     if (b > static_cast<uint8_t>(MemberState::left)) r_.fail();
@@ -162,6 +165,7 @@ void fields(IO& io, M& m) {
   io.addr(m.origin_addr);
   io.flag(m.want_ack);
   io.u32(m.timeout_ms);
+  io.u8(m.relay_factor);
   io.list(m.filter_nodes, 1, [&](auto& n) { io.name(n); });
   io.list(m.filter_tags, 2, [&](auto& kv) {
     io.tags(kv.first);
@@ -177,6 +181,12 @@ void fields(IO& io, M& m) {
   io.name(m.from);
   io.flag(m.is_ack);
   io.payload(m.payload);
+}
+
+template <typename IO, Is<Relay> M>
+void fields(IO& io, M& m) {
+  io.addr(m.to);
+  io.packet(m.packet);
 }
 
 // The message kind on the wire is the variant index + 1 (0 is never valid),

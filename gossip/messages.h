@@ -111,6 +111,7 @@ struct QueryMessage {
   std::string origin_addr;
   bool want_ack = false;
   uint32_t timeout_ms = 0;
+  uint8_t relay_factor = 0;  // responses also go through this many random members
   std::vector<std::string> filter_nodes;                        // any of these names
   std::vector<std::pair<std::string, std::string>> filter_tags;  // tag glob, all must match
   std::string name;
@@ -124,8 +125,15 @@ struct QueryResponseMessage {
   std::string payload;
 };
 
+// serf's messageRelay: forward `packet` (one encoded QueryResponseMessage)
+// as a datagram to `to`, so a response survives a lossy direct path.
+struct Relay {
+  std::string to;
+  std::string packet;
+};
+
 using Message = std::variant<Ping, PingReq, Ack, Nack, Alive, Suspect, Dead, PushPull,
-                             UserEventMessage, QueryMessage, QueryResponseMessage>;
+                             UserEventMessage, QueryMessage, QueryResponseMessage, Relay>;
 
 // Size limits applied while decoding untrusted bytes.
 struct WireLimits {

@@ -11,6 +11,7 @@ namespace cairn::gossip {
 
 namespace {
 constexpr uint32_t kJoinFollowups = 2;
+constexpr uint8_t kMaxRelayFactor = 5;  // the limit of Consul's -relay-factor
 }  // namespace
 
 void Membership::join(Instant now, const std::vector<std::string>& addrs, bool ignore_old_events) {
@@ -130,6 +131,8 @@ Status Membership::user_event(Instant now, std::string name, std::string payload
 
 Result<uint32_t> Membership::query(Instant now, std::string name, std::string payload, QueryParams params) {
   if (leaving_) return gossip_error(errc::left, "query: after leave");
+  if (params.relay_factor > kMaxRelayFactor)
+    return gossip_error(errc::too_large, "query: relay_factor over " + std::to_string(kMaxRelayFactor));
   if (name.size() + payload.size() > config_.query_size_limit)
     return gossip_error(errc::too_large, "query: name + payload over " + std::to_string(config_.query_size_limit) +
                                              " bytes");
@@ -141,6 +144,7 @@ Result<uint32_t> Membership::query(Instant now, std::string name, std::string pa
   q.origin = self_;
   q.origin_addr = self_member().addr;
   q.want_ack = params.request_ack;
+  q.relay_factor = params.relay_factor;
   q.timeout_ms = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
   q.filter_nodes = std::move(params.filter_nodes);
   q.filter_tags = std::move(params.filter_tags);
@@ -159,15 +163,10 @@ void Membership::on_query(Instant now, const QueryMessage& q) {
   auto me = member(self_);
   if (!query_matches(q, self_, me->tags)) return;
   QueryKey key{q.ltime, q.id, q.origin};
-  if (q.want_ack) {
-    QueryResponseMessage ack{q.ltime, q.id, self_, true, {}};
-    if (q.origin == self_)
-      on_query_response(ack);
-    else
-      send(q.origin_addr, Transport::datagram, ack);
-  }
+  if (q.want_ack) send_response(QueryResponseMessage{q.ltime, q.id, self_, true, {}}, q.origin, q.origin_addr,
+                                q.relay_factor);
   Instant deadline = now + std::chrono::milliseconds(q.timeout_ms);
-  queries_.answerable(key, q.origin_addr, deadline);
+  queries_.answerable(key, QueryTable::Answerable{q.origin_addr, deadline, q.relay_factor});
   ready_.queries.push_back(QueryRequest{std::move(key), q.name, q.payload, deadline});
 }
 
@@ -175,14 +174,38 @@ Status Membership::respond(Instant now, const QueryKey& key, std::string payload
   if (payload.size() > config_.query_response_size_limit)
     return gossip_error(errc::too_large, "respond: payload over " +
                                              std::to_string(config_.query_response_size_limit) + " bytes");
-  auto addr = queries_.take_answerable(key, now);
-  if (!addr) return gossip_error(errc::query_expired, "respond: query unknown, answered or past its deadline");
-  QueryResponseMessage r{key.ltime, key.id, self_, false, std::move(payload)};
-  if (key.origin == self_)
-    on_query_response(r);
-  else
-    send(*addr, Transport::datagram, r);
+  auto a = queries_.take_answerable(key, now);
+  if (!a) return gossip_error(errc::query_expired, "respond: query unknown, answered or past its deadline");
+  send_response(QueryResponseMessage{key.ltime, key.id, self_, false, std::move(payload)}, key.origin,
+                a->origin_addr, a->relay_factor);
   return ok_status();
+}
+
+// serf relayResponse: straight to the origin, plus `relay_factor` copies
+// through random live members, so that one lost datagram does not lose an
+// answer. The origin counts each responder once.
+void Membership::send_response(const QueryResponseMessage& r, const std::string& origin,
+                               const std::string& origin_addr, uint8_t relay_factor) {
+  if (origin == self_) return on_query_response(r);
+  send(origin_addr, Transport::datagram, r);
+  if (relay_factor == 0) return;
+  std::string packet = encode_packet(r);
+  auto relays = members_.random_members(relay_factor, *rng_, [&](const Member& m) {
+    return m.state == MemberState::alive && m.name != self_ && m.name != origin;
+  });
+  for (Member* relay : relays) send(relay->addr, Transport::datagram, Relay{origin_addr, packet});
+}
+
+// We relay only what a relay is for: one query response.
+void Membership::on_relay(const Relay& r) {
+  WireLimits limits = limits_;
+  limits.max_packet = config_.udp_mtu;
+  auto inner = decode_packet(r.packet, limits);
+  if (!inner.ok() || inner->size() != 1 || !std::holds_alternative<QueryResponseMessage>((*inner)[0])) {
+    ++stats_.decode_errors;
+    return;
+  }
+  push_packet(r.to, Transport::datagram, r.packet);
 }
 
 void Membership::on_query_response(const QueryResponseMessage& r) {

@@ -77,6 +77,7 @@ struct GossipNode::Impl : std::enable_shared_from_this<GossipNode::Impl> {
     std::vector<std::string> addrs;
     Instant deadline;
     std::function<void(Result<int>)> done;
+    std::map<std::string, std::string> failed;  // address → why its stream failed
   };
   std::vector<PendingJoin> joins;
   std::vector<std::pair<Instant, std::function<void()>>> leaves;
@@ -108,6 +109,7 @@ struct GossipNode::Impl : std::enable_shared_from_this<GossipNode::Impl> {
   void handle_key_query(const QueryRequest& q);
   void finish_key_op(uint32_t id);
   void check_joins(Instant t);
+  void stream_failed(const std::string& to, const std::string& why);
   void bump(uint64_t NodeCounters::*field) {
     std::lock_guard lock(mu);
     ++(counters.*field);
@@ -313,7 +315,10 @@ asio::awaitable<void> GossipNode::Impl::send_stream(std::string to, std::string 
     e1 = e2;
   }
   deadline.cancel();
-  if (e1) bump(&NodeCounters::stream_failures);
+  if (e1) {
+    bump(&NodeCounters::stream_failures);
+    asio::post(strand, [self, to, why = e1.message()] { self->stream_failed(to, why); });
+  }
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
 }
@@ -404,6 +409,14 @@ void GossipNode::Impl::finish_key_op(uint32_t id) {
   op.done(std::move(op.result));
 }
 
+// A join whose every address refused the connection fails now rather than at
+// its deadline.
+void GossipNode::Impl::stream_failed(const std::string& to, const std::string& why) {
+  for (auto& j : joins)
+    if (std::find(j.addrs.begin(), j.addrs.end(), to) != j.addrs.end()) j.failed[to] = why;
+  check_joins(now());
+}
+
 void GossipNode::Impl::check_joins(Instant t) {
   if (joins.empty()) return;
   auto members = core->members();
@@ -417,10 +430,14 @@ void GossipNode::Impl::check_joins(Instant t) {
         }
       }
     }
-    if (reached > 0 || t >= it->deadline) {
+    bool all_failed = it->failed.size() == it->addrs.size();
+    if (reached > 0 || all_failed || t >= it->deadline) {
       auto done = std::move(it->done);
       std::string addrs;
-      for (const auto& a : it->addrs) addrs += (addrs.empty() ? "" : ", ") + a;
+      for (const auto& a : it->addrs) {
+        addrs += (addrs.empty() ? "" : ", ") + a;
+        if (auto f = it->failed.find(a); f != it->failed.end()) addrs += " (" + f->second + ")";
+      }
       it = joins.erase(it);
       if (reached > 0) {
         done(reached);

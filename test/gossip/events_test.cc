@@ -91,10 +91,13 @@ TEST(QueryTable, OpenQueriesCloseAtTheirDeadline) {
 TEST(QueryTable, AQueryCanBeAnsweredOnceBeforeItsDeadline) {
   QueryTable t;
   QueryKey k{1, 7, "origin"};
-  t.answerable(k, "10.0.0.1:8301", Instant{} + 1s);
-  EXPECT_EQ(t.take_answerable(k, Instant{}), "10.0.0.1:8301");
+  t.answerable(k, {"10.0.0.1:8301", Instant{} + 1s, 2});
+  auto a = t.take_answerable(k, Instant{});
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->origin_addr, "10.0.0.1:8301");
+  EXPECT_EQ(a->relay_factor, 2);
   EXPECT_FALSE(t.take_answerable(k, Instant{}).has_value());
-  t.answerable(k, "10.0.0.1:8301", Instant{} + 1s);
+  t.answerable(k, {"10.0.0.1:8301", Instant{} + 1s, 0});
   EXPECT_FALSE(t.take_answerable(k, Instant{} + 2s).has_value());
 }
 

@@ -42,6 +42,7 @@ std::vector<Message> one_of_each() {
   q.origin_addr = "10.0.0.1:8301";
   q.want_ack = true;
   q.timeout_ms = 3200;
+  q.relay_factor = 2;
   q.filter_nodes = {"b", "c"};
   q.filter_tags = {{"role", "web*"}};
   q.name = "uptime";
@@ -57,7 +58,8 @@ std::vector<Message> one_of_each() {
           pp,
           UserEventMessage{9, "deploy", "v1"},
           q,
-          QueryResponseMessage{5, 0xdeadbeef, "b", false, "up 3 days"}};
+          QueryResponseMessage{5, 0xdeadbeef, "b", false, "up 3 days"},
+          Relay{"10.0.0.1:8301", encode_packet(QueryResponseMessage{5, 1, "b", false, "x"})}};
 }
 
 TEST(Messages, EveryKindRoundTrips) {

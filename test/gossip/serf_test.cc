@@ -1,6 +1,8 @@
 // The serf layer: leave, reaping, reconnecting, tags, user events, queries.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "gossip/errc.h"
 #include "test/gossip/harness.h"
 
@@ -223,6 +225,49 @@ TEST(Serf, QueryCollectsAcksAndResponsesUntilItsDeadline) {
   EXPECT_EQ(acks, 3);
   EXPECT_EQ(responses, 3);
   EXPECT_EQ(net.events(0).finished_queries, std::vector<uint32_t>{*id});
+}
+
+TEST(Serf, RelayedResponsesSurviveALostDirectPath) {
+  Net net(4);
+  net.join_all();
+  // Responders cannot reach the origin directly; relays can.
+  net.drop = [](uint32_t from, uint32_t to, const Packet& p) {
+    if (p.transport != Transport::datagram || to != 0 || from == 0) return false;
+    auto msgs = decode_packet(p.bytes, WireLimits{});
+    return msgs.ok() && std::holds_alternative<QueryResponseMessage>((*msgs)[0]) &&
+           std::get<QueryResponseMessage>((*msgs)[0]).from == "n" + std::to_string(from);
+  };
+  QueryParams p;
+  p.relay_factor = 2;
+  p.timeout = 2s;
+  auto id = net.m(0).query(net.now(), "q", "", p);
+  ASSERT_TRUE(id.ok());
+  net.run(200ms);
+  for (uint32_t i = 1; i < 4; ++i) {
+    ASSERT_EQ(net.events(i).queries.size(), 1u) << i;
+    ASSERT_TRUE(net.m(i).respond(net.now(), net.events(i).queries[0].key, "r").ok());
+  }
+  net.run(500ms);
+  std::set<std::string> from;
+  for (const auto& r : net.events(0).responses) from.insert(r.from);
+  EXPECT_EQ(from, (std::set<std::string>{"n1", "n2", "n3"}));
+  EXPECT_EQ(net.events(0).responses.size(), 3u);  // duplicates through relays are counted once
+}
+
+TEST(Serf, RelayCarriesOnlyQueryResponses) {
+  Net net(2);
+  net.join_all();
+  (void)net.m(1).receive(net.now(), "x", Transport::datagram,
+                         encode_packet(Relay{"10.9.9.9:1", encode_packet(Ping{1, "n1", "n0", "x"})}));
+  EXPECT_TRUE(net.m(1).take_ready().packets.empty());
+  EXPECT_EQ(net.m(1).stats().decode_errors, 1u);
+}
+
+TEST(Serf, QueryRelayFactorIsLimited) {
+  Net net(1);
+  QueryParams p;
+  p.relay_factor = 6;
+  EXPECT_FALSE(net.m(0).query(net.now(), "q", "", p).ok());
 }
 
 TEST(Serf, QueryFiltersChooseTheResponders) {
