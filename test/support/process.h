@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <deque>
 #include <optional>
 #include <regex>
 #include <sstream>

@@ -1,0 +1,217 @@
+// Real `cairn agent` processes forming a gossip pool on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/io/http_client.h"
+#include "test/support/process.h"
+
+namespace cairn::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Agent {
+  std::unique_ptr<Process> process;
+  std::string name, gossip, http;
+};
+
+class GossipPoolTest : public ::testing::Test {
+ protected:
+  // Starts an agent; join: gossip address to -join ("" for none).
+  Agent& start(const std::string& name, const std::string& join = "", const std::string& key = "",
+               bool expect_start = true) {
+    std::vector<std::string> args{cairn_binary(), "agent",      "-node",        name, "-data-dir", dir_.file(name),
+                                  "-bind",        "127.0.0.1", "-serf-lan-port", "0", "-http-port", "0"};
+    if (!join.empty()) args.insert(args.end(), {"-join", join});
+    if (!key.empty()) args.insert(args.end(), {"-encrypt", key});
+    Agent a;
+    a.name = name;
+    a.process = std::make_unique<Process>(args, dir_.file(name + ".log"));
+    if (expect_start) {
+      auto line = a.process->wait_for_log("gossip=(\\S+)", 15s);
+      EXPECT_TRUE(line.has_value()) << a.process->log();
+      a.gossip = line.value_or("");
+      a.http = a.process->wait_for_log("Started HTTP server on (\\S+) ", 5s).value_or("");
+    }
+    agents_.push_back(std::move(a));
+    return agents_.back();
+  }
+
+  static nlohmann::json members(const Agent& a) {
+    api::HttpClient c(*api::HttpAddress::parse(a.http));
+    auto r = c.request("GET", "/v1/agent/members", "", 5s);
+    if (!r.ok() || r->status != 200) return nlohmann::json::array();
+    return nlohmann::json::parse(r->body, nullptr, false);
+  }
+
+  // Status (1 alive, 3 left, 4 failed) of `name` as `a` sees it; 0 if unknown.
+  static int status_of(const Agent& a, const std::string& name) {
+    for (const auto& m : members(a))
+      if (m.value("Name", "") == name) return m.value("Status", 0);
+    return 0;
+  }
+
+  // Polls until every running agent sees `name` with `status`.
+  bool all_see(const std::string& name, int status, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool ok = true;
+      for (auto& a : agents_) {
+        if (a.name == name || !a.process->running()) continue;
+        if (status_of(a, name) != status) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return true;
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  }
+
+  int count_alive(const Agent& a) {
+    int n = 0;
+    for (const auto& m : members(a)) n += m.value("Status", 0) == 1;
+    return n;
+  }
+
+  RunResult cli(const Agent& via, std::vector<std::string> args) {
+    args.insert(args.begin(), cairn_binary());
+    args.insert(args.end(), {"-http-addr", via.http});
+    return run(args, dir_);
+  }
+
+  TempDir dir_;
+  std::deque<Agent> agents_;
+};
+
+TEST_F(GossipPoolTest, TwentyAgentsConvergeAndDetectAFailureAndALeave) {
+  constexpr int kAgents = 20;
+  start("a0");
+  // Each joins through one of the first three, so joins do not all go to one member.
+  for (int i = 1; i < kAgents; ++i) start("a" + std::to_string(i), agents_[static_cast<size_t>(i % std::min(i, 3))].gossip);
+  // Convergence: every agent sees all twenty alive.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool converged = false;
+  while (!converged && std::chrono::steady_clock::now() < deadline) {
+    converged = true;
+    for (auto& a : agents_) converged = converged && count_alive(a) == kAgents;
+    if (!converged) std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(converged) << "pool did not converge";
+
+  // kill -9: everyone marks it failed (status 4), not left.
+  agents_[7].process->signal(SIGKILL);
+  EXPECT_TRUE(all_see("a7", 4, 90s)) << "a7 was not declared failed everywhere";
+
+  // A graceful leave shows as left (3), not failed.
+  agents_[11].process->signal(SIGTERM);
+  EXPECT_EQ(agents_[11].process->wait_exit(15s).value_or(-1), 0);
+  EXPECT_TRUE(all_see("a11", 3, 30s)) << "a11 was not seen as left everywhere";
+
+  // No false positives among the others.
+  for (auto& a : agents_) {
+    if (a.name == "a7" || a.name == "a11") continue;
+    EXPECT_EQ(count_alive(a), kAgents - 2) << a.name;
+  }
+}
+
+TEST_F(GossipPoolTest, JoinCommandAndMembersCommand) {
+  auto& a = start("first");
+  auto& b = start("second");
+  auto joined = cli(b, {"join", a.gossip});
+  EXPECT_EQ(joined.status, 0) << joined.output;
+  EXPECT_NE(joined.output.find("Successfully joined cluster by contacting 1 nodes."), std::string::npos);
+  ASSERT_TRUE(all_see("first", 1, 10s));
+  auto list = cli(a, {"members"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_NE(list.output.find("second"), std::string::npos) << list.output;
+  EXPECT_NE(list.output.find("alive"), std::string::npos);
+  auto bad = cli(b, {"join", "127.0.0.1:1"});
+  EXPECT_EQ(bad.status, 1) << bad.output;
+}
+
+TEST_F(GossipPoolTest, UserEventsReachEveryMember) {
+  auto& a = start("ev-a");
+  start("ev-b", a.gossip);
+  auto& c = start("ev-c", a.gossip);
+  ASSERT_TRUE(all_see("ev-a", 1, 10s));
+  auto fired = cli(a, {"event", "-name", "deploy", "v1.2"});
+  ASSERT_EQ(fired.status, 0) << fired.output;
+  for (auto* agent : {&agents_[1], &c}) {
+    nlohmann::json events;
+    for (int i = 0; i < 50; ++i) {
+      api::HttpClient client(*api::HttpAddress::parse(agent->http));
+      auto r = client.request("GET", "/v1/event/list?name=deploy", "", 5s);
+      events = nlohmann::json::parse(r->body, nullptr, false);
+      if (events.is_array() && events.size() == 1) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(events.size(), 1u) << agent->name;
+    EXPECT_EQ(events[0]["Payload"], "djEuMg==");  // base64("v1.2")
+  }
+}
+
+TEST_F(GossipPoolTest, EventListBlocksUntilANewEvent) {
+  auto& a = start("blk");
+  api::HttpClient client(*api::HttpAddress::parse(a.http));
+  ASSERT_EQ(cli(a, {"event", "-name", "one"}).status, 0);
+  std::this_thread::sleep_for(300ms);
+  auto first = client.request("GET", "/v1/event/list", "", 5s);
+  ASSERT_TRUE(first.ok());
+  std::string index = first->header("X-Consul-Index");
+  ASSERT_FALSE(index.empty());
+  // Times out without a new event…
+  auto begin = std::chrono::steady_clock::now();
+  auto idle = client.request("GET", "/v1/event/list?wait=500ms&index=" + index, "", 10s);
+  EXPECT_GE(std::chrono::steady_clock::now() - begin, 450ms);
+  EXPECT_EQ(idle->header("X-Consul-Index"), index);
+  // …and returns as soon as one arrives.
+  std::thread fire([&] {
+    std::this_thread::sleep_for(300ms);
+    cli(a, {"event", "-name", "two"});
+  });
+  auto woken = client.request("GET", "/v1/event/list?wait=20s&index=" + index, "", 30s);
+  fire.join();
+  EXPECT_NE(woken->header("X-Consul-Index"), index);
+  EXPECT_EQ(nlohmann::json::parse(woken->body).size(), 2u);
+  EXPECT_EQ(client.request("GET", "/v1/event/list?index=abc", "", 5s)->status, 400);
+}
+
+TEST_F(GossipPoolTest, EncryptedPoolRefusesAWrongKeyAndRotatesWithoutDowntime) {
+  std::string key = run({cairn_binary(), "keygen"}, dir_).output;
+  key.erase(key.find_last_not_of("\n") + 1);
+  std::string other = run({cairn_binary(), "keygen"}, dir_).output;
+  other.erase(other.find_last_not_of("\n") + 1);
+  auto& a = start("enc-a", "", key);
+  start("enc-b", a.gossip, key);
+  ASSERT_TRUE(all_see("enc-a", 1, 10s));
+
+  // Wrong key: -join fails and the agent exits 1; the pool never sees it.
+  auto& intruder = start("intruder", a.gossip, other, /*expect_start=*/false);
+  EXPECT_EQ(intruder.process->wait_exit(30s).value_or(-1), 1) << intruder.process->log();
+  EXPECT_EQ(status_of(a, "intruder"), 0);
+  // No key at all: the same.
+  auto& plain = start("plain", a.gossip, "", /*expect_start=*/false);
+  EXPECT_EQ(plain.process->wait_exit(30s).value_or(-1), 1);
+
+  // Rotate to `other` while both members stay up.
+  ASSERT_EQ(cli(a, {"keyring", "-install", other}).status, 0);
+  ASSERT_EQ(cli(a, {"keyring", "-use", other}).status, 0);
+  auto removed = cli(a, {"keyring", "-remove", key});
+  ASSERT_EQ(removed.status, 0) << removed.output;
+  auto listed = cli(a, {"keyring", "-list"});
+  EXPECT_NE(listed.output.find(other + " [2/2]"), std::string::npos) << listed.output;
+  EXPECT_EQ(listed.output.find(key), std::string::npos);
+  EXPECT_TRUE(all_see("enc-a", 1, 5s));
+  EXPECT_TRUE(all_see("enc-b", 1, 5s));
+
+  // Now only the new key gets in.
+  auto& late = start("late", a.gossip, other);
+  EXPECT_TRUE(late.process->running());
+  EXPECT_TRUE(all_see("late", 1, 15s));
+}
+
+}  // namespace
+}  // namespace cairn::test
