@@ -43,6 +43,50 @@ TEST(Config, ValidateNamesTheFieldAndItsRange) {
   EXPECT_NE(c.validate().error().message().find("udp_mtu"), std::string::npos);
 }
 
+TEST(Config, EveryOutOfRangeFieldIsNamed) {
+  struct Case {
+    const char* field;
+    void (*spoil)(Config&);
+  };
+  const Case cases[] = {
+      {"probe_interval", [](Config& c) { c.probe_interval = 1ms; }},
+      {"probe_timeout", [](Config& c) { c.probe_timeout = 0ms; }},
+      {"indirect_checks", [](Config& c) { c.indirect_checks = 17; }},
+      {"suspicion_mult", [](Config& c) { c.suspicion_mult = 0; }},
+      {"suspicion_max_timeout_mult", [](Config& c) { c.suspicion_max_timeout_mult = 0; }},
+      {"awareness_max_multiplier", [](Config& c) { c.awareness_max_multiplier = 0; }},
+      {"stall_threshold", [](Config& c) { c.stall_threshold = 1ms; }},
+      {"retransmit_mult", [](Config& c) { c.retransmit_mult = 0; }},
+      {"gossip_interval", [](Config& c) { c.gossip_interval = 0ms; }},
+      {"gossip_nodes", [](Config& c) { c.gossip_nodes = 0; }},
+      {"gossip_to_the_dead_time", [](Config& c) { c.gossip_to_the_dead_time = -1s; }},
+      {"udp_mtu", [](Config& c) { c.udp_mtu = 70000; }},
+      {"push_pull_interval", [](Config& c) { c.push_pull_interval = -1s; }},
+      {"stream_timeout", [](Config& c) { c.stream_timeout = 0ms; }},
+      {"reap_interval", [](Config& c) { c.reap_interval = 0ms; }},
+      {"reconnect_interval", [](Config& c) { c.reconnect_interval = 0ms; }},
+      {"reconnect_timeout", [](Config& c) { c.reconnect_timeout = 1s; }},
+      {"tombstone_timeout", [](Config& c) { c.tombstone_timeout = 1s; }},
+      {"max_tags_bytes", [](Config& c) { c.max_tags_bytes = 5000; }},
+      {"event_buffer", [](Config& c) { c.event_buffer = 0; }},
+      {"query_buffer", [](Config& c) { c.query_buffer = 0; }},
+      {"user_event_size_limit", [](Config& c) { c.user_event_size_limit = 1400; }},
+      {"query_size_limit", [](Config& c) { c.query_size_limit = 0; }},
+      {"query_response_size_limit", [](Config& c) { c.query_response_size_limit = 2000; }},
+      {"query_timeout_mult", [](Config& c) { c.query_timeout_mult = 0; }},
+      {"max_stream_bytes", [](Config& c) { c.max_stream_bytes = 1024; }},
+      {"max_name_bytes", [](Config& c) { c.max_name_bytes = 0; }},
+  };
+  for (const Case& k : cases) {
+    Config c = Config::lan();
+    k.spoil(c);
+    auto st = c.validate();
+    ASSERT_FALSE(st.ok()) << k.field;
+    EXPECT_EQ(st.error().message().rfind(std::string(k.field) + " must be", 0), 0u)
+        << k.field << ": " << st.error().message();
+  }
+}
+
 TEST(Config, PushPullIntervalGrowsWithLog2OfClusterSizeAbove32) {
   EXPECT_EQ(push_pull_scale(30s, 1), 30s);
   EXPECT_EQ(push_pull_scale(30s, 32), 30s);
