@@ -130,6 +130,10 @@ class Simulation {
   bool pre_vote_ = true;
   bool check_quorum_ = true;
   bool lease_reads_ = false;
+  // Leadership churn: no PreVote/CheckQuorum, one entry per append, leaders
+  // crash soon after election or commit. Elections pile up and followers hold
+  // partial logs: the ground on which Figure 8 (§5.4.2) happens.
+  bool churn_ = false;
   ConfState initial_;
 
   // what the checks have seen
@@ -179,6 +183,12 @@ void Simulation::pick_parameters() {
   // Lease reads (thesis §6.4.1) need CheckQuorum; the simulated clocks tick
   // at one rate, which is the lease's assumption.
   lease_reads_ = check_quorum_ && rng_.uniform(3) == 0;
+  churn_ = !membership_ && rng_.uniform(4) == 0;
+  if (churn_) {
+    pre_vote_ = false;
+    check_quorum_ = false;
+    lease_reads_ = false;
+  }
   for (NodeId id = 1; id <= static_cast<NodeId>(n_nodes_); ++id) {
     // With membership changes on, node 5 starts outside the cluster and is
     // added as a learner, promoted, and others removed and re-added later.
@@ -189,7 +199,7 @@ void Simulation::pick_parameters() {
     os << "seed " << opts_.seed << ": nodes=" << n_nodes_ << " drop=" << drop_ << " dup=" << dup_
        << " max_delay=" << max_delay_ << " max_fsync=" << max_fsync_ << " compact_every=" << compact_every_
        << " membership=" << membership_ << " pre_vote=" << pre_vote_ << " check_quorum=" << check_quorum_
-       << " lease_reads=" << lease_reads_;
+       << " lease_reads=" << lease_reads_ << " churn=" << churn_;
     return os.str();
   });
 }
@@ -217,7 +227,7 @@ void Simulation::start_node(NodeId id) {
   cfg.check_quorum = check_quorum_;
   if (lease_reads_) cfg.read_only_option = ReadOnlyOption::lease;
   // Sometimes one entry per append, so followers often hold a prefix of what the leader sent.
-  cfg.max_size_per_msg = rng_.uniform(3) == 0 ? 0 : rng_.uniform(4096);
+  cfg.max_size_per_msg = churn_ || rng_.uniform(3) == 0 ? 0 : rng_.uniform(4096);
   cfg.max_inflight_msgs = 1 + static_cast<int>(rng_.uniform(8));
   auto node = Node::create(cfg, n.disk.get(), n.rng.get());
   if (!node.ok()) {
@@ -623,8 +633,8 @@ void Simulation::check_cluster() {
       ++result_.leaders_elected;
       // Short-lived leaders that crash with half-replicated entries are what
       // the §5.4.2 commit rule guards against (Figure 8).
-      if (faults_on_ && rng_.uniform(4) == 0) {
-        schedule(1 + rng_.uniform(3 * kTick), Event{EventKind::crash, id, n.epoch});
+      if (faults_on_ && rng_.uniform(churn_ ? 2 : 4) == 0) {
+        schedule(1 + rng_.uniform(churn_ ? 15 : 3 * kTick), Event{EventKind::crash, id, n.epoch});
       }
       trace([&] {
         std::string v;
@@ -660,6 +670,11 @@ void Simulation::check_cluster() {
         }
       }
       known = log.committed();
+      // Crash a leader just after it advanced its commit index, before the
+      // news spreads: the window in which a wrongly committed entry is lost.
+      if (faults_on_ && rng_.uniform(churn_ ? 3 : 12) == 0) {
+        schedule(rng_.uniform(6), Event{EventKind::crash, id, n.epoch});
+      }
     }
   }
 }
