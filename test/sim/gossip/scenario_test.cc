@@ -10,8 +10,9 @@ namespace cairn::gossip::sim {
 namespace {
 
 void expect_ok(const std::string& scenario, std::size_t members, uint64_t seed, double loss = 0.0,
-               double stall_fraction = 0.05) {
+               double stall_fraction = 0.05, const std::string& preset = "lan") {
   ScenarioOptions o;
+  o.preset = preset;
   o.stall_fraction = stall_fraction;
   o.scenario = scenario;
   o.members = members;
@@ -42,6 +43,12 @@ TEST(GossipSim, PartitionHeals) {
 
 TEST(GossipSim, RestartedMemberRefutesItsOldStateAndRejoins) {
   for (uint64_t seed : {101, 102, 103}) expect_ok("restart", 100, seed, 0.05);
+}
+
+TEST(GossipSim, WanPresetPassesTheFullRunWithLoss) { expect_ok("full", 100, 111, 0.10, 0.05, "wan"); }
+
+TEST(GossipSim, LocalPresetDetectsCrashesOnALoopbackNetwork) {
+  for (uint64_t seed : {121, 122}) expect_ok("crash", 100, seed, 0.0, 0.0, "local");
 }
 
 TEST(GossipSim, SameSeedReplaysTheSameRun) {
