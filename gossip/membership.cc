@@ -53,9 +53,9 @@ Membership::Membership(Config config, LocalNode self, std::unique_ptr<Rng> rng, 
 }
 
 void Membership::tick(Instant now) {
-  Duration gap = now - last_tick_;
+  bool stalled = now - last_tick_ > config_.stall_threshold;
   last_tick_ = now;
-  if (gap > config_.stall_threshold) after_stall(now, gap);
+  if (stalled) after_stall(now);
   tick_probe(now);
   tick_forwards(now);
   tick_suspicions(now);
@@ -72,8 +72,7 @@ void Membership::tick(Instant now) {
 // in-flight probe without suspecting, count the stall against our own health,
 // and give every suspicion a probe interval of grace so that refutations
 // queued while we were stalled are read before anyone is declared dead.
-void Membership::after_stall(Instant now, Duration gap) {
-  (void)gap;
+void Membership::after_stall(Instant now) {
   ++stats_.stalls;
   awareness_.apply_delta(1);
   probe_.active = false;
@@ -97,7 +96,7 @@ Status Membership::receive(Instant now, std::string_view from, Transport transpo
 }
 
 void Membership::handle(Instant now, std::string_view from, Transport transport, Message& m) {
-  if (auto* p = std::get_if<Ping>(&m)) return on_ping(now, from, transport, *p);
+  if (auto* p = std::get_if<Ping>(&m)) return on_ping(from, transport, *p);
   if (auto* p = std::get_if<PingReq>(&m)) return on_ping_req(now, from, *p);
   if (auto* p = std::get_if<Ack>(&m)) return on_ack(now, *p);
   if (auto* p = std::get_if<Nack>(&m)) {
@@ -120,8 +119,7 @@ void Membership::handle(Instant now, std::string_view from, Transport transport,
   if (auto* p = std::get_if<Relay>(&m)) return on_relay(*p);
 }
 
-void Membership::on_ping(Instant now, std::string_view from, Transport transport, const Ping& p) {
-  (void)now;
+void Membership::on_ping(std::string_view from, Transport transport, const Ping& p) {
   // A ping meant for a previous owner of our address is not ours to answer:
   // answering would vouch for a member that may be dead.
   if (!p.target.empty() && p.target != self_) return;
@@ -176,7 +174,7 @@ void Membership::tick_forwards(Instant now) {
 
 void Membership::tick_probe(Instant now) {
   if (probe_.active) {
-    if (!probe_.indirect_sent && now >= probe_.direct_deadline) probe_missed_direct_ack(now);
+    if (!probe_.indirect_sent && now >= probe_.direct_deadline) probe_missed_direct_ack();
     if (now >= probe_.end_deadline) probe_failed(now);
   }
   if (!probe_.active && !leaving_ && now >= next_probe_) {
@@ -210,8 +208,7 @@ void Membership::start_probe(Instant now) {
 
 // SWIM §3.1: no direct ack within the timeout; ask k others to ping it, with
 // Lifeguard's nack request, and (memberlist) try the stream transport too.
-void Membership::probe_missed_direct_ack(Instant now) {
-  (void)now;
+void Membership::probe_missed_direct_ack() {
   probe_.indirect_sent = true;
   Member* target = members_.find(probe_.target);
   if (!target) {

@@ -178,15 +178,15 @@ class Membership {
 
   // --- failure detection (membership.cc) ---
   void handle(Instant now, std::string_view from, Transport transport, Message& m);
-  void on_ping(Instant now, std::string_view from, Transport transport, const Ping& p);
+  void on_ping(std::string_view from, Transport transport, const Ping& p);
   void on_ping_req(Instant now, std::string_view from, const PingReq& p);
   void on_ack(Instant now, const Ack& a);
   void tick_probe(Instant now);
   void start_probe(Instant now);
-  void probe_missed_direct_ack(Instant now);
+  void probe_missed_direct_ack();
   void probe_failed(Instant now);
   void tick_forwards(Instant now);
-  void after_stall(Instant now, Duration gap);
+  void after_stall(Instant now);
 
   // --- membership state (state.cc) ---
   // gossip_new = false: a member first heard of through push-pull from a
@@ -194,7 +194,7 @@ class Membership {
   void on_alive(Instant now, const Alive& a, bool gossip_new = true);
   void on_suspect(Instant now, const Suspect& s);
   void on_dead(Instant now, const Dead& d);
-  void refute(Instant now, uint32_t accused_incarnation);
+  void refute(uint32_t accused_incarnation);
   void tick_suspicions(Instant now);
   void on_final_check_ack(Instant now, uint32_t seq);
   void drop_suspicion(const std::string& name);

@@ -14,8 +14,7 @@ constexpr uint32_t kJoinFollowups = 2;
 constexpr uint8_t kMaxRelayFactor = 5;  // the limit of Consul's -relay-factor
 }  // namespace
 
-void Membership::join(Instant now, const std::vector<std::string>& addrs, bool ignore_old_events) {
-  (void)now;
+void Membership::join(Instant /*now*/, const std::vector<std::string>& addrs, bool ignore_old_events) {
   ignore_old_on_join_ = ignore_old_events;
   join_pending_ = !addrs.empty();
   for (const auto& addr : addrs) send_push_pull(addr, PushPull::kJoin);
@@ -36,8 +35,7 @@ bool Membership::leave_propagated() const {
   return !sent || *sent >= 1;
 }
 
-Status Membership::set_tags(Instant now, Tags tags) {
-  (void)now;
+Status Membership::set_tags(Instant /*now*/, Tags tags) {
   if (leaving_) return gossip_error(errc::left, "set_tags: after leave");
   std::string encoded = encode_tags(tags);
   if (encoded.size() > config_.max_tags_bytes)
@@ -118,8 +116,7 @@ bool Membership::on_user_event(const UserEventMessage& e) {
   return true;
 }
 
-Status Membership::user_event(Instant now, std::string name, std::string payload) {
-  (void)now;
+Status Membership::user_event(Instant /*now*/, std::string name, std::string payload) {
   if (leaving_) return gossip_error(errc::left, "user_event: after leave");
   if (name.size() + payload.size() > config_.user_event_size_limit)
     return gossip_error(errc::too_large, "user_event: name + payload over " +

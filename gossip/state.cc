@@ -43,7 +43,7 @@ void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
     // a lower incarnation): SWIM §4.2, override it with a higher incarnation.
     if (a.incarnation > m->incarnation ||
         (a.incarnation == m->incarnation && (a.addr != m->addr || a.tags != m->tags)))
-      refute(now, a.incarnation);
+      refute(a.incarnation);
     return;
   }
   if (!m) {
@@ -96,7 +96,7 @@ void Membership::on_suspect(Instant now, const Suspect& s) {
   // would declare a member dead that has already answered.
   if (!m->live()) return;
   if (s.node == self_) {
-    if (!leaving_) refute(now, s.incarnation);
+    if (!leaving_) refute(s.incarnation);
     return;
   }
   ++stats_.suspicions;
@@ -124,7 +124,7 @@ void Membership::on_dead(Instant now, const Dead& d) {
   // A graceful leave may still override a failure: left is not failed.
   if (m->state == MemberState::dead && !leave) return;
   if (d.node == self_ && !leaving_) {
-    refute(now, d.incarnation);
+    refute(d.incarnation);
     return;
   }
   m->incarnation = d.incarnation;
@@ -136,8 +136,7 @@ void Membership::on_dead(Instant now, const Dead& d) {
 
 // SWIM §4.2: we are accused; only we may raise our incarnation, and the new
 // alive message overrides every suspect/dead message about the old one.
-void Membership::refute(Instant now, uint32_t accused_incarnation) {
-  (void)now;
+void Membership::refute(uint32_t accused_incarnation) {
   Member& me = self_member();
   me.incarnation = std::max(me.incarnation + 1, accused_incarnation + 1);
   ++stats_.refutations;
