@@ -124,7 +124,7 @@ Json encode(const NodeService& s) {
   j["Address"] = s.address;
   if (!s.tagged_addresses.empty()) j["TaggedAddresses"] = tagged_addresses(s.tagged_addresses);
   j["Meta"] = string_map(s.meta);
-  j["Port"] = s.port;
+  if (s.port != 0) j["Port"] = s.port;  // omitempty in Consul's NodeService
   j["Weights"] = weights(s.weights);
   j["EnableTagOverride"] = s.enable_tag_override;
   j["Proxy"] = raw_object(s.proxy_json, true);

@@ -164,8 +164,14 @@ Status delete_node(Txn& t, const std::string& node) {
 Status catalog_register(Txn& t, api::RegisterRequest req) {
   CAIRN_RETURN_IF_ERROR(api::prepare_register(req));
   // Consul skips an unchanged node so that service and check updates do not
-  // move the node's index; SkipNodeUpdate skips it outright.
-  if (!req.skip_node_update) {
+  // move the node's index; SkipNodeUpdate skips an existing node outright
+  // but still creates a missing one (structs.RegisterRequest.ChangesNode).
+  bool write_node = !req.skip_node_update;
+  if (!write_node) {
+    CAIRN_TRY(auto existing, find_node(t, req.node));
+    write_node = !existing.has_value();
+  }
+  if (write_node) {
     api::Node n;
     n.id = req.id;
     n.node = req.node;

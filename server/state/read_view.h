@@ -59,6 +59,8 @@ class ReadView {
   Result<std::map<std::string, uint64_t>> kv_tombstones() const;
 
   // --- sessions ---
+  // PUT /v1/session/renew/<id> writes nothing to Raft (the leader resets its
+  // TTL timer): it is session_get, and a missing session is the 404.
   Result<Indexed<std::optional<api::Session>>> session_get(const std::string& id) const;
   Result<Indexed<std::vector<api::Session>>> session_list() const;
   Result<Indexed<std::vector<api::Session>>> node_sessions(const std::string& node) const;

@@ -1,10 +1,15 @@
 // The sessions table and its indexes (node -> sessions, check -> sessions),
 // and session invalidation (Consul's state/session.go deleteSessionTxn).
+#include <algorithm>
+
 #include "server/state/keys.h"
 #include "server/state/tables.h"
 
 namespace cairn::server::state {
 namespace {
+
+// Consul's structs.MaxLockDelay: longer lock delays are not honoured.
+constexpr Duration kMaxLockDelay = std::chrono::seconds(60);
 
 
 void touch_session(Txn& t, const api::Session& s) {
@@ -43,7 +48,7 @@ Status invalidate(Txn& t, const api::Session& s) {
     // Consul's lock delay: nobody may take the lock for LockDelay after its
     // holder was invalidated, so the old holder can notice before a new one acts.
     if (s.lock_delay > Duration(0)) {
-      auto expiry = t.now().since_unix_epoch + s.lock_delay;
+      auto expiry = t.now().since_unix_epoch + std::min(s.lock_delay, kMaxLockDelay);
       t.put(kLockDelays, key, encode_u64(static_cast<uint64_t>(expiry.count())));
     }
   }

@@ -58,16 +58,15 @@ TEST_F(CatalogTest, ServiceWithoutIdTakesItsName) {
   EXPECT_EQ(r->value[0].service.id, "web");
 }
 
-TEST_F(CatalogTest, SkipNodeUpdateWithAnUnknownNodeFailsForAService) {
+TEST_F(CatalogTest, SkipNodeUpdateStillCreatesAMissingNode) {
   api::RegisterRequest req;
-  req.node = "ghost";
+  req.node = "new";
   req.skip_node_update = true;
   req.service.emplace();
   req.service->service = "web";
-  auto st = register_req(req);
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().message(), "Missing node registration");
-  EXPECT_TRUE(store_->read().nodes()->value.empty());
+  ASSERT_TRUE(register_req(req).ok());
+  EXPECT_TRUE(store_->read().node("new")->value.has_value());
+  EXPECT_EQ(store_->read().service_nodes("web", {})->value.size(), 1u);
 }
 
 TEST_F(CatalogTest, SkipNodeUpdateLeavesTheNodeAlone) {

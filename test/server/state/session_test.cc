@@ -175,6 +175,15 @@ TEST_F(SessionTest, AcquireDuringLockDelayFailsAndSucceedsAfterIt) {
   EXPECT_TRUE(acquire("lock", "s2", at_seconds(1016)));
 }
 
+TEST_F(SessionTest, LockDelayIsCappedAtSixtySeconds) {
+  create_session("s1", "n1", "release", std::chrono::hours(1));
+  create_session("s2", "n1");
+  acquire("lock", "s1", at_seconds(1000));
+  destroy("s1", at_seconds(1000));
+  EXPECT_FALSE(acquire("lock", "s2", at_seconds(1059)));
+  EXPECT_TRUE(acquire("lock", "s2", at_seconds(1061)));
+}
+
 TEST_F(SessionTest, ZeroLockDelayAllowsImmediateReacquire) {
   create_session("s1", "n1", "release", Duration(0));
   create_session("s2", "n1");
