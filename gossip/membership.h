@@ -141,6 +141,11 @@ class Membership {
   // "failed"). Keep ticking until leave_propagated().
   void leave(Instant now);
   bool leave_propagated() const;
+  // Consul's force-leave: declare another member left on its behalf (for a
+  // failed member that will not come back). A member that is in fact alive
+  // refutes and rejoins. errc::not_member for an unknown name,
+  // errc::invalid_config for ourselves (use leave()).
+  Status force_leave(Instant now, std::string_view name);
 
   // New tags; bumps our incarnation so the change wins everywhere.
   Status set_tags(Instant now, Tags tags);

@@ -35,6 +35,15 @@ bool Membership::leave_propagated() const {
   return !sent || *sent >= 1;
 }
 
+Status Membership::force_leave(Instant now, std::string_view name) {
+  if (name == self_) return gossip_error(errc::invalid_config, "force_leave: that is us; use leave()");
+  Member* m = members_.find(name);
+  if (!m) return gossip_error(errc::not_member, "force_leave: no member named " + std::string(name));
+  // A leave is a dead message from the member about itself (state.cc).
+  if (m->state != MemberState::left) on_dead(now, Dead{m->incarnation, m->name, m->name});
+  return ok_status();
+}
+
 Status Membership::set_tags(Instant /*now*/, Tags tags) {
   if (leaving_) return gossip_error(errc::left, "set_tags: after leave");
   std::string encoded = encode_tags(tags);

@@ -44,6 +44,37 @@ TEST(Serf, LeftMemberIsNotTurnedIntoFailed) {
   EXPECT_EQ(net.m(0).state_of("n2"), MemberState::left);
 }
 
+TEST(Serf, ForceLeaveTurnsAFailedMemberIntoLeftEverywhere) {
+  Net net(3);
+  net.join_all();
+  net.crash(2);
+  net.run(20s);
+  ASSERT_EQ(net.m(0).state_of("n2"), MemberState::dead);
+  ASSERT_TRUE(net.m(0).force_leave(net.now(), "n2").ok());
+  net.run(2s);
+  EXPECT_EQ(net.m(0).state_of("n2"), MemberState::left);
+  EXPECT_EQ(net.m(1).state_of("n2"), MemberState::left);
+  EXPECT_EQ(count(net.events(1), MemberEvent::Kind::leave, "n2"), 1);
+}
+
+TEST(Serf, ForcedOutMemberThatIsAliveRejoins) {
+  Net net(3);
+  net.join_all();
+  ASSERT_TRUE(net.m(0).force_leave(net.now(), "n2").ok());
+  net.run(1s);
+  EXPECT_EQ(net.m(1).state_of("n2"), MemberState::left);
+  // Nobody gossips to a member that left; n2 learns it at its next push-pull.
+  net.run(40s);
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(net.m(i).state_of("n2"), MemberState::alive) << i;
+}
+
+TEST(Serf, ForceLeaveRefusesUnknownNamesAndOurselves) {
+  Net net(2);
+  net.join_all();
+  EXPECT_EQ(net.m(0).force_leave(net.now(), "nobody").error().code(), make_error_code(errc::not_member));
+  EXPECT_FALSE(net.m(0).force_leave(net.now(), "n0").ok());
+}
+
 TEST(Serf, CommandsAfterLeaveAreRefused) {
   Net net(2);
   net.join_all();
