@@ -70,6 +70,11 @@ Status validate(const Message& m, NodeId self) {
     return raft_error(errc::invalid_message, std::string(to_string(m.type)) + " from " + std::to_string(m.from) + ": " + why);
   };
   if (m.from == kNoNode || m.from == self) return bad("bad sender");
+  // Far beyond any real log; refusing them keeps index + 1 from wrapping.
+  constexpr uint64_t kLimit = uint64_t{1} << 62;
+  bool huge = m.term >= kLimit || m.index >= kLimit || m.log_term >= kLimit || m.commit >= kLimit ||
+              m.reject_hint >= kLimit || (m.snapshot && m.snapshot->metadata.index >= kLimit);
+  if (huge) return bad("index or term out of range");
   if (m.to != self) return bad("addressed to " + std::to_string(m.to));
   switch (m.type) {
     case MessageType::app: {

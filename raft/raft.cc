@@ -425,7 +425,8 @@ Status Raft::step_leader(Message& m) {
     case MessageType::heartbeat_resp: {
       pr->recent_active = true;
       pr->probe_sent = false;
-      pr->lease_ack = std::max(pr->lease_ack, m.index);
+      // A heartbeat cannot have left in the future: clamp what the peer echoes.
+      pr->lease_ack = std::max(pr->lease_ack, std::min(m.index, ticks_));
       // A full pipeline and a live follower: free a slot so it is not stuck
       // when appends were lost.
       if (pr->state == ProgressState::replicate && pr->inflights.full()) pr->inflights.free_first_one();

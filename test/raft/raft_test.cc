@@ -500,6 +500,13 @@ TEST(Raft, StepRefusesAMessageAddressedToAnotherNode) {
   EXPECT_EQ(c.node(2).step(msg(MessageType::heartbeat, 1, 3, 2)).error().code(), errc::invalid_message);
 }
 
+TEST(Raft, StepRefusesIndexesNearTheTopOfTheRange) {
+  Cluster c({1, 2, 3});
+  Message m = msg(MessageType::snap, 1, 2, 2);
+  m.snapshot = Snapshot{{UINT64_MAX, 1, ConfState{{1, 2, 3}, {}}}, ""};
+  EXPECT_EQ(c.node(2).step(m).error().code(), errc::invalid_message);
+}
+
 TEST(Raft, StepRefusesASnapshotMessageWithoutASnapshot) {
   Cluster c({1, 2, 3});
   EXPECT_EQ(c.node(2).step(msg(MessageType::snap, 1, 2, 2)).error().code(), errc::invalid_message);
@@ -584,6 +591,68 @@ TEST(InvariantChecker, FlagsACommitIndexThatWentBack) {
   Status st = checker.check(behind.node->raft());
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message().find("commit went back"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cairn::raft
+
+namespace cairn::raft {
+namespace {
+
+// Messages from the network are untrusted: whatever a peer sends, a node
+// answers or refuses, and never aborts. Random messages with plausible
+// fields (terms and indexes near the real ones) reach the deep paths.
+TEST(RaftFuzz, RandomPeerMessagesNeverBreakANode) {
+  SeededRng rng(2024);
+  const MessageType kTypes[] = {MessageType::prop, MessageType::app, MessageType::app_resp,
+                                MessageType::vote, MessageType::vote_resp, MessageType::pre_vote,
+                                MessageType::pre_vote_resp, MessageType::snap, MessageType::heartbeat,
+                                MessageType::heartbeat_resp, MessageType::transfer_leader,
+                                MessageType::timeout_now, MessageType::read_index, MessageType::read_index_resp};
+  int accepted = 0;
+  Index longest = 0;
+  for (int round = 0; round < 20; ++round) {
+    Cluster c({1, 2, 3});
+    c.elect(1);
+    for (int i = 0; i < 2000; ++i) {
+      NodeId to = 1 + rng.uniform(3);
+      NodeId from = 1 + rng.uniform(4);  // 4 is not a member
+      if (from == to) continue;
+      const Raft& r = c.node(to).raft();
+      Message m;
+      m.type = kTypes[rng.uniform(std::size(kTypes))];
+      m.from = from;
+      m.to = to;
+      m.term = r.term() + rng.uniform(3) - (r.term() > 1 ? rng.uniform(2) : 0);
+      m.index = rng.uniform(r.log().last_index() + 4);
+      m.log_term = rng.uniform(m.term + 1);
+      m.commit = rng.uniform(r.log().last_index() + 4);
+      m.reject = rng.uniform(2) == 0;
+      m.reject_hint = rng.uniform(m.index + 1);
+      if (m.type == MessageType::app || m.type == MessageType::prop) {
+        Term t = m.log_term;
+        for (uint64_t k = 0, n = rng.uniform(4); k < n; ++k) {
+          t = std::min<Term>(m.term, t + rng.uniform(2));
+          EntryType type = rng.uniform(4) == 0 ? EntryType::conf_change : EntryType::normal;
+          std::string data = type == EntryType::conf_change
+                                 ? ConfChange{static_cast<ConfChangeType>(rng.uniform(3)), 1 + rng.uniform(4)}.encode()
+                                 : "f" + std::to_string(i);
+          m.entries.push_back(Entry{t, m.index + 1 + k, type, data});
+        }
+      }
+      if (m.type == MessageType::snap) {
+        Index at = 1 + rng.uniform(r.log().last_index() + 4);
+        m.snapshot = Snapshot{{at, std::min<Term>(m.term, 1 + rng.uniform(m.term)), ConfState{{1, 2, 3}, {}}}, "s"};
+      }
+      accepted += c.node(to).step(m).ok() ? 1 : 0;  // errors are fine; aborts are not
+      c.drain(to);
+      longest = std::max(longest, c.node(to).raft().log().last_index());
+      if (rng.uniform(50) == 0) c.node(to).tick();
+    }
+  }
+  // The messages reached the protocol, not just the validation.
+  EXPECT_GT(accepted, 10000);
+  EXPECT_GT(longest, 10u);
 }
 
 }  // namespace
