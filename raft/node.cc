@@ -75,6 +75,9 @@ Status validate(const Message& m, NodeId self) {
   bool huge = m.term >= kLimit || m.index >= kLimit || m.log_term >= kLimit || m.commit >= kLimit ||
               m.reject_hint >= kLimit || (m.snapshot && m.snapshot->metadata.index >= kLimit);
   if (huge) return bad("index or term out of range");
+  // Only forwarded requests travel without a term; anything else without one
+  // would pass for a local message.
+  if (m.term == 0 && m.type != MessageType::prop && m.type != MessageType::read_index) return bad("no term");
   if (m.to != self) return bad("addressed to " + std::to_string(m.to));
   switch (m.type) {
     case MessageType::app: {

@@ -114,16 +114,22 @@ Message msg(MessageType t, NodeId from, NodeId to, Term term) {
   return m;
 }
 
+// An append from `from` to `to` in `term` after (prev, prev_term).
+Message append(NodeId from, NodeId to, Term term, Index prev, Term prev_term, std::vector<Entry> ents = {}) {
+  Message m = msg(MessageType::app, from, to, term);
+  m.index = prev;
+  m.log_term = prev_term;
+  m.entries = std::move(ents);
+  return m;
+}
+
 void no_pre_vote(Config& c) { c.pre_vote = false; }
 
 TEST(Raft, FollowerRejectsAppendWithStaleTerm) {
   Cluster c({1, 2, 3});
   c.elect(1);
   Term term = c.node(2).term();
-  Message app = msg(MessageType::app, 3, 2, term - 1);
-  app.index = 2;
-  app.log_term = 1;
-  app.entries = {Entry{term - 1, 3, EntryType::normal, "stale"}};
+  Message app = append(3, 2, term - 1, 2, 1, {Entry{term - 1, 3, EntryType::normal, "stale"}});
   ASSERT_TRUE(c.node(2).step(app).ok());
   auto out = c.drain(2);
   // The stale leader is told the current term, and nothing was appended.
@@ -136,10 +142,7 @@ TEST(Raft, FollowerRejectsAppendWhosePreviousEntryDoesNotMatchAndHintsWhereToPro
   Cluster c({1, 2, 3});
   c.elect(1);
   Term term = c.node(2).term();
-  Message app = msg(MessageType::app, 1, 2, term);
-  app.index = 9;
-  app.log_term = term;
-  app.entries = {Entry{term, 10, EntryType::normal, "x"}};
+  Message app = append(1, 2, term, 9, term, {Entry{term, 10, EntryType::normal, "x"}});
   ASSERT_TRUE(c.node(2).step(app).ok());
   auto resp = of_type(c.drain(2), MessageType::app_resp);
   ASSERT_EQ(resp.size(), 1u);
@@ -478,26 +481,27 @@ TEST(Raft, StepRefusesResponsesFromNonMembers) {
 
 TEST(Raft, StepRefusesAnAppendWhoseEntriesAreNotContiguous) {
   Cluster c({1, 2, 3});
-  Message app = msg(MessageType::app, 1, 2, 2);
-  app.index = 1;
-  app.log_term = 1;
-  app.entries = {Entry{2, 2, EntryType::normal, "a"}, Entry{2, 4, EntryType::normal, "b"}};
+  Message app = append(1, 2, 2, 1, 1, {Entry{2, 2, EntryType::normal, "a"}, Entry{2, 4, EntryType::normal, "b"}});
   EXPECT_EQ(c.node(2).step(app).error().code(), errc::invalid_message);
   EXPECT_EQ(c.node(2).raft().log().last_index(), 1u);
 }
 
 TEST(Raft, StepRefusesEntriesFromAFutureTerm) {
   Cluster c({1, 2, 3});
-  Message app = msg(MessageType::app, 1, 2, 2);
-  app.index = 1;
-  app.log_term = 1;
-  app.entries = {Entry{7, 2, EntryType::normal, "a"}};
+  Message app = append(1, 2, 2, 1, 1, {Entry{7, 2, EntryType::normal, "a"}});
   EXPECT_EQ(c.node(2).step(app).error().code(), errc::invalid_message);
 }
 
 TEST(Raft, StepRefusesAMessageAddressedToAnotherNode) {
   Cluster c({1, 2, 3});
   EXPECT_EQ(c.node(2).step(msg(MessageType::heartbeat, 1, 3, 2)).error().code(), errc::invalid_message);
+}
+
+TEST(Raft, StepRefusesAnAppendWithoutATerm) {
+  Cluster c({1, 2, 3});
+  Message app = append(3, 2, 0, 1, 1);
+  EXPECT_EQ(c.node(2).step(app).error().code(), errc::invalid_message);
+  EXPECT_EQ(c.node(2).leader(), kNoNode);
 }
 
 TEST(Raft, StepRefusesIndexesNearTheTopOfTheRange) {
