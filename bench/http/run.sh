@@ -19,7 +19,8 @@ for tool in wrk nginx; do
   }
 done
 NGINX=$(PATH=$PATH:/usr/sbin command -v nginx)
-make build >/dev/null
+[ -f build/build.ninja ] || make configure >/dev/null
+ninja -C build cairn >/dev/null || { echo "building cairn failed" >&2; exit 1; }
 CAIRN=build/cli/cairn
 
 work=$(mktemp -d /tmp/cairn-bench-http-XXXXXX)
@@ -31,8 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# cairn: one io thread, info logging (no per-request lines).
-CAIRN_IO_THREADS=1 $CAIRN agent -data-dir "$work/data" -http-port 0 -node bench -log-level warn \
+# cairn: one io thread; info logging has no per-request lines.
+CAIRN_IO_THREADS=1 $CAIRN agent -data-dir "$work/data" -http-port 0 -serf-lan-port 0 -bind 127.0.0.1 -node bench \
   >"$work/cairn.log" 2>&1 &
 cairn_pid=$!
 pids+=("$cairn_pid")
@@ -41,14 +42,6 @@ for _ in $(seq 100); do
   [ -n "$port" ] && break
   sleep 0.05
 done
-# Log level warn hides the "Started" line: find the port from the socket table instead.
-if [ -z "${port:-}" ]; then
-  for _ in $(seq 100); do
-    port=$(ss -ltnpH 2>/dev/null | grep "pid=$cairn_pid," | awk '{print $4}' | grep -o '[0-9]*$' | head -1 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-fi
 [ -n "${port:-}" ] || { echo "cairn did not start" >&2; cat "$work/cairn.log" >&2; exit 1; }
 cairn_url="http://127.0.0.1:$port/v1/agent/self"
 
