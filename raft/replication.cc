@@ -277,6 +277,17 @@ void Raft::on_leader_commit() {
   // Thesis §4.2.2: a leader removed from the configuration steps down once
   // the entry that removed it is committed.
   if (!trk_.config().is_voter(id_) && log_.committed() >= configs_.back().index) {
+    // Hand over to a voter that holds the whole log (thesis §3.10), so the
+    // cluster does not sit out an election timeout; others may still time out.
+    NodeId heir = kNoNode;
+    for (NodeId v : trk_.config().voters) {
+      const Progress* pr = trk_.get(v);
+      if (pr && pr->match == log_.last_index()) {
+        heir = v;
+        break;
+      }
+    }
+    if (heir != kNoNode) send_timeout_now(heir);
     become_follower(term_, kNoNode);
   }
 }
