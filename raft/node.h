@@ -13,7 +13,11 @@
 //
 // The order matters: messages may acknowledge entries, so they go out only
 // after the entries and hard state are durable (§5, Figure 2 "Persistent
-// state ... updated on stable storage before responding to RPCs").
+// state ... updated on stable storage before responding to RPCs"), and
+// committed_entries may include entries of the same Ready's `entries`.
+// Between ready() and advance() has_ready() is false; proposals and messages
+// stepped meanwhile accumulate and leave together in the next Ready, which
+// is how many proposals share one fsync and one append per follower.
 //
 // Thread affinity: owned by one strand; not thread-safe. Durability: Node
 // writes nothing itself except compact(), which writes through LogStorage.
