@@ -1,6 +1,11 @@
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <thread>
 
 #include <rocksdb/db.h>
 
@@ -154,6 +159,78 @@ TEST_F(StoreLifecycleTest, OpeningADirectoryWithUnknownTablesIsRefused) {
   auto s = Store::open(dir_.sub("db"));
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find("from_the_future"), std::string::npos);
+}
+
+TEST_F(StoreLifecycleTest, ACheckpointTakenDuringWritesHoldsExactlyItsAppliedCommands) {
+  constexpr int kWrites = 3000;
+  std::thread writer([&] {
+    for (int i = 1; i <= kWrites; ++i) {
+      api::KVPair e;
+      e.key = "k/" + std::to_string(i);
+      TouchSet t;
+      ASSERT_TRUE(store_->kv_apply(i, KvOp::set, e, at_seconds(0), t).ok());
+    }
+  });
+  while (store_->applied_index() < kWrites / 3) std::this_thread::yield();
+  auto idx = store_->checkpoint(dir_.sub("cp"));
+  writer.join();
+  ASSERT_TRUE(idx.ok()) << idx.error().message();
+  auto cp = Store::open(dir_.sub("cp"), StoreOptions{false, false});
+  ASSERT_TRUE(cp.ok());
+  EXPECT_EQ((*cp)->applied_index(), *idx);
+  EXPECT_EQ((*cp)->read().kv_list("k/")->value.size(), *idx);
+}
+
+// A process killed in the middle of a stream of multi-row commands leaves
+// every command either fully applied or not at all, and the applied index
+// names exactly the last one.
+TEST_F(StoreLifecycleTest, KillingTheProcessMidWriteLeavesNoHalfAppliedCommand) {
+  store_.reset();  // the child owns the directory until it dies
+  int progress[2];
+  ASSERT_EQ(pipe(progress), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(progress[0]);
+    auto s = Store::open(dir_.sub("db"));
+    if (!s.ok()) _exit(2);
+    for (uint64_t i = 1;; ++i) {
+      api::RegisterRequest req;
+      req.node = "n" + std::to_string(i);
+      req.address = "10.0.0.1";
+      req.service.emplace();
+      req.service->service = "svc";
+      req.service->id = "svc" + std::to_string(i);
+      for (int c = 0; c < 4; ++c) {
+        api::HealthCheck hc;
+        hc.check_id = "c" + std::to_string(c);
+        hc.status = "passing";
+        hc.service_id = req.service->id;
+        req.checks.push_back(hc);
+      }
+      TouchSet t;
+      if (!(*s)->catalog_register(i, req, at_seconds(0), t).ok()) _exit(3);
+      if (i == 200) (void)!write(progress[1], "x", 1);
+    }
+  }
+  close(progress[1]);
+  char c;
+  ASSERT_EQ(read(progress[0], &c, 1), 1);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(progress[0]);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  reopen();
+  uint64_t applied = store_->applied_index();
+  EXPECT_GE(applied, 200u);
+  auto view = store_->read();
+  EXPECT_EQ(view.nodes()->value.size(), applied);
+  auto entries = view.health_service("svc", {}, false);
+  ASSERT_EQ(entries->value.size(), applied);
+  for (const auto& e : entries->value) EXPECT_EQ(e.checks.size(), 4u) << e.node.node;
+  EXPECT_EQ(view.checks_in_state("any")->value.size(), applied * 4);
 }
 
 }  // namespace

@@ -177,17 +177,19 @@ TEST_F(StoreWatchTest, UnchangedReRegistrationWakesNobody) {
                      [&] { register_service("n1", "web", "web1"); }));
 }
 
-TEST_F(StoreWatchTest, NodeDeregistrationWakesNodeServiceAndCheckWaiters) {
+TEST_F(StoreWatchTest, CheckChangeWakesThatNodesHealthWaiters) {
+  register_node("n1");
+  EXPECT_TRUE(wakes({WatchKey::of_key(WatchTable::checks, "n1")}, [&] { register_check("n1", "c", "passing"); }));
+  EXPECT_FALSE(wakes({WatchKey::of_key(WatchTable::checks, "n2")}, [&] { register_check("n1", "d", "passing"); }));
+}
+
+TEST_F(StoreWatchTest, NodeDeregistrationWakesNodeListAndItsServicesWaiters) {
   register_service("n1", "web", "web1");
-  register_check("n1", "serfHealth", "passing");
   auto dereg = [&] {
     api::DeregisterRequest d;
     d.node = "n1";
     ASSERT_TRUE(store_->catalog_deregister(next(), d, at_seconds(0), touched_).ok());
   };
-  EXPECT_TRUE(wakes({WatchKey::of_key(WatchTable::checks, "n1")}, [&] {
-    register_check("n1", "other", "passing");
-  }));
   EXPECT_TRUE(wakes({WatchKey::of_table(WatchTable::nodes)}, dereg));
   register_service("n1", "web", "web1");
   EXPECT_TRUE(wakes({WatchKey::of_service("web")}, dereg));
