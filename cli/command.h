@@ -18,6 +18,7 @@ void add_validate_command(CLI::App& app, int* exit_code);
 void add_leave_command(CLI::App& app, int* exit_code);
 void add_members_command(CLI::App& app, int* exit_code);
 void add_join_command(CLI::App& app, int* exit_code);
+void add_force_leave_command(CLI::App& app, int* exit_code);
 void add_keygen_command(CLI::App& app, int* exit_code);
 void add_keyring_command(CLI::App& app, int* exit_code);
 void add_event_command(CLI::App& app, int* exit_code);

@@ -1,5 +1,6 @@
 // Gossip membership over HTTP: GET /v1/agent/members, PUT /v1/agent/join/<addr>
-// (GET too: python-consul 0.7 sends GET).
+// and PUT /v1/agent/force-leave/<node> (both also GET: python-consul 0.7
+// sends GET).
 #include "agent/http/endpoints.h"
 #include "agent/http/json_reply.h"
 #include "core/http/error_response.h"
@@ -62,6 +63,16 @@ void register_members(Router& router, EndpointContext& ctx) {
       } else {
         responder.respond(Response::error(500, "failed to join: " + joined.error().message()));
       }
+    });
+  });
+
+  router.add({Method::put, Method::get}, "/v1/agent/force-leave/<node...>", [&ctx](Request& req, Responder responder) {
+    std::string node(req.param("node"));
+    if (node.empty()) return responder.respond(Response::error(400, "missing node name"));
+    ctx.gossip->force_leave(node, [responder, node](Status st) {
+      if (st.ok()) return responder.respond(Response::text(""));
+      // Consul answers 500 with the serf error when the node is unknown.
+      responder.respond(Response::error(500, "agent: No node found with name '" + node + "'"));
     });
   });
 }

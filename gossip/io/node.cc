@@ -474,6 +474,14 @@ void GossipNode::leave(std::function<void()> done) {
   });
 }
 
+void GossipNode::force_leave(std::string name, std::function<void(Status)> done) {
+  asio::post(impl_->strand, [impl = impl_, name = std::move(name), done = std::move(done)] {
+    auto st = impl->core->force_leave(impl->now(), name);
+    impl->drain();
+    done(st);
+  });
+}
+
 void GossipNode::user_event(std::string name, std::string payload, std::function<void(Status)> done) {
   asio::post(impl_->strand, [impl = impl_, name = std::move(name), payload = std::move(payload), done = std::move(done)] {
     auto st = impl->core->user_event(impl->now(), name, payload);

@@ -73,6 +73,9 @@ class GossipNode {
   void join(std::vector<std::string> addrs, std::function<void(Result<int>)> done);
   // Broadcasts our leave and waits until it propagated (or leave_timeout).
   void leave(std::function<void()> done);
+  // Declares a failed member left on its behalf (Consul force-leave); a live
+  // member refutes it. Error when no such member.
+  void force_leave(std::string name, std::function<void(Status)> done);
   void user_event(std::string name, std::string payload, std::function<void(Status)> done);
   void set_tags(Tags tags);
 

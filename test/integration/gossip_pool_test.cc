@@ -110,6 +110,12 @@ TEST_F(GossipPoolTest, TwentyAgentsConvergeAndDetectAFailureAndALeave) {
   EXPECT_EQ(agents_[11].process->wait_exit(15s).value_or(-1), 0);
   EXPECT_TRUE(all_see("a11", 3, 30s)) << "a11 was not seen as left everywhere";
 
+  // force-leave turns the failed member into a left one everywhere.
+  auto forced = cli(agents_[0], {"force-leave", "a7"});
+  EXPECT_EQ(forced.status, 0) << forced.output;
+  EXPECT_TRUE(all_see("a7", 3, 30s)) << "a7 was not force-left everywhere";
+  EXPECT_EQ(cli(agents_[0], {"force-leave", "no-such-node"}).status, 1);
+
   // No false positives among the others.
   for (auto& a : agents_) {
     if (a.name == "a7" || a.name == "a11") continue;
