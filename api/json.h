@@ -46,6 +46,9 @@ Result<RegisterRequest> decode_register_request(std::string_view body);
 Result<DeregisterRequest> decode_deregister_request(std::string_view body);
 Result<NodeService> decode_node_service(std::string_view body);
 Result<HealthCheck> decode_health_check(std::string_view body);
+// Agent definitions: PUT /v1/agent/service/register, /v1/agent/check/register.
+Result<ServiceDefinition> decode_service_definition(std::string_view body);
+Result<CheckDefinition> decode_check_definition(std::string_view body);
 
 // PUT /v1/session/create. `defaults` is what the agent fills in before the
 // body is decoded over it (Node = the agent's node, LockDelay 15s, Behavior

@@ -42,7 +42,7 @@ Error type_error(const std::string& path, std::string_view want, const Json& got
                path + ": expected " + with_article(want) + ", got " + std::string(kind_of(got)));
 }
 
-Status decode_object(const Json& j, const std::string& path, std::initializer_list<Field> fields) {
+Status decode_object(const Json& j, const std::string& path, const std::vector<Field>& fields) {
   if (j.is_null()) return {};
   if (!j.is_object()) return type_error(path.empty() ? "body" : path, "object", j);
   for (const auto& [key, value] : j.items()) {
@@ -113,16 +113,20 @@ Status read(const Json& j, const std::string& path, Duration& out) {
   return type_error(path, "duration", j);
 }
 
-Status read(const Json& j, const std::string& path, std::vector<std::string>& out) {
+// A JSON array element by element; errors name the element ("Tags[1]").
+template <typename T>
+Status read_list(const Json& j, const std::string& path, std::vector<T>& out) {
   if (!j.is_array()) return type_error(path, "array", j);
   out.clear();
   for (size_t i = 0; i < j.size(); ++i) {
-    std::string s;
-    CAIRN_RETURN_IF_ERROR(read(j[i], path + "[" + std::to_string(i) + "]", s));
-    out.push_back(std::move(s));
+    T item{};
+    CAIRN_RETURN_IF_ERROR(read(j[i], path + "[" + std::to_string(i) + "]", item));
+    out.push_back(std::move(item));
   }
   return {};
 }
+
+Status read(const Json& j, const std::string& path, std::vector<std::string>& out) { return read_list(j, path, out); }
 
 Status read(const Json& j, const std::string& path, StringMap& out) {
   if (!j.is_object()) return type_error(path, "object", j);
@@ -185,12 +189,10 @@ Status read(const Json& j, const std::string& path, std::map<std::string, Servic
   return {};
 }
 
-Status read(const Json& j, const std::string& path, HealthCheckDefinition& d) {
+std::vector<Field> definition_fields(HealthCheckDefinition& d) {
   // Consul's HealthCheckDefinition accepts both the stored names
   // (IntervalDuration) and the check-definition names (Interval).
-  return decode_object(
-      j, path,
-      {field({"HTTP"}, d.http), field({"TLSServerName", "tls_server_name"}, d.tls_server_name),
+  return {field({"HTTP"}, d.http), field({"TLSServerName", "tls_server_name"}, d.tls_server_name),
        field({"TLSSkipVerify", "tls_skip_verify"}, d.tls_skip_verify), field({"Header"}, d.header),
        field({"Method"}, d.method), field({"Body"}, d.body),
        field({"DisableRedirects", "disable_redirects"}, d.disable_redirects), field({"TCP"}, d.tcp),
@@ -199,19 +201,43 @@ Status read(const Json& j, const std::string& path, HealthCheckDefinition& d) {
        field({"DeregisterCriticalServiceAfter", "DeregisterCriticalServiceAfterDuration",
               "deregister_critical_service_after"},
              d.deregister_critical_service_after),
-       field({"ScriptArgs", "script_args", "Args"}, d.script_args)});
+       field({"ScriptArgs", "script_args", "Args"}, d.script_args),
+       field({"H2PING", "h2ping"}, d.h2ping), field({"OutputMaxSize", "output_max_size"}, d.output_max_size),
+       field({"DockerContainerID", "docker_container_id"}, d.docker_container_id), field({"Shell"}, d.shell),
+       field({"AliasNode", "alias_node"}, d.alias_node), field({"AliasService", "alias_service"}, d.alias_service),
+       field({"TTL"}, d.ttl)};
 }
 
-Status read(const Json& j, const std::string& path, NodeService& s) {
-  return decode_object(
-      j, path,
-      {field({"Kind"}, s.kind), field({"ID"}, s.id), field({"Service", "Name"}, s.service),
+Status read(const Json& j, const std::string& path, HealthCheckDefinition& d) {
+  return decode_object(j, path, definition_fields(d));
+}
+
+std::vector<Field> node_service_fields(NodeService& s) {
+  return {field({"Kind"}, s.kind), field({"ID"}, s.id), field({"Service", "Name"}, s.service),
        field({"Tags"}, s.tags), field({"Address"}, s.address),
        field({"TaggedAddresses", "tagged_addresses"}, s.tagged_addresses), field({"Meta"}, s.meta),
        field({"Port"}, s.port), field({"Weights"}, s.weights),
        field({"EnableTagOverride", "enable_tag_override"}, s.enable_tag_override),
-       raw_field({"Proxy"}, s.proxy_json), raw_field({"Connect"}, s.connect_json)});
+       raw_field({"Proxy"}, s.proxy_json), raw_field({"Connect"}, s.connect_json)};
 }
+
+Status read(const Json& j, const std::string& path, NodeService& s) {
+  return decode_object(j, path, node_service_fields(s));
+}
+
+Status read(const Json& j, const std::string& path, CheckDefinition& c) {
+  std::vector<Field> fields = {
+      field({"CheckID", "ID", "check_id"}, c.id), field({"Name"}, c.name), field({"Status"}, c.status),
+      field({"Notes"}, c.notes), field({"ServiceID", "service_id"}, c.service_id),
+      field({"FailuresBeforeWarning", "failures_before_warning"}, c.failures_before_warning),
+      field({"FailuresBeforeCritical", "failures_before_critical"}, c.failures_before_critical),
+      field({"SuccessBeforePassing", "success_before_passing"}, c.success_before_passing)};
+  auto def = definition_fields(c.definition);
+  fields.insert(fields.end(), std::make_move_iterator(def.begin()), std::make_move_iterator(def.end()));
+  return decode_object(j, path, fields);
+}
+
+Status read(const Json& j, const std::string& path, std::vector<CheckDefinition>& out) { return read_list(j, path, out); }
 
 Status read(const Json& j, const std::string& path, HealthCheck& c) {
   return decode_object(
@@ -223,27 +249,14 @@ Status read(const Json& j, const std::string& path, HealthCheck& c) {
        field({"Definition"}, c.definition)});
 }
 
-Status read(const Json& j, const std::string& path, std::vector<HealthCheck>& out) {
-  if (!j.is_array()) return type_error(path, "array", j);
-  out.clear();
-  for (size_t i = 0; i < j.size(); ++i) {
-    HealthCheck c;
-    CAIRN_RETURN_IF_ERROR(read(j[i], path + "[" + std::to_string(i) + "]", c));
-    out.push_back(std::move(c));
-  }
-  return {};
+Status read(const Json& j, const std::string& path, std::vector<HealthCheck>& out) { return read_list(j, path, out); }
+
+Status read(const Json& j, const std::string& path, SessionServiceCheck& c) {
+  return decode_object(j, path, {field({"ID"}, c.id), field({"Namespace"}, c.ns)});
 }
 
 Status read(const Json& j, const std::string& path, std::vector<SessionServiceCheck>& out) {
-  if (!j.is_array()) return type_error(path, "array", j);
-  out.clear();
-  for (size_t i = 0; i < j.size(); ++i) {
-    SessionServiceCheck c;
-    CAIRN_RETURN_IF_ERROR(decode_object(j[i], path + "[" + std::to_string(i) + "]",
-                                        {field({"ID"}, c.id), field({"Namespace"}, c.ns)}));
-    out.push_back(std::move(c));
-  }
-  return {};
+  return read_list(j, path, out);
 }
 
 Result<Json> parse_body(std::string_view body) {
@@ -326,6 +339,26 @@ Result<NodeService> decode_node_service(std::string_view body) {
 
 Result<HealthCheck> decode_health_check(std::string_view body) {
   return decode_with<HealthCheck>(body, [](const Json& j, HealthCheck& c) { return detail::read(j, "", c); });
+}
+
+Result<ServiceDefinition> decode_service_definition(std::string_view body) {
+  return decode_with<ServiceDefinition>(body, [](const Json& j, ServiceDefinition& d) -> Status {
+    std::vector<CheckDefinition> single, many;
+    auto fields = detail::node_service_fields(d.service);
+    fields.push_back(detail::Field{{"Check"}, [&single](const Json& v, const std::string& p) {
+                                     single.emplace_back();
+                                     return detail::read(v, p, single.back());
+                                   }});
+    fields.push_back(field({"Checks"}, many));
+    CAIRN_RETURN_IF_ERROR(detail::decode_object(j, "", fields));
+    d.checks = std::move(single);
+    d.checks.insert(d.checks.end(), many.begin(), many.end());
+    return {};
+  });
+}
+
+Result<CheckDefinition> decode_check_definition(std::string_view body) {
+  return decode_with<CheckDefinition>(body, [](const Json& j, CheckDefinition& c) { return detail::read(j, "", c); });
 }
 
 Session default_session_for(std::string node) {

@@ -33,7 +33,7 @@ struct Field {
 
 // Decodes an object member by member. null (the whole object or a member) is
 // skipped, leaving the default, as Go does; unknown members are ignored.
-Status decode_object(const Json& j, const std::string& path, std::initializer_list<Field> fields);
+Status decode_object(const Json& j, const std::string& path, const std::vector<Field>& fields);
 
 Status read(const Json& j, const std::string& path, std::string& out);
 Status read(const Json& j, const std::string& path, bool& out);
@@ -55,7 +55,15 @@ Status read(const Json& j, const std::string& path, HealthCheckDefinition& out);
 Status read(const Json& j, const std::string& path, NodeService& out);
 Status read(const Json& j, const std::string& path, HealthCheck& out);
 Status read(const Json& j, const std::string& path, std::vector<HealthCheck>& out);
+Status read(const Json& j, const std::string& path, SessionServiceCheck& out);
 Status read(const Json& j, const std::string& path, std::vector<SessionServiceCheck>& out);
+Status read(const Json& j, const std::string& path, CheckDefinition& out);
+Status read(const Json& j, const std::string& path, std::vector<CheckDefinition>& out);
+
+// Field lists that more than one body shares (a check's definition is
+// nested in catalog checks and flattened in agent check definitions).
+std::vector<Field> definition_fields(HealthCheckDefinition& d);
+std::vector<Field> node_service_fields(NodeService& s);
 
 template <typename T>
 Field field(std::array<std::string_view, 4> names, T& out) {

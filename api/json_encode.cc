@@ -64,10 +64,17 @@ Json definition(const HealthCheckDefinition& d) {
   str("UDP", d.udp);
   str("GRPC", d.grpc);
   flag("GRPCUseTLS", d.grpc_use_tls);
+  str("H2PING", d.h2ping);
   dur("Interval", d.interval);
+  if (d.output_max_size != 0) j["OutputMaxSize"] = d.output_max_size;
   dur("Timeout", d.timeout);
   dur("DeregisterCriticalServiceAfter", d.deregister_critical_service_after);
   if (!d.script_args.empty()) j["ScriptArgs"] = string_list(d.script_args);
+  str("DockerContainerID", d.docker_container_id);
+  str("Shell", d.shell);
+  str("AliasNode", d.alias_node);
+  str("AliasService", d.alias_service);
+  dur("TTL", d.ttl);
   return j;
 }
 

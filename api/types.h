@@ -111,10 +111,17 @@ struct HealthCheckDefinition {
   std::string udp;
   std::string grpc;
   bool grpc_use_tls = false;
+  std::string h2ping;  // "H2PING"
   Duration interval{0};
+  uint64_t output_max_size = 0;
   Duration timeout{0};
   Duration deregister_critical_service_after{0};
   std::vector<std::string> script_args;
+  std::string docker_container_id;  // "DockerContainerID"
+  std::string shell;
+  std::string alias_node;
+  std::string alias_service;
+  Duration ttl{0};  // "TTL"
   friend bool operator==(const HealthCheckDefinition&, const HealthCheckDefinition&) = default;
 };
 
@@ -183,6 +190,31 @@ struct Session {
   // without duplicates, in first-seen order (Consul's CheckIDs()).
   std::vector<std::string> all_check_ids() const;
   friend bool operator==(const Session&, const Session&) = default;
+};
+
+// An agent's check definition (structs.CheckDefinition / CheckType): the
+// body of PUT /v1/agent/check/register and each of a service definition's
+// Check/Checks. The run parameters are flattened on the wire ("HTTP",
+// "Interval", "TTL", ... beside "Name").
+struct CheckDefinition {
+  std::string id;  // "ID" or "CheckID"
+  std::string name;
+  std::string status;  // initial status; "" means critical
+  std::string notes;
+  std::string service_id;  // "ServiceID": agent/check/register only
+  HealthCheckDefinition definition;
+  int failures_before_warning = 0;
+  int failures_before_critical = 0;
+  int success_before_passing = 0;
+  friend bool operator==(const CheckDefinition&, const CheckDefinition&) = default;
+};
+
+// PUT /v1/agent/service/register body (structs.ServiceDefinition): a
+// NodeService ("Name" is its Service) plus the checks to run for it.
+struct ServiceDefinition {
+  NodeService service;
+  std::vector<CheckDefinition> checks;  // "Check" and "Checks", in that order
+  friend bool operator==(const ServiceDefinition&, const ServiceDefinition&) = default;
 };
 
 // PUT /v1/catalog/register body (structs.RegisterRequest).

@@ -16,12 +16,61 @@ std::vector<std::string> Session::all_check_ids() const {
 }
 
 std::string check_type_of(const HealthCheckDefinition& d) {
+  if (d.ttl > Duration(0)) return "ttl";
   if (!d.http.empty()) return "http";
   if (!d.tcp.empty()) return "tcp";
   if (!d.udp.empty()) return "udp";
   if (!d.grpc.empty()) return "grpc";
+  if (!d.h2ping.empty()) return "h2ping";
+  if (!d.docker_container_id.empty()) return "docker";
   if (!d.script_args.empty()) return "script";
+  if (!d.alias_node.empty() || !d.alias_service.empty()) return "alias";
   return "";
+}
+
+Status validate_check_definition(const CheckDefinition& c) {
+  const HealthCheckDefinition& d = c.definition;
+  if (d.ttl < Duration(0) || d.timeout < Duration(0) || d.interval < Duration(0))
+    return Error(errc::invalid_argument, "Check durations must not be negative");
+  int ways = (d.ttl > Duration(0)) + !d.http.empty() + !d.tcp.empty() + !d.udp.empty() + !d.grpc.empty() +
+             !d.h2ping.empty() + (!d.script_args.empty() || !d.docker_container_id.empty()) +
+             (!d.alias_node.empty() || !d.alias_service.empty());
+  if (ways == 0)
+    return Error(errc::invalid_argument,
+                 "Check is not valid since it lacks one of TTL, HTTP, TCP, UDP, GRPC, H2PING, Args, AliasService");
+  if (ways > 1) return Error(errc::invalid_argument, "Check must have exactly one of its kinds set");
+  bool polled = d.ttl == Duration(0) && d.alias_node.empty() && d.alias_service.empty();
+  if (polled && d.interval <= Duration(0))
+    return Error(errc::invalid_argument, "Interval must be > 0 for Script, HTTP, H2PING, or TCP checks");
+  return {};
+}
+
+HealthCheck to_health_check(const CheckDefinition& c, const std::string& node) {
+  HealthCheck h;
+  h.node = node;
+  h.check_id = c.id.empty() ? c.name : c.id;
+  h.name = c.name;
+  h.status = c.status.empty() ? std::string(kHealthCritical) : c.status;
+  h.notes = c.notes;
+  h.service_id = c.service_id;
+  h.definition = c.definition;
+  h.type = check_type_of(c.definition);
+  return h;
+}
+
+std::vector<HealthCheck> service_definition_checks(const ServiceDefinition& d, const std::string& node) {
+  std::vector<HealthCheck> out;
+  for (size_t i = 0; i < d.checks.size(); ++i) {
+    CheckDefinition c = d.checks[i];
+    if (c.id.empty()) {
+      c.id = "service:" + d.service.id;
+      if (d.checks.size() > 1) c.id += ":" + std::to_string(i + 1);
+    }
+    if (c.name.empty()) c.name = "Service '" + d.service.service + "' check";
+    c.service_id = d.service.id;
+    out.push_back(to_health_check(c, node));
+  }
+  return out;
 }
 
 Status prepare_register(RegisterRequest& req) {

@@ -26,7 +26,23 @@ Status prepare_register(RegisterRequest& req);
 // "Must provide node".
 Status prepare_deregister(const DeregisterRequest& req);
 
-// Consul's CheckType.Type(): "http", "tcp", "udp", "grpc", "script" or "".
+// Consul's CheckType.Type(): "ttl", "http", "tcp", "udp", "grpc", "h2ping",
+// "docker", "script", "alias" or "".
 std::string check_type_of(const HealthCheckDefinition& d);
+
+// Consul's CheckType.Validate(): a check runs in exactly one way, and the
+// polled kinds need an Interval ("Interval must be > 0 for Script, HTTP,
+// H2PING, or TCP checks"); a negative TTL or timeout is refused.
+Status validate_check_definition(const CheckDefinition& c);
+
+// The catalog form of an agent's check on `node` (CheckDefinition.HealthCheck):
+// CheckID defaults to the name, Status to critical, Type from the definition.
+HealthCheck to_health_check(const CheckDefinition& c, const std::string& node);
+
+// The checks of a service definition as the agent registers them: IDs
+// default to "service:<id>" (":<n>" appended, from 1, when there are
+// several), names to "Service '<name>' check", ServiceID to the service.
+// The service's ID must be set (it defaults to its name).
+std::vector<HealthCheck> service_definition_checks(const ServiceDefinition& d, const std::string& node);
 
 }  // namespace cairn::api

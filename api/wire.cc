@@ -68,10 +68,17 @@ void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, Health
   io(v.udp);
   io(v.grpc);
   io(v.grpc_use_tls);
+  io(v.h2ping);
   io(v.interval);
+  io(v.output_max_size);
   io(v.timeout);
   io(v.deregister_critical_service_after);
   io(v.script_args);
+  io(v.docker_container_id);
+  io(v.shell);
+  io(v.alias_node);
+  io(v.alias_service);
+  io(v.ttl);
 }
 template <typename IO, typename T>
 void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, HealthCheck> {

@@ -115,6 +115,13 @@ TEST(EncodeHealthCheck, DefinitionOmitsEmptyFieldsAndPrintsDurations) {
   EXPECT_FALSE(j.contains("Timeout"));
 }
 
+TEST(EncodeHealthCheck, TtlDefinitionPrintsAsAGoDuration) {
+  HealthCheck c;
+  c.definition.ttl = std::chrono::seconds(30);
+  auto j = json::parse(to_json(c));
+  EXPECT_EQ(j["Definition"], json({{"TTL", "30s"}}));
+}
+
 TEST(EncodeHealthService, NestsNodeServiceAndChecks) {
   HealthServiceEntry e;
   e.node.node = "n1";

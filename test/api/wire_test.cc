@@ -50,6 +50,10 @@ TEST(Wire, NodeServiceCheckAndSessionRoundTrip) {
   c.definition.header["h"] = {"1"};
   c.definition.timeout = Duration(-5);
   c.definition.script_args = {"/bin/true"};
+  c.definition.ttl = std::chrono::seconds(30);
+  c.definition.output_max_size = 4096;
+  c.definition.alias_service = "web";
+  c.definition.h2ping = "localhost:443";
   EXPECT_EQ(round_trip(c), c);
   Session ses = default_session_for("n1");
   ses.service_checks = {{"x", "ns"}};
