@@ -1,0 +1,71 @@
+// LogStorage on RocksDB: the Raft log, hard state and latest snapshot of one
+// server, in `<dir>` (its own RocksDB instance, apart from the state
+// machine's).
+//
+// Durability contract: every write method (append, set_hard_state,
+// apply_snapshot, compact, persist) is one RocksDB WriteBatch written with
+// sync = true, so it returns only after the WAL is fsynced; a crash keeps all
+// of it or none of it. persist() writes a Ready's entries and hard state in
+// one batch and one fsync — the driver group-commits many proposals through
+// it. Reads see everything written before them.
+//
+// Layout: column family "log" maps an 8-byte big-endian index to the entry
+// (varint term, type byte, length-prefixed data); "meta" holds "hard_state"
+// and "snapshot" (metadata and data). first_index/last_index are kept in
+// memory and rebuilt at open from the snapshot and the last log key.
+//
+// Thread affinity: owned by the Raft driver's strand; not thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "raft/storage.h"
+
+namespace cairn::raft {
+
+class RocksLogStorage final : public LogStorage {
+ public:
+  // Opens (creating if needed) the store in `dir`. When the store is new and
+  // `bootstrap` is given, it starts as every initial member does:
+  // bootstrap_snapshot(*bootstrap) and hard state {term 1, commit 1}.
+  static Result<std::unique_ptr<RocksLogStorage>> open(const std::string& dir,
+                                                       std::optional<ConfState> bootstrap = std::nullopt);
+  ~RocksLogStorage() override;
+
+  Result<InitialState> initial_state() const override;
+  Result<std::vector<Entry>> entries(Index lo, Index hi, uint64_t max_size) const override;
+  Result<Term> term(Index i) const override;
+  Index first_index() const override { return first_; }
+  Index last_index() const override { return last_; }
+  Result<Snapshot> snapshot() const override;
+
+  Status append(std::span<const Entry> entries) override;
+  Status set_hard_state(const HardState& hs) override;
+  Status apply_snapshot(const Snapshot& snapshot) override;
+  Status compact(const Snapshot& snapshot) override;
+
+  // A Ready's entries and hard state in one batch, one fsync.
+  Status persist(std::span<const Entry> entries, const std::optional<HardState>& hs);
+
+  // fsyncs performed so far (for bench/ and tests).
+  uint64_t syncs() const { return syncs_; }
+
+ private:
+  struct Db;
+  explicit RocksLogStorage(std::unique_ptr<Db> db);
+  Status load();
+  // Adds the append of `entries` to the batch; updates last_ on success.
+  Status stage_append(void* batch, std::span<const Entry> entries, Index* new_last);
+  Status write(void* batch);
+
+  std::unique_ptr<Db> db_;
+  HardState hard_state_;
+  SnapshotMetadata snapshot_meta_;
+  Index first_ = 1;  // snapshot index + 1
+  Index last_ = 0;   // snapshot index when the log is empty
+  uint64_t syncs_ = 0;
+};
+
+}  // namespace cairn::raft
