@@ -64,10 +64,14 @@ Result<std::vector<std::string>> Reader::keys(Cf cf, std::string_view prefix) co
 
 // --- Db ---
 
-Result<std::unique_ptr<Db>> Db::open(const std::string& dir, bool create_if_missing, bool sync_writes) {
+Result<std::unique_ptr<Db>> Db::open(const std::string& dir, Mode mode, bool sync_writes) {
   rocksdb::DBOptions options;
-  options.create_if_missing = create_if_missing;
-  options.create_missing_column_families = true;
+  options.create_if_missing = mode == Mode::create;
+  options.create_missing_column_families = mode != Mode::read_only;
+  // The WAL is not fsynced per write (see store.h): after a power loss its
+  // tail may be torn. Point-in-time recovery replays the intact prefix and
+  // stops there — whole batches only, so whole commands only.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // Small by default: a server's state is mostly small records; RocksDB's
   // defaults (64 MB memtables per CF x 12 CFs) would dwarf it.
   options.max_background_jobs = 2;
@@ -92,7 +96,8 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& dir, bool create_if_miss
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
+  auto st = mode == Mode::read_only ? rocksdb::DB::OpenForReadOnly(options, dir, descriptors, &handles, &raw)
+                                    : rocksdb::DB::Open(options, dir, descriptors, &handles, &raw);
   if (!st.ok()) return db_error(st, "opening state store " + dir);
 
   std::unique_ptr<Db> db(new Db());

@@ -117,7 +117,9 @@ class Reader {
 
 class Db {
  public:
-  static Result<std::unique_ptr<Db>> open(const std::string& dir, bool create_if_missing, bool sync_writes);
+  enum class Mode { read_write, create, read_only };
+  // read_only never writes to `dir` (a checkpoint being inspected or streamed).
+  static Result<std::unique_ptr<Db>> open(const std::string& dir, Mode mode, bool sync_writes);
   ~Db();
 
   rocksdb::DB* raw() const { return db_; }

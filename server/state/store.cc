@@ -23,7 +23,8 @@ Store::Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions options) {
-  CAIRN_TRY(auto db, Db::open(dir, options.create_if_missing, options.sync_writes));
+  CAIRN_TRY(auto db, Db::open(dir, options.create_if_missing ? Db::Mode::create : Db::Mode::read_write,
+                              options.sync_writes));
   return std::unique_ptr<Store>(new Store(std::move(db)));
 }
 
@@ -35,7 +36,7 @@ Result<std::unique_ptr<Store>> Store::restore(const std::string& checkpoint_dir,
     return Error(errc::not_found, "checkpoint directory " + checkpoint_dir + " does not exist");
   // Open the checkpoint first: a broken one must not cost us the current state.
   {
-    CAIRN_TRY(auto probe, Db::open(checkpoint_dir, false, false));
+    CAIRN_TRY(auto probe, Db::open(checkpoint_dir, Db::Mode::read_only, false));
   }
   fs::remove_all(data_dir, ec);
   if (ec) return fs_error(ec, "removing " + data_dir);
@@ -66,7 +67,7 @@ Result<uint64_t> Store::checkpoint(const std::string& dir) const {
   if (!st.ok()) return db_error(st, "writing checkpoint " + dir);
   // Writes may run concurrently with a checkpoint, so ask the checkpoint
   // itself which index it holds.
-  CAIRN_TRY(auto db, Db::open(dir, false, false));
+  CAIRN_TRY(auto db, Db::open(dir, Db::Mode::read_only, false));
   return db->applied();
 }
 

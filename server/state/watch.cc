@@ -17,6 +17,25 @@ WatchKey WatchKey::of_key(WatchTable t, std::string k) { return {Kind::key, t, c
 WatchKey WatchKey::of_prefix(WatchTable t, std::string p) { return {Kind::prefix, t, canonical(t, std::move(p))}; }
 WatchKey WatchKey::of_service(std::string s) { return {Kind::service, WatchTable::services, fold_case(s)}; }
 
+namespace watch_for {
+std::vector<WatchKey> kv_key(std::string key) { return {WatchKey::of_key(WatchTable::kv, std::move(key))}; }
+std::vector<WatchKey> kv_prefix(std::string prefix) {
+  return {WatchKey::of_prefix(WatchTable::kv, std::move(prefix))};
+}
+std::vector<WatchKey> catalog_nodes() { return {WatchKey::of_table(WatchTable::nodes)}; }
+// A node's own changes and its services' changes both touch Key(nodes, n).
+std::vector<WatchKey> catalog_node(std::string node) { return {WatchKey::of_key(WatchTable::nodes, std::move(node))}; }
+std::vector<WatchKey> catalog_services() { return {WatchKey::of_table(WatchTable::services)}; }
+std::vector<WatchKey> service(std::string name) { return {WatchKey::of_service(std::move(name))}; }
+std::vector<WatchKey> node_checks(std::string node) { return {WatchKey::of_key(WatchTable::checks, std::move(node))}; }
+std::vector<WatchKey> checks_in_state() { return {WatchKey::of_table(WatchTable::checks)}; }
+std::vector<WatchKey> sessions() { return {WatchKey::of_table(WatchTable::sessions)}; }
+std::vector<WatchKey> session(std::string id) { return {WatchKey::of_key(WatchTable::sessions, std::move(id))}; }
+std::vector<WatchKey> node_sessions(std::string node) {
+  return {WatchKey::of_key(WatchTable::session_nodes, std::move(node))};
+}
+}  // namespace watch_for
+
 WatchRegistry::WaiterId WatchRegistry::add(const std::vector<WatchKey>& keys, Wake wake) {
   if (keys.empty()) std::abort();  // a waiter that watches nothing could never wake: a bug
   WaiterId id = next_id_++;

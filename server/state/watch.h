@@ -76,6 +76,23 @@ class TouchSet {
   std::set<WatchKey> keys_;
 };
 
+// What each ReadView query watches — the table at the top of this file, as
+// code. A blocking query parks on these after reading at index X and is
+// woken when a later write touches one of them.
+namespace watch_for {
+std::vector<WatchKey> kv_key(std::string key);            // kv_get
+std::vector<WatchKey> kv_prefix(std::string prefix);      // kv_list, kv_keys
+std::vector<WatchKey> catalog_nodes();                    // nodes
+std::vector<WatchKey> catalog_node(std::string node);     // node, node_services
+std::vector<WatchKey> catalog_services();                 // services
+std::vector<WatchKey> service(std::string name);          // service_nodes, health_service, service_checks
+std::vector<WatchKey> node_checks(std::string node);      // node_checks
+std::vector<WatchKey> checks_in_state();                  // checks_in_state
+std::vector<WatchKey> sessions();                         // session_list
+std::vector<WatchKey> session(std::string id);            // session_get
+std::vector<WatchKey> node_sessions(std::string node);    // node_sessions
+}  // namespace watch_for
+
 class WatchRegistry {
  public:
   using WaiterId = uint64_t;

@@ -195,6 +195,31 @@ TEST_F(StoreWatchTest, NodeDeregistrationWakesNodeListAndItsServicesWaiters) {
   EXPECT_TRUE(wakes({WatchKey::of_service("web")}, dereg));
 }
 
+TEST_F(StoreWatchTest, NodeServicesWatchWakesOnAServiceOfThatNodeOnly) {
+  register_node("n1");
+  register_node("n2");
+  EXPECT_TRUE(wakes(watch_for::catalog_node("n1"), [&] { register_service("n1", "web", "w1"); }));
+  EXPECT_FALSE(wakes(watch_for::catalog_node("n1"), [&] { register_service("n2", "web", "w2"); }));
+}
+
+TEST_F(StoreWatchTest, ChecksInStateWatchWakesOnAnyCheckChange) {
+  EXPECT_TRUE(wakes(watch_for::checks_in_state(), [&] { register_check("n9", "c", "warning"); }));
+  EXPECT_FALSE(wakes(watch_for::checks_in_state(), [&] { register_service("n9", "web", "w"); }));
+}
+
+TEST_F(StoreWatchTest, NodeSessionsWatchWakesOnASessionOfThatNode) {
+  register_agent_node("n1");
+  EXPECT_TRUE(wakes(watch_for::node_sessions("n1"), [&] { create_session("s1", "n1"); }));
+  EXPECT_TRUE(wakes(watch_for::sessions(), [&] { create_session("s2", "n1"); }));
+  EXPECT_FALSE(wakes(watch_for::session("s1"), [&] { create_session("s3", "n1"); }));
+}
+
+TEST_F(StoreWatchTest, CatalogListsWakeOnlyOnTheirTable) {
+  register_node("n1");
+  EXPECT_TRUE(wakes(watch_for::catalog_services(), [&] { register_service("n1", "web", "w1"); }));
+  EXPECT_FALSE(wakes(watch_for::catalog_nodes(), [&] { register_service("n1", "db", "d1"); }));
+}
+
 TEST_F(StoreWatchTest, SessionDestroyWakesSessionAndHeldKeyWaiters) {
   register_agent_node("n1");
   create_session("s1", "n1");
