@@ -50,6 +50,17 @@ Result<HealthCheck> decode_health_check(std::string_view body);
 Result<ServiceDefinition> decode_service_definition(std::string_view body);
 Result<CheckDefinition> decode_check_definition(std::string_view body);
 
+// --- decoding responses (clients: api/io, the CLI, tests) ---
+// The inverse of to_json: KV values are base64-decoded, indexes read back.
+Result<std::vector<KVPair>> decode_kv_pairs(std::string_view body);
+Result<std::vector<Node>> decode_nodes(std::string_view body);
+Result<std::vector<CatalogServiceEntry>> decode_catalog_service_entries(std::string_view body);
+Result<std::vector<HealthServiceEntry>> decode_health_service_entries(std::string_view body);
+Result<std::vector<HealthCheck>> decode_health_checks(std::string_view body);
+Result<std::vector<Session>> decode_sessions(std::string_view body);
+Result<std::vector<std::string>> decode_keys(std::string_view body);
+Result<std::map<std::string, std::vector<std::string>>> decode_service_tags(std::string_view body);
+
 // PUT /v1/session/create. `defaults` is what the agent fills in before the
 // body is decoded over it (Node = the agent's node, LockDelay 15s, Behavior
 // release, NodeChecks = Checks = [serfHealth]); an empty body keeps them all.

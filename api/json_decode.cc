@@ -3,6 +3,7 @@
 #include <cctype>
 #include <limits>
 
+#include "api/base64.h"
 #include "api/json.h"
 #include "api/json_detail.h"
 #include "core/duration.h"
@@ -212,13 +213,87 @@ Status read(const Json& j, const std::string& path, HealthCheckDefinition& d) {
   return decode_object(j, path, definition_fields(d));
 }
 
+std::vector<Field> concat(std::vector<Field> a, std::vector<Field> b) {
+  a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  return a;
+}
+
+std::vector<Field> raft_fields(RaftIndex& r) {
+  return {field({"CreateIndex"}, r.create_index), field({"ModifyIndex"}, r.modify_index)};
+}
+
 std::vector<Field> node_service_fields(NodeService& s) {
-  return {field({"Kind"}, s.kind), field({"ID"}, s.id), field({"Service", "Name"}, s.service),
-       field({"Tags"}, s.tags), field({"Address"}, s.address),
-       field({"TaggedAddresses", "tagged_addresses"}, s.tagged_addresses), field({"Meta"}, s.meta),
-       field({"Port"}, s.port), field({"Weights"}, s.weights),
-       field({"EnableTagOverride", "enable_tag_override"}, s.enable_tag_override),
-       raw_field({"Proxy"}, s.proxy_json), raw_field({"Connect"}, s.connect_json)};
+  return concat({field({"Kind"}, s.kind), field({"ID"}, s.id), field({"Service", "Name"}, s.service),
+                 field({"Tags"}, s.tags), field({"Address"}, s.address),
+                 field({"TaggedAddresses", "tagged_addresses"}, s.tagged_addresses), field({"Meta"}, s.meta),
+                 field({"Port"}, s.port), field({"Weights"}, s.weights),
+                 field({"EnableTagOverride", "enable_tag_override"}, s.enable_tag_override),
+                 raw_field({"Proxy"}, s.proxy_json), raw_field({"Connect"}, s.connect_json)},
+                raft_fields(s.raft));
+}
+
+std::vector<Field> node_fields(Node& n, std::string_view meta_name) {
+  return {field({"ID"}, n.id), field({"Node"}, n.node), field({"Address"}, n.address),
+          field({"Datacenter"}, n.datacenter), field({"TaggedAddresses", "tagged_addresses"}, n.tagged_addresses),
+          field({meta_name}, n.meta)};
+}
+
+std::vector<Field> session_fields(Session& s, bool lock_delay_fixup) {
+  return concat(
+      {field({"ID"}, s.id), field({"Name"}, s.name), field({"Node"}, s.node),
+       Field{{"LockDelay", "lock_delay"},
+             [&s, lock_delay_fixup](const Json& v, const std::string& p) -> Status {
+               CAIRN_RETURN_IF_ERROR(read(v, p, s.lock_delay));
+               if (lock_delay_fixup && v.is_number() && s.lock_delay < Duration(1000)) s.lock_delay *= 1'000'000'000;
+               return {};
+             }},
+       field({"Behavior"}, s.behavior), field({"TTL"}, s.ttl), field({"NodeChecks", "node_checks"}, s.node_checks),
+       field({"ServiceChecks", "service_checks"}, s.service_checks), field({"Checks"}, s.checks)},
+      raft_fields(s.raft));
+}
+
+Status read(const Json& j, const std::string& path, KVPair& kv) {
+  return decode_object(
+      j, path,
+      concat({field({"LockIndex"}, kv.lock_index), field({"Key"}, kv.key), field({"Flags"}, kv.flags),
+              Field{{"Value"},
+                    [&kv](const Json& v, const std::string& p) -> Status {
+                      std::string text;
+                      CAIRN_RETURN_IF_ERROR(read(v, p, text));
+                      auto bytes = base64_decode(text);
+                      if (!bytes) return Error(errc::invalid_argument, p + ": " + bytes.error().message());
+                      kv.value = std::move(*bytes);
+                      return {};
+                    }},
+              field({"Session"}, kv.session)},
+             raft_fields(kv.raft)));
+}
+
+Status read(const Json& j, const std::string& path, Node& n) {
+  return decode_object(j, path, concat(node_fields(n, "Meta"), raft_fields(n.raft)));
+}
+
+Status read(const Json& j, const std::string& path, Session& s) {
+  return decode_object(j, path, session_fields(s, false));
+}
+
+Status read(const Json& j, const std::string& path, CatalogServiceEntry& e) {
+  NodeService& s = e.service;
+  return decode_object(
+      j, path,
+      concat(concat(node_fields(e.node, "NodeMeta"),
+                    {field({"ServiceKind"}, s.kind), field({"ServiceID"}, s.id), field({"ServiceName"}, s.service),
+                     field({"ServiceTags"}, s.tags), field({"ServiceAddress"}, s.address),
+                     field({"ServiceTaggedAddresses"}, s.tagged_addresses), field({"ServiceWeights"}, s.weights),
+                     field({"ServiceMeta"}, s.meta), field({"ServicePort"}, s.port),
+                     field({"ServiceEnableTagOverride"}, s.enable_tag_override),
+                     raw_field({"ServiceProxy"}, s.proxy_json), raw_field({"ServiceConnect"}, s.connect_json)}),
+             raft_fields(s.raft)));
+}
+
+Status read(const Json& j, const std::string& path, HealthServiceEntry& e) {
+  return decode_object(j, path,
+                       {field({"Node"}, e.node), field({"Service"}, e.service), field({"Checks"}, e.checks)});
 }
 
 Status read(const Json& j, const std::string& path, NodeService& s) {
@@ -242,11 +317,13 @@ Status read(const Json& j, const std::string& path, std::vector<CheckDefinition>
 Status read(const Json& j, const std::string& path, HealthCheck& c) {
   return decode_object(
       j, path,
-      {field({"Node"}, c.node), field({"CheckID", "ID", "check_id"}, c.check_id), field({"Name"}, c.name),
-       field({"Status"}, c.status), field({"Notes"}, c.notes), field({"Output"}, c.output),
-       field({"ServiceID", "service_id"}, c.service_id), field({"ServiceName", "service_name"}, c.service_name),
-       field({"ServiceTags", "service_tags"}, c.service_tags), field({"Type"}, c.type),
-       field({"Definition"}, c.definition)});
+      concat({field({"Node"}, c.node), field({"CheckID", "ID", "check_id"}, c.check_id), field({"Name"}, c.name),
+              field({"Status"}, c.status), field({"Notes"}, c.notes), field({"Output"}, c.output),
+              field({"ServiceID", "service_id"}, c.service_id),
+              field({"ServiceName", "service_name"}, c.service_name),
+              field({"ServiceTags", "service_tags"}, c.service_tags), field({"Type"}, c.type),
+              field({"Definition"}, c.definition)},
+             raft_fields(c.raft)));
 }
 
 Status read(const Json& j, const std::string& path, std::vector<HealthCheck>& out) { return read_list(j, path, out); }
@@ -259,21 +336,21 @@ Status read(const Json& j, const std::string& path, std::vector<SessionServiceCh
   return read_list(j, path, out);
 }
 
-Result<Json> parse_body(std::string_view body) {
+Result<Json> parse_body(std::string_view body, std::string_view prefix) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
-    return Error(errc::invalid_argument, "Request decode failed: EOF");
+    return Error(errc::invalid_argument, std::string(prefix) + "EOF");
   try {
     return Json::parse(body);
   } catch (const Json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, ..." -> drop the tag.
     std::string what = e.what();
     if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    return Error(errc::invalid_argument, "Request decode failed: " + what);
+    return Error(errc::invalid_argument, std::string(prefix) + what);
   }
 }
 
-Error decode_failed(const Error& e) {
-  return Error(errc::invalid_argument, "Request decode failed: " + e.message());
+Error decode_failed(const Error& e, std::string_view prefix) {
+  return Error(errc::invalid_argument, std::string(prefix) + e.message());
 }
 
 }  // namespace detail
@@ -285,10 +362,10 @@ using detail::Json;
 namespace {
 
 template <typename T, typename Fn>
-Result<T> decode_with(std::string_view body, Fn&& decode) {
-  CAIRN_TRY(Json j, detail::parse_body(body));
+Result<T> decode_with(std::string_view body, Fn&& decode, std::string_view prefix = detail::kRequestFailed) {
+  CAIRN_TRY(Json j, detail::parse_body(body, prefix));
   T out{};
-  if (auto st = decode(j, out); !st) return decode_failed(st.error());
+  if (auto st = decode(j, out); !st) return decode_failed(st.error(), prefix);
   return out;
 }
 
@@ -361,6 +438,29 @@ Result<CheckDefinition> decode_check_definition(std::string_view body) {
   return decode_with<CheckDefinition>(body, [](const Json& j, CheckDefinition& c) { return detail::read(j, "", c); });
 }
 
+template <typename T>
+Result<std::vector<T>> decode_list(std::string_view body) {
+  return decode_with<std::vector<T>>(
+      body, [](const Json& j, std::vector<T>& out) { return detail::read_list(j, "", out); }, detail::kResponseFailed);
+}
+
+Result<std::vector<KVPair>> decode_kv_pairs(std::string_view body) { return decode_list<KVPair>(body); }
+Result<std::vector<Node>> decode_nodes(std::string_view body) { return decode_list<Node>(body); }
+Result<std::vector<CatalogServiceEntry>> decode_catalog_service_entries(std::string_view body) {
+  return decode_list<CatalogServiceEntry>(body);
+}
+Result<std::vector<HealthServiceEntry>> decode_health_service_entries(std::string_view body) {
+  return decode_list<HealthServiceEntry>(body);
+}
+Result<std::vector<HealthCheck>> decode_health_checks(std::string_view body) { return decode_list<HealthCheck>(body); }
+Result<std::vector<Session>> decode_sessions(std::string_view body) { return decode_list<Session>(body); }
+Result<std::vector<std::string>> decode_keys(std::string_view body) { return decode_list<std::string>(body); }
+Result<std::map<std::string, std::vector<std::string>>> decode_service_tags(std::string_view body) {
+  return decode_with<std::map<std::string, std::vector<std::string>>>(
+      body, [](const Json& j, std::map<std::string, std::vector<std::string>>& out) { return detail::read(j, "", out); },
+      detail::kResponseFailed);
+}
+
 Session default_session_for(std::string node) {
   Session s;
   s.node = std::move(node);
@@ -376,18 +476,7 @@ Result<Session> decode_session_create(std::string_view body, Session defaults, D
   Session s = std::move(defaults);
   if (body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
     CAIRN_TRY(Json j, detail::parse_body(body));
-    auto st = detail::decode_object(
-        j, "",
-        {field({"ID"}, s.id), field({"Name"}, s.name), field({"Node"}, s.node),
-         detail::Field{{"LockDelay", "lock_delay"},
-                       [&s](const Json& v, const std::string& p) -> Status {
-                         // Consul's FixupLockDelay: numbers under 1000 are seconds.
-                         CAIRN_RETURN_IF_ERROR(detail::read(v, p, s.lock_delay));
-                         if (v.is_number() && s.lock_delay < Duration(1000)) s.lock_delay *= 1'000'000'000;
-                         return {};
-                       }},
-         field({"Behavior"}, s.behavior), field({"TTL"}, s.ttl), field({"NodeChecks", "node_checks"}, s.node_checks),
-         field({"ServiceChecks", "service_checks"}, s.service_checks), field({"Checks"}, s.checks)});
+    auto st = detail::decode_object(j, "", detail::session_fields(s, /*lock_delay_fixup=*/true));
     if (!st) return decode_failed(st.error());
   }
   // Consul 1.7's fixupEmptySessionChecks: an explicit empty Checks clears the

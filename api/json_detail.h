@@ -60,10 +60,25 @@ Status read(const Json& j, const std::string& path, std::vector<SessionServiceCh
 Status read(const Json& j, const std::string& path, CheckDefinition& out);
 Status read(const Json& j, const std::string& path, std::vector<CheckDefinition>& out);
 
+Status read(const Json& j, const std::string& path, KVPair& out);
+Status read(const Json& j, const std::string& path, Node& out);
+Status read(const Json& j, const std::string& path, Session& out);
+Status read(const Json& j, const std::string& path, CatalogServiceEntry& out);
+Status read(const Json& j, const std::string& path, HealthServiceEntry& out);
+template <typename T>
+Status read_list(const Json& j, const std::string& path, std::vector<T>& out);
+
 // Field lists that more than one body shares (a check's definition is
 // nested in catalog checks and flattened in agent check definitions).
 std::vector<Field> definition_fields(HealthCheckDefinition& d);
 std::vector<Field> node_service_fields(NodeService& s);
+std::vector<Field> raft_fields(RaftIndex& r);
+std::vector<Field> node_fields(Node& n, std::string_view meta_name);
+// lock_delay_fixup: Consul's FixupLockDelay for request bodies (numbers
+// under 1000 are seconds); responses always carry nanoseconds.
+std::vector<Field> session_fields(Session& s, bool lock_delay_fixup);
+// a + b, for composing field lists.
+std::vector<Field> concat(std::vector<Field> a, std::vector<Field> b);
 
 template <typename T>
 Field field(std::array<std::string_view, 4> names, T& out) {
@@ -73,10 +88,15 @@ inline Field raw_field(std::array<std::string_view, 4> names, std::string& out) 
   return Field{names, [&out](const Json& v, const std::string& p) { return read(v, p, RawObject{&out}); }};
 }
 
-// Parses a request body; errors read "Request decode failed: <why>".
-Result<Json> parse_body(std::string_view body);
-// Prefixes a decode error with "Request decode failed: ".
-Error decode_failed(const Error& e);
+// How decode errors start: Consul's 400 text for request bodies; responses
+// (decoded by clients) say so instead.
+inline constexpr std::string_view kRequestFailed = "Request decode failed: ";
+inline constexpr std::string_view kResponseFailed = "Response decode failed: ";
+
+// Parses a body; errors read "<prefix><why>".
+Result<Json> parse_body(std::string_view body, std::string_view prefix = kRequestFailed);
+// Prefixes a decode error.
+Error decode_failed(const Error& e, std::string_view prefix = kRequestFailed);
 
 // Encoders shared by the public to_json overloads.
 Json encode(const KVPair& kv);
