@@ -26,6 +26,10 @@ void Membership::leave(Instant now) {
   probe_.active = false;
   const Member& me = self_member();
   on_dead(now, Dead{me.incarnation, self_, self_});
+  // Gossip the leave at the next tick rather than up to gossip_interval
+  // later: a leaving member has nothing else to do, and peers should see
+  // "left" before they start suspecting it.
+  next_gossip_ = now;
 }
 
 bool Membership::leave_propagated() const {

@@ -469,6 +469,7 @@ void GossipNode::leave(std::function<void()> done) {
   asio::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
     Instant t = impl->now();
     impl->core->leave(t);
+    impl->core->tick(t);  // sends the leave now (Membership::leave schedules gossip at once)
     impl->drain();
     impl->leaves.emplace_back(t + impl->options.leave_timeout, std::move(done));
   });
