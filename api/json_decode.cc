@@ -1,4 +1,4 @@
-// Go-style decoding of request bodies into the API types (see api/json.h).
+// Go-style decoding of request and response bodies into the API types (see api/json.h).
 #include <algorithm>
 #include <cctype>
 #include <limits>

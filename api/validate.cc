@@ -1,6 +1,7 @@
 #include "api/validate.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace cairn::api {
 
@@ -73,10 +74,24 @@ std::vector<HealthCheck> service_definition_checks(const ServiceDefinition& d, c
   return out;
 }
 
+namespace {
+// hashicorp/go-uuid's ParseUUID: 36 characters, hex with dashes at 8-13-18-23.
+Status check_uuid(std::string_view id) {
+  if (id.size() != 36) return Error(errc::invalid_argument, "Bad node ID: uuid string is wrong length");
+  for (size_t i = 0; i < id.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    bool ok = dash ? id[i] == '-' : std::isxdigit(static_cast<unsigned char>(id[i])) != 0;
+    if (!ok) return Error(errc::invalid_argument, "Bad node ID: uuid is improperly formatted");
+  }
+  return {};
+}
+}  // namespace
+
 Status prepare_register(RegisterRequest& req) {
   if (req.node.empty()) return Error(errc::invalid_argument, "Must provide node");
   if (req.address.empty() && !req.skip_node_update)
     return Error(errc::invalid_argument, "Must provide address if SkipNodeUpdate is not set");
+  if (!req.id.empty()) CAIRN_RETURN_IF_ERROR(check_uuid(req.id));
   if (req.service) {
     NodeService& s = *req.service;
     if (s.id.empty() && !s.service.empty()) s.id = s.service;

@@ -13,6 +13,7 @@ namespace cairn::api {
 
 // Fills Consul's defaults and rejects what Consul rejects, with its messages:
 // - "Must provide node"; "Must provide address if SkipNodeUpdate is not set";
+//   a node ID, when given, must be a UUID ("Bad node ID: ...");
 // - a Service without ID takes its name as ID; "Must provide service name
 //   (Service.Service) with ID (Service.ID)"; ports must be 0..65535;
 //   Weights default to {1, 1} when both are 0;

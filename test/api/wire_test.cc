@@ -2,9 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/base64.h"
 #include "api/json.h"
-#include "api/validate.h"
 
 namespace cairn::api {
 namespace {
@@ -70,68 +68,6 @@ TEST(Wire, TruncatedRecordsFailCleanly) {
     Session out;
     EXPECT_FALSE(wire::get(r, out)) << n;
   }
-}
-
-TEST(Base64, EncodesWithPadding) {
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(base64_encode("test"), "dGVzdA==");
-}
-
-TEST(Base64, DecodesWhatItEncodes) {
-  std::string all;
-  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
-  EXPECT_EQ(*base64_decode(base64_encode(all)), all);
-}
-
-TEST(Base64, RejectsBadInput) {
-  EXPECT_FALSE(base64_decode("abc").ok());
-  EXPECT_FALSE(base64_decode("ab!d").ok());
-  EXPECT_FALSE(base64_decode("a===").ok());
-  EXPECT_FALSE(base64_decode("ab=c").ok());
-  EXPECT_FALSE(base64_decode("Zg==Zg==").ok());
-}
-
-TEST(PrepareRegister, FoldsCheckIntoChecksAndFillsDefaults) {
-  RegisterRequest r;
-  r.node = "n1";
-  r.address = "a";
-  r.service.emplace();
-  r.service->service = "web";
-  r.service->weights = {0, 0};
-  r.check.emplace();
-  r.check->name = "http check";
-  r.check->definition.http = "http://x";
-  ASSERT_TRUE(prepare_register(r).ok());
-  EXPECT_EQ(r.service->id, "web");
-  EXPECT_EQ(r.service->weights, Weights{});
-  EXPECT_FALSE(r.check.has_value());
-  ASSERT_EQ(r.checks.size(), 1u);
-  EXPECT_EQ(r.checks[0].node, "n1");
-  EXPECT_EQ(r.checks[0].check_id, "http check");
-  EXPECT_EQ(r.checks[0].status, "critical");
-  EXPECT_EQ(r.checks[0].type, "http");
-}
-
-TEST(PrepareRegister, RefusesWhatConsulRefuses) {
-  RegisterRequest r;
-  r.node = "n1";
-  EXPECT_EQ(prepare_register(r).error().message(), "Must provide address if SkipNodeUpdate is not set");
-  r.address = "a";
-  r.service.emplace();
-  EXPECT_EQ(prepare_register(r).error().message(),
-            "Must provide service name (Service.Service) with ID (Service.ID)");
-  r.service->service = "web";
-  r.service->port = 70000;
-  EXPECT_FALSE(prepare_register(r).ok());
-  r.service->port = 80;
-  r.checks.push_back(HealthCheck{});
-  EXPECT_EQ(prepare_register(r).error().message(), "Must provide CheckID or Name");
-  r.checks[0].check_id = "c";
-  r.checks[0].status = "sideways";
-  EXPECT_FALSE(prepare_register(r).ok());
 }
 
 }  // namespace
