@@ -159,7 +159,7 @@ Status RocksLogStorage::load() {
   last_ = snapshot_meta_.index;
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator(rocksdb::ReadOptions(), db_->log));
   it->SeekToLast();
-  if (it->Valid()) last_ = std::max(last_, key_index(it->key()));
+  if (it->Valid()) last_ = std::max<Index>(last_, key_index(it->key()));
   if (!it->status().ok()) return rocks_error(it->status(), "scan log");
   return {};
 }

@@ -14,9 +14,17 @@
 // and "snapshot" (metadata and data). first_index/last_index are kept in
 // memory and rebuilt at open from the snapshot and the last log key.
 //
-// Thread affinity: owned by the Raft driver's strand; not thread-safe.
+// Thread affinity: owned by the Raft driver's strand; not thread-safe, with
+// one exception the driver relies on: persist() may run on another thread
+// while the strand calls the read methods, as long as those reads stay below
+// the entries being persisted (the Raft core reads storage only below its
+// unstable offset, and the entries of an outstanding Ready are still
+// unstable). first_/last_/syncs_ are atomics for that reason; RocksDB
+// itself allows concurrent reads and writes. Every other write
+// (apply_snapshot, compact) must not overlap a persist().
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,9 +71,9 @@ class RocksLogStorage final : public LogStorage {
   std::unique_ptr<Db> db_;
   HardState hard_state_;
   SnapshotMetadata snapshot_meta_;
-  Index first_ = 1;  // snapshot index + 1
-  Index last_ = 0;   // snapshot index when the log is empty
-  uint64_t syncs_ = 0;
+  std::atomic<Index> first_{1};  // snapshot index + 1
+  std::atomic<Index> last_{0};   // snapshot index when the log is empty
+  std::atomic<uint64_t> syncs_{0};
 };
 
 }  // namespace cairn::raft

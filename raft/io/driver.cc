@@ -1,0 +1,421 @@
+#include "raft/io/driver.h"
+
+#include <map>
+#include <optional>
+
+#include "core/io/pch.h"
+#include "core/io/random.h"
+#include "core/log.h"
+#include "raft/errc.h"
+#include "raft/io/rocks_storage.h"
+#include "raft/node.h"
+
+namespace cairn::raft {
+
+namespace asio = boost::asio;
+using Strand = asio::strand<asio::io_context::executor_type>;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
+  Impl(asio::io_context& io_, DriverOptions o, LogStorage* s, Transport* t, Application* a)
+      : io(io_), strand(asio::make_strand(io_)), ticker(strand), wake(strand), options(std::move(o)),
+        storage(s), rocks(dynamic_cast<RocksLogStorage*>(s)), transport(t), app(a) {}
+
+  asio::io_context& io;
+  Strand strand;
+  asio::steady_timer ticker;
+  asio::steady_timer wake;  // the Ready loop parks on it; cancelled when work arrives
+  DriverOptions options;
+  LogStorage* storage;
+  RocksLogStorage* rocks;   // the one-fsync persist path; null for other storages
+  Transport* transport;
+  Application* app;
+  std::unique_ptr<Rng> rng = make_system_rng();
+  std::unique_ptr<Node> node;
+  // The fsync thread (persist_on_thread). One thread: persists are serial anyway.
+  std::optional<asio::thread_pool> persist_pool;
+
+  // Strand-only state.
+  bool stopped = false;
+  bool parked = false;
+  uint64_t ticks = 0;
+  Index applied = 0;
+  std::optional<HardState> lazy_hard_state;  // commit-only change not yet written
+  struct Proposal {
+    Term term;
+    uint64_t deadline;
+    CompletionCallback done;
+  };
+  std::map<Index, Proposal> proposals;
+  struct Read {
+    uint64_t deadline;
+    CompletionCallback done;
+  };
+  std::map<std::string, Read> reads_waiting_index;      // by context
+  std::multimap<Index, Read> reads_waiting_apply;       // by read index
+  uint64_t read_seq = 0;
+  std::string read_nonce;  // tells this process's read contexts from a previous one's
+
+  mutable std::mutex mu;
+  DriverStatus published;
+
+  void bump(uint64_t DriverStatus::*field, uint64_t n = 1) {
+    std::lock_guard lock(mu);
+    published.*field += n;
+  }
+  void publish();
+  void kick() {
+    if (parked && node->has_ready()) wake.cancel();
+  }
+  void receive(Message m);
+  void unreachable(NodeId id);
+  void snapshot_status(NodeId id, bool ok);
+  asio::awaitable<void> tick_loop();
+  asio::awaitable<void> ready_loop();
+  asio::awaitable<Status> persist(const std::vector<Entry>& entries, std::optional<HardState> hs);
+  Status write(const std::vector<Entry>& entries, const std::optional<HardState>& hs);
+  void on_tick();
+  void apply_entries(const std::vector<Entry>& entries);
+  void serve_reads();
+  void maybe_compact();
+  void fail_all(const Status& why);
+  void fail(const Status& why);
+};
+
+Result<std::shared_ptr<RaftDriver>> RaftDriver::start(asio::io_context& io, DriverOptions options, LogStorage* storage,
+                                                      Transport* transport, Application* app) {
+  auto impl = std::make_shared<Impl>(io, std::move(options), storage, transport, app);
+  // Restart: the in-memory application comes back from the latest snapshot;
+  // the log above it is re-applied as the node hands out committed entries.
+  CAIRN_TRY(Snapshot snap, storage->snapshot());
+  if (!snap.empty()) CAIRN_RETURN_IF_ERROR(app->restore(snap));
+  impl->applied = snap.metadata.index;
+  Config cfg = impl->options.raft;
+  cfg.applied = impl->applied;
+  CAIRN_TRY(impl->node, Node::create(cfg, storage, impl->rng.get()));
+  if (impl->options.persist_on_thread && impl->rocks != nullptr) impl->persist_pool.emplace(1);
+  impl->read_nonce = std::to_string(impl->rng->next_u64()) + ":";
+  impl->published.id = cfg.id;
+  impl->publish();
+  asio::co_spawn(impl->strand, impl->ready_loop(), asio::detached);
+  if (impl->options.tick_interval.count() > 0) asio::co_spawn(impl->strand, impl->tick_loop(), asio::detached);
+  log::info("raft", "node {} started: applied {}, first {}, last {}, persist {}", cfg.id, impl->applied,
+            storage->first_index(), storage->last_index(), impl->persist_pool ? "on a thread" : "on the strand");
+  return std::shared_ptr<RaftDriver>(new RaftDriver(impl));
+}
+
+RaftDriver::~RaftDriver() { stop(); }
+
+void RaftDriver::stop() {
+  asio::post(impl_->strand, [impl = impl_] {
+    if (impl->stopped) return;
+    impl->fail_all(Error(cairn::errc::cancelled, "raft driver stopped"));
+    impl->stopped = true;
+    impl->ticker.cancel();
+    impl->wake.cancel();
+  });
+}
+
+DriverStatus RaftDriver::status() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->published;
+}
+
+void RaftDriver::propose(std::string data, CompletionCallback done) {
+  asio::post(impl_->strand, [impl = impl_, data = std::move(data), done = std::move(done)]() mutable {
+    Node& n = *impl->node;
+    if (impl->stopped) return done({Error(cairn::errc::cancelled, "raft driver stopped"), 0, kNoNode});
+    if (data.empty()) return done({Error(cairn::errc::invalid_argument, "empty proposal"), 0, n.leader()});
+    // Only the leader takes proposals: a forwarded proposal's index is not
+    // known here, so the caller could not be told when it is applied.
+    if (n.state() != StateType::leader) {
+      impl->bump(&DriverStatus::proposals_failed);
+      return done({raft_error(errc::not_leader, "not the leader"), 0, n.leader()});
+    }
+    Status st = n.propose(std::move(data));
+    if (!st.ok()) {
+      impl->bump(&DriverStatus::proposals_failed);
+      return done({st, 0, n.leader()});
+    }
+    // A leader appends a proposal at once (raft/README.md), so it is the last entry.
+    Index index = n.raft().log().last_index();
+    impl->proposals[index] = {n.term(), impl->ticks + impl->options.request_timeout_ticks, std::move(done)};
+    impl->bump(&DriverStatus::proposals);
+    impl->kick();
+  });
+}
+
+void RaftDriver::read_index(CompletionCallback done) {
+  asio::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
+    Node& n = *impl->node;
+    if (impl->stopped) return done({Error(cairn::errc::cancelled, "raft driver stopped"), 0, kNoNode});
+    std::string ctx = impl->read_nonce + std::to_string(++impl->read_seq);
+    Status st = n.read_index(ctx);
+    if (!st.ok()) return done({st, 0, n.leader()});
+    impl->reads_waiting_index.emplace(ctx, Impl::Read{impl->ticks + impl->options.request_timeout_ticks, std::move(done)});
+    impl->kick();
+  });
+}
+
+void RaftDriver::Impl::receive(Message m) {
+  asio::post(strand, [impl = shared_from_this(), m = std::move(m)]() mutable {
+    if (impl->stopped) return;
+    Status st = impl->node->step(std::move(m));
+    if (!st.ok()) log::debug("raft", "step: {}", st.error().message());
+    impl->kick();
+  });
+}
+
+void RaftDriver::Impl::unreachable(NodeId id) {
+  asio::post(strand, [impl = shared_from_this(), id] {
+    if (impl->stopped) return;
+    impl->node->report_unreachable(id);
+    impl->kick();
+  });
+}
+
+void RaftDriver::Impl::snapshot_status(NodeId id, bool ok) {
+  asio::post(strand, [impl = shared_from_this(), id, ok] {
+    if (impl->stopped) return;
+    impl->node->report_snapshot(id, ok);
+    impl->kick();
+  });
+}
+
+void RaftDriver::receive(Message m) { impl_->receive(std::move(m)); }
+void RaftDriver::report_unreachable(NodeId id) { impl_->unreachable(id); }
+void RaftDriver::report_snapshot(NodeId id, bool ok) { impl_->snapshot_status(id, ok); }
+
+TransportHandlers RaftDriver::transport_handlers() {
+  // Weak: the transport may outlive the driver.
+  std::weak_ptr<Impl> weak = impl_;
+  return TransportHandlers{
+      [weak](Message m) {
+        if (auto impl = weak.lock()) impl->receive(std::move(m));
+      },
+      [weak](NodeId id) {
+        if (auto impl = weak.lock()) impl->unreachable(id);
+      },
+      [weak](NodeId id, bool ok) {
+        if (auto impl = weak.lock()) impl->snapshot_status(id, ok);
+      },
+  };
+}
+
+void RaftDriver::tick() {
+  asio::post(impl_->strand, [impl = impl_] { impl->on_tick(); });
+}
+
+// ---- the strand ----
+
+void RaftDriver::Impl::on_tick() {
+  if (stopped) return;
+  node->tick();
+  ++ticks;
+  // Requests past their deadline fail; a late answer finds nothing to complete.
+  for (auto it = proposals.begin(); it != proposals.end();) {
+    if (it->second.deadline > ticks) {
+      ++it;
+      continue;
+    }
+    bump(&DriverStatus::proposals_failed);
+    auto done = std::move(it->second.done);
+    it = proposals.erase(it);
+    done({Error(cairn::errc::timeout, "proposal not applied in time"), 0, node->leader()});
+  }
+  std::erase_if(reads_waiting_index, [&](auto& kv) {
+    if (kv.second.deadline > ticks) return false;
+    kv.second.done({Error(cairn::errc::timeout, "read index not confirmed in time"), 0, node->leader()});
+    return true;
+  });
+  std::erase_if(reads_waiting_apply, [&](auto& kv) {
+    if (kv.second.deadline > ticks) return false;
+    kv.second.done({Error(cairn::errc::timeout, "read index not applied in time"), 0, node->leader()});
+    return true;
+  });
+  kick();
+  publish();
+}
+
+asio::awaitable<void> RaftDriver::Impl::tick_loop() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    // Re-armed after each tick, never catching up (see the lease note in driver.h).
+    ticker.expires_after(options.tick_interval);
+    co_await ticker.async_wait(kTuple);
+    if (stopped) co_return;
+    on_tick();
+  }
+}
+
+Status RaftDriver::Impl::write(const std::vector<Entry>& entries, const std::optional<HardState>& hs) {
+  if (rocks != nullptr) return rocks->persist(entries, hs);
+  if (!entries.empty()) CAIRN_RETURN_IF_ERROR(storage->append(entries));
+  if (hs) CAIRN_RETURN_IF_ERROR(storage->set_hard_state(*hs));
+  return {};
+}
+
+asio::awaitable<Status> RaftDriver::Impl::persist(const std::vector<Entry>& entries, std::optional<HardState> hs) {
+  if (!persist_pool) co_return write(entries, hs);
+  // The strand is free while the fsync runs; the coroutine resumes on it.
+  co_return co_await asio::co_spawn(
+      persist_pool->get_executor(),
+      [this, &entries, &hs]() -> asio::awaitable<Status> { co_return write(entries, hs); }, asio::use_awaitable);
+}
+
+void RaftDriver::Impl::fail(const Status& why) {
+  log::error("raft", "storage failed, stopping the driver: {}", why.error().message());
+  fail_all(why);
+  stopped = true;
+  ticker.cancel();
+  {
+    std::lock_guard lock(mu);
+    published.failed = true;
+  }
+}
+
+asio::awaitable<void> RaftDriver::Impl::ready_loop() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    if (!node->has_ready()) {
+      parked = true;
+      wake.expires_after(std::chrono::hours(24));
+      co_await wake.async_wait(kTuple);
+      parked = false;
+      continue;
+    }
+    Ready rd = node->ready();
+    bump(&DriverStatus::readies);
+
+    // 1. Persist. A snapshot replaces the log first (§7), then entries and
+    // hard state go in one batch with one fsync.
+    if (rd.snapshot) {
+      Status st = storage->apply_snapshot(*rd.snapshot);
+      if (!st.ok()) {
+        fail(st);
+        co_return;
+      }
+    }
+    std::optional<HardState> hs = rd.hard_state;
+    if (hs && !rd.must_sync && rd.entries.empty()) {
+      lazy_hard_state = hs;  // commit index only: recoverable, no fsync needed
+      hs.reset();
+    } else if (!hs && lazy_hard_state && !rd.entries.empty()) {
+      hs = lazy_hard_state;
+    }
+    if (!rd.entries.empty() || hs) {
+      Status st = co_await persist(rd.entries, hs);
+      if (!st.ok()) {
+        fail(st);
+        co_return;
+      }
+      lazy_hard_state.reset();
+      std::lock_guard lock(mu);
+      ++published.fsyncs;
+      published.entries_persisted += rd.entries.size();
+      published.max_entries_per_fsync = std::max<uint64_t>(published.max_entries_per_fsync, rd.entries.size());
+    }
+    if (stopped) co_return;
+
+    // 2. Send: only now may messages acknowledge what was persisted.
+    if (!rd.messages.empty()) transport->send(std::move(rd.messages));
+
+    // 3. Apply.
+    if (rd.snapshot) {
+      Index si = rd.snapshot->metadata.index;
+      Status st = app->restore(*rd.snapshot);
+      if (!st.ok()) {
+        fail(st);
+        co_return;
+      }
+      // Proposals at or below the snapshot were decided elsewhere; we cannot tell how.
+      for (auto it = proposals.begin(); it != proposals.end() && it->first <= si;) {
+        it->second.done({Error(cairn::errc::unavailable, "outcome unknown: replaced by a snapshot"), 0, node->leader()});
+        it = proposals.erase(it);
+      }
+      applied = std::max(applied, si);
+      bump(&DriverStatus::snapshots_applied);
+    }
+    apply_entries(rd.committed_entries);
+    for (auto& rs : rd.read_states) {
+      auto it = reads_waiting_index.find(rs.context);
+      if (it == reads_waiting_index.end()) continue;  // timed out, or another process's
+      reads_waiting_apply.emplace(rs.index, std::move(it->second));
+      reads_waiting_index.erase(it);
+    }
+    serve_reads();
+
+    // 4. Advance.
+    node->advance();
+    maybe_compact();
+    publish();
+  }
+}
+
+void RaftDriver::Impl::apply_entries(const std::vector<Entry>& entries) {
+  for (const Entry& e : entries) {
+    if (e.index <= applied) continue;
+    if (e.type == EntryType::normal && !e.data.empty()) app->apply(e);
+    applied = e.index;
+    // Proposals up to this index are decided: ours if the term matches, else
+    // a later leader overwrote it (§5.3).
+    for (auto it = proposals.begin(); it != proposals.end() && it->first <= e.index;) {
+      bool mine = it->first == e.index && it->second.term == e.term;
+      if (!mine) bump(&DriverStatus::proposals_failed);
+      it->second.done(mine ? Completion{{}, e.index, node->leader()}
+                           : Completion{raft_error(errc::proposal_dropped, "overwritten by another leader"), 0,
+                                        node->leader()});
+      it = proposals.erase(it);
+    }
+  }
+}
+
+void RaftDriver::Impl::serve_reads() {
+  while (!reads_waiting_apply.empty() && reads_waiting_apply.begin()->first <= applied) {
+    auto node_handle = reads_waiting_apply.extract(reads_waiting_apply.begin());
+    bump(&DriverStatus::reads);
+    node_handle.mapped().done({{}, node_handle.key(), node->leader()});
+  }
+}
+
+void RaftDriver::Impl::maybe_compact() {
+  if (options.snapshot_threshold == 0) return;
+  Index snap_index = storage->first_index() - 1;
+  if (applied < snap_index + options.snapshot_threshold) return;
+  // The stored commit index must not lag the snapshot (see driver.h).
+  if (lazy_hard_state) {
+    Status st = write({}, lazy_hard_state);
+    if (!st.ok()) return fail(st);
+    lazy_hard_state.reset();
+    bump(&DriverStatus::fsyncs);
+  }
+  Status st = node->compact(applied, app->snapshot());
+  if (!st.ok()) {
+    log::warn("raft", "compaction at {} failed: {}", applied, st.error().message());
+    return;
+  }
+  bump(&DriverStatus::compactions);
+  log::debug("raft", "compacted the log up to {}", applied);
+}
+
+void RaftDriver::Impl::fail_all(const Status& why) {
+  for (auto& [i, p] : proposals) p.done({why, 0, node->leader()});
+  proposals.clear();
+  for (auto& [c, r] : reads_waiting_index) r.done({why, 0, node->leader()});
+  reads_waiting_index.clear();
+  for (auto& [i, r] : reads_waiting_apply) r.done({why, 0, node->leader()});
+  reads_waiting_apply.clear();
+}
+
+void RaftDriver::Impl::publish() {
+  std::lock_guard lock(mu);
+  published.leader = node->leader();
+  published.state = node->state();
+  published.term = node->term();
+  published.commit = node->raft().log().committed();
+  published.applied = applied;
+  published.first_index = storage->first_index();
+  published.last_index = node->raft().log().last_index();
+}
+
+}  // namespace cairn::raft

@@ -1,0 +1,147 @@
+// RaftDriver: the shell that runs one raft::Node.
+//
+// The node lives on ONE strand. A steady_timer ticks it; messages from the
+// transport, proposals and reads are posted to that strand. One coroutine
+// takes each Ready and enforces the order the paper requires (§5, Figure 2:
+// state is persisted "before responding to RPCs"):
+//
+//   persist  — snapshot (apply_snapshot), then entries + hard state in ONE
+//              fsync (RocksLogStorage::persist);
+//   send     — the Ready's messages, through the Transport;
+//   apply    — the snapshot and the committed entries, to the Application;
+//              completes proposals and serves reads that are now applied;
+//   advance  — and compact the log when it grew past snapshot_threshold (§7).
+//
+// Group commit: the fsync runs on a dedicated thread (persist_on_thread, the
+// default) while the strand keeps stepping messages and taking proposals; the
+// Node accumulates them and they all leave in the next Ready, one fsync for
+// the lot. Counters (fsyncs, entries persisted) show the batching.
+//
+// A Ready whose hard state changed only in its commit index (must_sync false)
+// is not fsynced at once: the commit index can be recovered from the
+// cluster, so it rides along with the next synced write (and is flushed before
+// compaction, so the stored commit index never lags the snapshot).
+//
+// Lease reads (ReadOnlyOption::lease, off by default): the core keeps the
+// startup vote lease itself — a Node that was just created refuses votes for
+// election_tick ticks (thesis §4.2.3/§6.4.1, raft/README.md) — and the
+// driver keeps that rule across restarts by creating a fresh Node on every
+// start, never campaigning at start-up, and never catching up missed ticks
+// (the timer is re-armed after each tick, so a stall slows ticks down and
+// never speeds them up). The tick interval must be the same on every server
+// and across restarts for the lease arithmetic to hold. With the default
+// ReadIndex reads (safe) no lease is relied on.
+//
+// Thread-safety: every public method may be called from any thread.
+// Callbacks run on the driver's strand and must not block. status() reads a
+// snapshot kept under a mutex.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "raft/config.h"
+#include "raft/message.h"
+#include "raft/storage.h"
+#include "raft/io/transport.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace cairn::raft {
+
+// The replicated state machine.
+class Application {
+ public:
+  virtual ~Application() = default;
+  // A committed normal entry with data, in log order (no-op entries and
+  // configuration changes are not passed on). Driver strand.
+  virtual void apply(const Entry& entry) = 0;
+  // An image of the state as of the last entry applied (log compaction, §7).
+  virtual std::string snapshot() = 0;
+  // Replaces the whole state by a snapshot's data: at start-up (the latest
+  // stored snapshot) and when the leader sends one (InstallSnapshot, §7).
+  virtual Status restore(const Snapshot& snapshot) = 0;
+};
+
+struct DriverOptions {
+  Config raft;                                              // raft.id must be set
+  Duration tick_interval = std::chrono::milliseconds(100);  // zero: no timer; tests call tick()
+  bool persist_on_thread = true;  // fsync on a dedicated thread (RocksLogStorage only)
+  // Compact once this many entries are applied past the last snapshot; 0 = never.
+  uint64_t snapshot_threshold = 10000;
+  // A proposal or read not completed within this many ticks fails with timeout.
+  uint64_t request_timeout_ticks = 100;
+};
+
+// How a proposal or read ended.
+struct Completion {
+  Status status;            // ok; raft::errc::not_leader; proposal_dropped; cairn::errc::timeout/cancelled
+  Index index = 0;          // propose: the entry's index, applied; read: the read index, applied
+  NodeId leader = kNoNode;  // the leader as this node knows it (not_leader: where to go)
+};
+using CompletionCallback = std::function<void(Completion)>;
+
+struct DriverStatus {
+  NodeId id = kNoNode;
+  NodeId leader = kNoNode;
+  StateType state = StateType::follower;
+  Term term = 0;
+  Index commit = 0;
+  Index applied = 0;
+  Index first_index = 0;
+  Index last_index = 0;
+  bool failed = false;            // storage failed; the driver stopped
+  uint64_t readies = 0;
+  uint64_t fsyncs = 0;            // synced persists (one per Ready with must_sync)
+  uint64_t entries_persisted = 0;
+  uint64_t max_entries_per_fsync = 0;
+  uint64_t proposals = 0;         // accepted by the leader
+  uint64_t proposals_failed = 0;
+  uint64_t reads = 0;             // served
+  uint64_t snapshots_applied = 0; // InstallSnapshot restores
+  uint64_t compactions = 0;
+};
+
+class RaftDriver {
+ public:
+  // Restores the application from storage's snapshot, creates the Node and
+  // starts ticking. `storage`, `transport` and `app` must outlive the driver.
+  static Result<std::shared_ptr<RaftDriver>> start(boost::asio::io_context& io, DriverOptions options,
+                                                   LogStorage* storage, Transport* transport, Application* app);
+  ~RaftDriver();
+
+  // Appends `data` (not empty) to the log if this node leads; `done` gets the
+  // entry's index once it is applied here, or not_leader with the leader's
+  // id, or proposal_dropped if another leader overwrote it, or timeout.
+  void propose(std::string data, CompletionCallback done);
+  // A linearizable read (thesis §6.4) from any member: `done` runs once the
+  // state machine applied the read index — read the state inside it.
+  void read_index(CompletionCallback done);
+
+  // From the transport.
+  void receive(Message m);
+  void report_unreachable(NodeId id);
+  void report_snapshot(NodeId id, bool ok);
+  // Hands `handlers` wired to this driver (for TcpTransport::start).
+  TransportHandlers transport_handlers();
+
+  // One tick now (tests with tick_interval zero).
+  void tick();
+
+  DriverStatus status() const;
+  // Stops ticking, fails pending requests with cancelled, waits for nothing.
+  void stop();
+
+ private:
+  struct Impl;
+  explicit RaftDriver(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::raft

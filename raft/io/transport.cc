@@ -1,0 +1,355 @@
+#include "raft/io/transport.h"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <set>
+
+#include "core/io/pch.h"
+#include "core/log.h"
+
+namespace cairn::raft {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::io_context::executor_type>;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+    return Error(cairn::errc::invalid_argument, "address \"" + std::string(text) + "\" is not ip:port");
+  std::string ip(text.substr(0, colon));
+  if (ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  std::string_view p = text.substr(colon + 1);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos || std::stoul(std::string(p)) > 65535)
+    return Error(cairn::errc::invalid_argument, "address \"" + std::string(text) + "\": invalid port");
+  boost::system::error_code ec;
+  asio::ip::make_address(ip, ec);
+  if (ec) return Error(cairn::errc::invalid_argument, "address \"" + std::string(text) + "\": an IP address is needed");
+  return HostPort{ip, static_cast<uint16_t>(std::stoul(std::string(p)))};
+}
+
+std::string encode_frame(const Message& m) {
+  std::string body = encode(m);
+  std::string frame(4, '\0');
+  uint32_t n = static_cast<uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(n >> (24 - 8 * i));
+  frame += body;
+  return frame;
+}
+
+namespace {
+
+struct Frame {
+  NodeId to = kNoNode;
+  bool snapshot = false;
+  std::string bytes;
+};
+
+// Arms `timer` to close `sock` after `d`; re-arming cancels the previous
+// deadline (its handler sees operation_aborted and does nothing).
+void arm(asio::steady_timer& timer, const std::shared_ptr<tcp::socket>& sock, Duration d) {
+  timer.expires_after(d);
+  timer.async_wait([sock](boost::system::error_code ec) {
+    if (!ec) sock->close(ec);
+  });
+}
+
+}  // namespace
+
+struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
+  struct Peer {
+    Peer(asio::io_context& io, NodeId id_, tcp::endpoint ep_)
+        : id(id_), ep(ep_), strand(asio::make_strand(io)), wake(strand), deadline(strand) {}
+    NodeId id;
+    tcp::endpoint ep;
+    Strand strand;
+    asio::steady_timer wake;      // parked writer; cancelled when frames arrive
+    asio::steady_timer deadline;  // closes the socket when an operation overruns
+    // Strand-only state.
+    enum class State { idle, connecting, up, down } state = State::idle;
+    std::deque<Frame> queue;
+    uint64_t queued_bytes = 0;
+    bool writer_parked = false;
+    std::shared_ptr<tcp::socket> socket;
+  };
+
+  Impl(asio::io_context& io_, TcpTransportOptions o)
+      : io(io_), acceptor_strand(asio::make_strand(io_)), acceptor(acceptor_strand), options(std::move(o)) {}
+
+  asio::io_context& io;
+  Strand acceptor_strand;
+  tcp::acceptor acceptor;
+  TcpTransportOptions options;
+  TransportHandlers handlers;
+  std::map<NodeId, std::unique_ptr<Peer>> peers;  // fixed after create()
+  uint16_t port = 0;
+  std::atomic<bool> stopped{false};
+
+  mutable std::mutex mu;  // guards counters and inbound
+  TransportCounters counters;
+  std::set<std::shared_ptr<tcp::socket>> inbound;
+
+  void bump(uint64_t TransportCounters::*field, uint64_t n = 1) {
+    std::lock_guard lock(mu);
+    counters.*field += n;
+  }
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> read_loop(std::shared_ptr<tcp::socket> sock);
+  asio::awaitable<void> peer_loop(Peer& p);
+  void enqueue(Peer& p, std::vector<Frame> frames);
+  void drop(Peer& p, std::deque<Frame>& frames, uint64_t TransportCounters::*why);
+};
+
+Result<std::shared_ptr<TcpTransport>> TcpTransport::create(asio::io_context& io, TcpTransportOptions options) {
+  if (options.id == kNoNode) return Error(cairn::errc::invalid_argument, "transport: id must not be 0");
+  auto impl = std::make_shared<Impl>(io, std::move(options));
+  auto& o = impl->options;
+  for (auto& [id, addr] : o.peers) {
+    if (id == o.id) continue;
+    auto hp = parse_host_port(addr);
+    if (!hp.ok()) return Error(cairn::errc::invalid_argument, "peer " + std::to_string(id) + ": " + hp.error().message());
+    impl->peers.emplace(id, std::make_unique<Impl::Peer>(io, id, tcp::endpoint(asio::ip::make_address(hp->ip), hp->port)));
+  }
+  auto listen = parse_host_port(o.listen);
+  if (!listen.ok()) return Error(cairn::errc::invalid_argument, "listen: " + listen.error().message());
+  tcp::endpoint ep(asio::ip::make_address(listen->ip), listen->port);
+  boost::system::error_code ec;
+  impl->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(ep, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error(cairn::errc::io_error, "raft transport: cannot listen on " + o.listen + ": " + ec.message());
+  impl->port = impl->acceptor.local_endpoint().port();
+  return std::shared_ptr<TcpTransport>(new TcpTransport(impl));
+}
+
+TcpTransport::~TcpTransport() { stop(); }
+
+void TcpTransport::start(TransportHandlers handlers) {
+  impl_->handlers = std::move(handlers);
+  asio::co_spawn(impl_->acceptor_strand, impl_->accept_loop(), asio::detached);
+  for (auto& [id, peer] : impl_->peers) asio::co_spawn(peer->strand, impl_->peer_loop(*peer), asio::detached);
+}
+
+uint16_t TcpTransport::port() const { return impl_->port; }
+
+TransportCounters TcpTransport::counters() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
+}
+
+void TcpTransport::stop() {
+  if (impl_->stopped.exchange(true)) return;
+  asio::post(impl_->acceptor_strand, [impl = impl_] {
+    boost::system::error_code ec;
+    impl->acceptor.close(ec);
+  });
+  for (auto& [id, peer] : impl_->peers) {
+    asio::post(peer->strand, [impl = impl_, p = peer.get()] {
+      boost::system::error_code ec;
+      p->wake.cancel();
+      p->deadline.cancel();
+      if (p->socket) p->socket->close(ec);
+      p->queue.clear();
+      p->queued_bytes = 0;
+    });
+  }
+  std::lock_guard lock(impl_->mu);
+  for (auto& s : impl_->inbound) {
+    asio::post(s->get_executor(), [s] {
+      boost::system::error_code ec;
+      s->close(ec);
+    });
+  }
+}
+
+void TcpTransport::send(std::vector<Message> messages) {
+  if (impl_->stopped) return;
+  // Encode on the caller's thread, then one post per peer.
+  std::map<NodeId, std::vector<Frame>> by_peer;
+  for (auto& m : messages) {
+    if (!impl_->peers.contains(m.to)) {
+      log::debug("raft", "transport: no address for node {}; message dropped", m.to);
+      continue;
+    }
+    by_peer[m.to].push_back(Frame{m.to, m.type == MessageType::snap, encode_frame(m)});
+  }
+  for (auto& [to, frames] : by_peer) {
+    Impl::Peer& p = *impl_->peers.at(to);
+    asio::post(p.strand, [impl = impl_, &p, frames = std::move(frames)]() mutable { impl->enqueue(p, std::move(frames)); });
+  }
+}
+
+// ---- outbound ----
+
+void TcpTransport::Impl::drop(Peer& p, std::deque<Frame>& frames, uint64_t TransportCounters::*why) {
+  if (frames.empty()) return;
+  bump(why, frames.size());
+  for (auto& f : frames) {
+    if (f.snapshot && handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, false);
+  }
+  frames.clear();
+  if (handlers.on_unreachable) handlers.on_unreachable(p.id);
+}
+
+void TcpTransport::Impl::enqueue(Peer& p, std::vector<Frame> frames) {
+  if (stopped) return;
+  std::deque<Frame> dropped;
+  uint64_t TransportCounters::*why = &TransportCounters::dropped_peer_down;
+  for (auto& f : frames) {
+    if (p.state == Peer::State::down) {
+      dropped.push_back(std::move(f));
+    } else if (p.queue.size() >= options.max_queue_messages || p.queued_bytes + f.bytes.size() > options.max_queue_bytes) {
+      why = &TransportCounters::dropped_queue_full;
+      dropped.push_back(std::move(f));
+    } else {
+      p.queued_bytes += f.bytes.size();
+      p.queue.push_back(std::move(f));
+    }
+  }
+  drop(p, dropped, why);
+  if (!p.queue.empty() && p.writer_parked) p.wake.cancel();
+}
+
+asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
+  auto self = shared_from_this();
+  Duration backoff = options.backoff_initial;
+  // Parks until frames are queued or `d` passes; true when frames are there.
+  auto park = [&](Duration d) -> asio::awaitable<bool> {
+    p.writer_parked = true;
+    p.wake.expires_after(d);
+    co_await p.wake.async_wait(kTuple);
+    p.writer_parked = false;
+    co_return !p.queue.empty();
+  };
+  while (!stopped) {
+    p.state = Peer::State::idle;
+    if (p.queue.empty() && !co_await park(std::chrono::hours(24))) continue;
+    if (stopped) break;
+
+    p.state = Peer::State::connecting;
+    p.socket = std::make_shared<tcp::socket>(p.strand);
+    arm(p.deadline, p.socket, options.connect_timeout);
+    auto [cerr] = co_await p.socket->async_connect(p.ep, kTuple);
+    p.deadline.cancel();
+    if (cerr || !p.socket->is_open()) {
+      if (stopped) break;
+      bump(&TransportCounters::connect_failures);
+      log::debug("raft", "transport: connect to node {} at {} failed: {}", p.id, p.ep.address().to_string(), cerr.message());
+      p.state = Peer::State::down;
+      p.queued_bytes = 0;
+      drop(p, p.queue, &TransportCounters::dropped_peer_down);
+      // Exponential backoff, capped; messages meanwhile are dropped (see header).
+      asio::steady_timer pause(p.strand, backoff);
+      co_await pause.async_wait(kTuple);
+      backoff = std::min(backoff * 2, options.backoff_max);
+      continue;
+    }
+    bump(&TransportCounters::connects);
+    boost::system::error_code ec;
+    p.socket->set_option(tcp::no_delay(true), ec);
+    p.state = Peer::State::up;
+    backoff = options.backoff_initial;
+
+    // Write whatever is queued in one gather-write, until the connection
+    // fails or stays idle for idle_close.
+    while (!stopped) {
+      if (p.queue.empty() && !co_await park(options.idle_close)) break;
+      if (stopped) break;
+      std::deque<Frame> batch;
+      batch.swap(p.queue);
+      p.queued_bytes = 0;
+      std::vector<asio::const_buffer> bufs;
+      bufs.reserve(batch.size());
+      for (auto& f : batch) bufs.push_back(asio::buffer(f.bytes));
+      arm(p.deadline, p.socket, options.write_timeout);
+      auto [werr, n] = co_await asio::async_write(*p.socket, bufs, kTuple);
+      p.deadline.cancel();
+      if (werr) {
+        if (stopped) break;
+        bump(&TransportCounters::write_failures);
+        log::debug("raft", "transport: write to node {} failed: {}", p.id, werr.message());
+        p.state = Peer::State::down;
+        drop(p, batch, &TransportCounters::dropped_peer_down);
+        p.queued_bytes = 0;
+        drop(p, p.queue, &TransportCounters::dropped_peer_down);
+        break;
+      }
+      bump(&TransportCounters::frames_sent, batch.size());
+      for (auto& f : batch) {
+        if (f.snapshot && handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, true);
+      }
+    }
+    p.socket->close(ec);
+    if (p.state == Peer::State::down && !stopped) {
+      asio::steady_timer pause(p.strand, backoff);
+      co_await pause.async_wait(kTuple);
+      backoff = std::min(backoff * 2, options.backoff_max);
+    }
+  }
+}
+
+// ---- inbound ----
+
+asio::awaitable<void> TcpTransport::Impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopped) {
+    auto strand = asio::make_strand(io);
+    auto [ec, socket] = co_await acceptor.async_accept(strand, kTuple);
+    if (ec) {
+      if (stopped || ec == asio::error::operation_aborted) co_return;
+      log::warn("raft", "transport: accept failed: {}", ec.message());
+      asio::steady_timer pause(acceptor_strand, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kTuple);
+      continue;
+    }
+    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    {
+      std::lock_guard lock(mu);
+      inbound.insert(sock);
+    }
+    asio::co_spawn(strand, read_loop(sock), asio::detached);
+  }
+}
+
+asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<tcp::socket> sock) {
+  auto self = shared_from_this();
+  asio::steady_timer deadline(sock->get_executor());
+  std::string body;
+  while (!stopped) {
+    unsigned char len_bytes[4];
+    arm(deadline, sock, options.idle_timeout);
+    auto [e1, n1] = co_await asio::async_read(*sock, asio::buffer(len_bytes), kTuple);
+    if (e1) break;
+    uint32_t len = (uint32_t{len_bytes[0]} << 24) | (uint32_t{len_bytes[1]} << 16) | (uint32_t{len_bytes[2]} << 8) |
+                   len_bytes[3];
+    if (len == 0 || len > options.limits.max_message_bytes) {
+      bump(&TransportCounters::bad_frames);
+      log::warn("raft", "transport: frame of {} bytes (limit {}); closing", len, options.limits.max_message_bytes);
+      break;
+    }
+    body.resize(len);
+    arm(deadline, sock, options.frame_timeout);
+    auto [e2, n2] = co_await asio::async_read(*sock, asio::buffer(body), kTuple);
+    if (e2) break;
+    auto m = decode(body, options.limits);
+    if (!m.ok() || m->to != options.id) {
+      bump(&TransportCounters::bad_frames);
+      log::warn("raft", "transport: bad frame: {}; closing",
+                m.ok() ? "addressed to node " + std::to_string(m->to) : m.error().message());
+      break;
+    }
+    bump(&TransportCounters::frames_received);
+    if (handlers.on_message) handlers.on_message(std::move(m).value());
+  }
+  deadline.cancel();
+  boost::system::error_code ec;
+  sock->close(ec);
+  std::lock_guard lock(mu);
+  inbound.erase(sock);
+}
+
+}  // namespace cairn::raft

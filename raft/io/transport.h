@@ -1,0 +1,120 @@
+// How Raft messages travel between servers.
+//
+// `Transport` is the interface the driver sends through (tests use an
+// in-memory twin). `TcpTransport` is the real one: TCP, one framed message
+// per frame — a 4-byte big-endian length, then raft::encode(message) —
+// decoded with raft::decode under MessageLimits.
+//
+// Outbound: one connection per peer, opened on demand, with a bounded send
+// queue. While a peer is down (the last connect or write failed and the
+// backoff has not expired) messages to it are dropped at once rather than
+// queued: Raft retransmits whatever matters (§5.3: the leader retries
+// AppendEntries indefinitely), and stale queued heartbeats only delay fresh
+// ones. Every drop is reported through on_unreachable so that the leader
+// moves that follower to probing (etcd's ReportUnreachable). Reconnects back
+// off exponentially from backoff_initial up to backoff_max.
+//
+// Inbound: an acceptor; each connection is read frame by frame. A malformed,
+// oversized or misaddressed frame closes the connection and is counted; it
+// never reaches an assert.
+//
+// Every connect, read and write has a deadline. An outbound connection idle
+// for idle_close is closed by its sender, before the receiver's idle_timeout
+// would close it from the other side and lose a frame in flight.
+//
+// Thread-safety: every public method may be called from any thread. Handlers
+// are called from the transport's strands; they must not block.
+//
+// TLS is not implemented yet (see raft/io/README.md).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "raft/message.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace cairn::raft {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Queues each message for its `to` peer; never blocks.
+  virtual void send(std::vector<Message> messages) = 0;
+};
+
+// Where a transport delivers what it learns.
+struct TransportHandlers {
+  std::function<void(Message)> on_message;
+  // A message to this peer was dropped (queue full, peer down, write failed).
+  std::function<void(NodeId)> on_unreachable;
+  // A snapshot message to this peer was written out (true) or lost (false).
+  std::function<void(NodeId, bool)> on_snapshot_status;
+};
+
+struct TcpTransportOptions {
+  NodeId id = kNoNode;
+  std::string listen = "127.0.0.1:0";    // "ip:port"; port 0 picks a free one
+  std::map<NodeId, std::string> peers;   // id → "ip:port" (this node's own id is ignored)
+  size_t max_queue_messages = 4096;      // per peer
+  uint64_t max_queue_bytes = 256u << 20; // per peer (a snapshot may be 64 MiB)
+  Duration connect_timeout = std::chrono::seconds(1);
+  Duration write_timeout = std::chrono::seconds(10);  // one batch of frames
+  Duration frame_timeout = std::chrono::seconds(10);  // the rest of a frame once its length arrived
+  Duration idle_timeout = std::chrono::seconds(120);  // inbound: no frame starts
+  Duration idle_close = std::chrono::seconds(60);     // outbound: nothing to send
+  Duration backoff_initial = std::chrono::milliseconds(50);
+  Duration backoff_max = std::chrono::seconds(2);
+  MessageLimits limits;
+};
+
+struct TransportCounters {
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t bad_frames = 0;          // malformed, oversized or misaddressed: connection closed
+  uint64_t dropped_queue_full = 0;
+  uint64_t dropped_peer_down = 0;   // dropped while in backoff, or lost with a failed write
+  uint64_t connects = 0;
+  uint64_t connect_failures = 0;
+  uint64_t write_failures = 0;
+};
+
+// "ip:port" → (ip, port); the ip must be literal.
+struct HostPort {
+  std::string ip;
+  uint16_t port = 0;
+};
+Result<HostPort> parse_host_port(std::string_view text);
+
+// A frame's 4-byte big-endian length prefix followed by the message.
+std::string encode_frame(const Message& m);
+
+class TcpTransport final : public Transport {
+ public:
+  // Binds the listener (so port() is known) but accepts nothing until start().
+  static Result<std::shared_ptr<TcpTransport>> create(boost::asio::io_context& io, TcpTransportOptions options);
+  ~TcpTransport() override;
+
+  void start(TransportHandlers handlers);
+  uint16_t port() const;
+  void send(std::vector<Message> messages) override;
+  TransportCounters counters() const;
+  // Closes every connection and the listener; queued messages are dropped.
+  void stop();
+
+ private:
+  struct Impl;
+  explicit TcpTransport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::raft

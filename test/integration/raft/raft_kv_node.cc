@@ -1,0 +1,282 @@
+// raft_kv_node: one Raft server for integration tests and bench/raft — a
+// RaftDriver over RocksLogStorage and TcpTransport, an in-memory KV state
+// machine, and a small HTTP API on the core/io server:
+//
+//   PUT /kv/<key>   body = value; 200 "<index>" once applied here;
+//                   503 with X-Raft-Leader: <id> when this node does not lead
+//   GET /kv/<key>   linearizable (ReadIndex, thesis §6.4); 404 when absent
+//   GET /status     {"id","leader","state","term","commit","applied",...}
+//
+// The KV map is in memory: on restart it comes back from the latest Raft
+// snapshot (the serialized map) and the log above it is re-applied. A test
+// binary, not a product: it lives under test/, never in cli/.
+//
+// Prints "raft listening on 127.0.0.1:<port>" and "http listening on
+// 127.0.0.1:<port>" so that tests can find the ports they asked 0 for.
+#include <boost/asio/io_context.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "core/codec.h"
+#include "core/io/http_server.h"
+#include "core/io/runtime.h"
+#include "core/log.h"
+#include "raft/errc.h"
+#include "raft/io/driver.h"
+#include "raft/io/rocks_storage.h"
+#include "raft/io/transport.h"
+
+using namespace cairn;
+using namespace cairn::raft;
+
+namespace {
+
+// put key=value, encoded as two length-prefixed strings.
+std::string encode_put(std::string_view key, std::string_view value) {
+  std::string out;
+  ByteWriter w(&out);
+  w.bytes(key);
+  w.bytes(value);
+  return out;
+}
+
+class KvApp final : public Application {
+ public:
+  void apply(const Entry& e) override {
+    ByteReader r(e.data);
+    std::string key(r.bytes());
+    std::string value(r.bytes());
+    // Entries were encoded by encode_put on the leader; a corrupt one means
+    // the log is corrupt, which the storage's checks would have caught.
+    if (!r.ok() || !r.at_end()) {
+      log::error("kv", "entry {} does not decode; skipped", e.index);
+      return;
+    }
+    std::lock_guard lock(mu_);
+    kv_[std::move(key)] = std::move(value);
+  }
+  std::string snapshot() override {
+    std::lock_guard lock(mu_);
+    std::string out;
+    ByteWriter w(&out);
+    w.varint(kv_.size());
+    for (auto& [k, v] : kv_) {
+      w.bytes(k);
+      w.bytes(v);
+    }
+    return out;
+  }
+  Status restore(const Snapshot& s) override {
+    std::map<std::string, std::string> kv;
+    if (!s.data.empty()) {
+      ByteReader r(s.data);
+      uint64_t n = r.varint();
+      for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        std::string k(r.bytes());
+        kv[std::move(k)] = std::string(r.bytes());
+      }
+      if (!r.ok() || !r.at_end()) return Error(cairn::errc::parse_error, "kv snapshot does not decode");
+    }
+    std::lock_guard lock(mu_);
+    kv_ = std::move(kv);
+    return {};
+  }
+  std::optional<std::string> get(const std::string& key) const {
+    std::lock_guard lock(mu_);
+    auto it = kv_.find(key);
+    if (it == kv_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::string> kv_;
+};
+
+struct Flags {
+  NodeId id = 0;
+  std::map<NodeId, std::string> peers;
+  uint16_t raft_port = 0;
+  uint16_t http_port = 0;
+  std::string data_dir;
+  bool bootstrap = false;
+  int tick_ms = 100;
+  uint64_t snapshot_threshold = 10000;
+  bool persist_on_strand = false;
+  unsigned threads = 2;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::cerr << "raft_kv_node: " << why << "\n"
+            << "usage: raft_kv_node --id N --peers 1=ip:port,2=ip:port,... --data-dir DIR [--raft-port P]\n"
+            << "       [--http-port P] [--bootstrap] [--tick-ms 100] [--snapshot-threshold N]\n"
+            << "       [--persist-on-strand] [--threads N]\n";
+  std::exit(2);
+}
+
+uint64_t number(const std::string& flag, const std::string& v) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18) usage(flag + ": not a number");
+  return std::stoull(v);
+}
+
+Flags parse(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--id") f.id = number(a, value());
+    else if (a == "--raft-port") f.raft_port = static_cast<uint16_t>(number(a, value()));
+    else if (a == "--http-port") f.http_port = static_cast<uint16_t>(number(a, value()));
+    else if (a == "--data-dir") f.data_dir = value();
+    else if (a == "--bootstrap") f.bootstrap = true;
+    else if (a == "--persist-on-strand") f.persist_on_strand = true;
+    else if (a == "--tick-ms") f.tick_ms = static_cast<int>(number(a, value()));
+    else if (a == "--snapshot-threshold") f.snapshot_threshold = number(a, value());
+    else if (a == "--threads") f.threads = static_cast<unsigned>(number(a, value()));
+    else if (a == "--peers") {
+      std::string list = value();
+      size_t pos = 0;
+      while (pos < list.size()) {
+        size_t comma = list.find(',', pos);
+        std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        auto eq = item.find('=');
+        if (eq == std::string::npos) usage("--peers: \"" + item + "\" is not id=ip:port");
+        f.peers[number("--peers", item.substr(0, eq))] = item.substr(eq + 1);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+    } else {
+      usage("unknown flag " + a);
+    }
+  }
+  if (f.id == 0) usage("--id is required (≥ 1)");
+  if (f.data_dir.empty()) usage("--data-dir is required");
+  if (!f.peers.contains(f.id)) usage("--peers must include this node's id");
+  if (f.tick_ms <= 0) usage("--tick-ms must be > 0");
+  return f;
+}
+
+std::string status_json(const DriverStatus& s, const TransportCounters& t) {
+  nlohmann::json j = {
+      {"id", s.id}, {"leader", s.leader}, {"state", std::string(to_string(s.state))}, {"term", s.term},
+      {"commit", s.commit}, {"applied", s.applied}, {"first_index", s.first_index}, {"last_index", s.last_index},
+      {"failed", s.failed}, {"readies", s.readies}, {"fsyncs", s.fsyncs}, {"entries_persisted", s.entries_persisted},
+      {"max_entries_per_fsync", s.max_entries_per_fsync}, {"proposals", s.proposals},
+      {"proposals_failed", s.proposals_failed}, {"reads", s.reads}, {"snapshots_applied", s.snapshots_applied},
+      {"compactions", s.compactions}, {"frames_sent", t.frames_sent}, {"frames_received", t.frames_received},
+      {"bad_frames", t.bad_frames}, {"dropped_queue_full", t.dropped_queue_full},
+      {"dropped_peer_down", t.dropped_peer_down}, {"connects", t.connects}, {"connect_failures", t.connect_failures}};
+  return j.dump();
+}
+
+http::Response failure(const Completion& c) {
+  http::Response r;
+  bool not_leader = c.status.error().code() == cairn::raft::make_error_code(cairn::raft::errc::not_leader);
+  r.status = not_leader ? 503 : (c.status.error().is(cairn::errc::timeout) ? 504 : 503);
+  r.headers.set("X-Raft-Leader", std::to_string(c.leader));
+  r.body = c.status.error().message() + " (leader " + std::to_string(c.leader) + ")\n";
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags = parse(argc, argv);
+  log::configure(log::Level::info, false);
+
+  std::optional<ConfState> bootstrap;
+  if (flags.bootstrap) {
+    ConfState cs;
+    for (auto& [id, addr] : flags.peers) cs.voters.push_back(id);
+    bootstrap = cs;
+  }
+  std::error_code mkdir_error;
+  std::filesystem::create_directories(flags.data_dir, mkdir_error);
+  if (mkdir_error) {
+    std::cerr << "raft_kv_node: cannot create " << flags.data_dir << ": " << mkdir_error.message() << "\n";
+    return 1;
+  }
+  auto storage = RocksLogStorage::open(flags.data_dir + "/raft", bootstrap);
+  if (!storage.ok()) {
+    std::cerr << "raft_kv_node: " << storage.error().message() << "\n";
+    return 1;
+  }
+
+  Runtime runtime;
+  auto& io = runtime.io();
+  TcpTransportOptions topts;
+  topts.id = flags.id;
+  topts.listen = "127.0.0.1:" + std::to_string(flags.raft_port);
+  topts.peers = flags.peers;
+  auto transport = TcpTransport::create(io, topts);
+  if (!transport.ok()) {
+    std::cerr << "raft_kv_node: " << transport.error().message() << "\n";
+    return 1;
+  }
+  std::printf("raft listening on 127.0.0.1:%u\n", static_cast<unsigned>((*transport)->port()));
+
+  KvApp app;
+  DriverOptions dopts;
+  dopts.raft = Config::defaults(flags.id);
+  dopts.tick_interval = std::chrono::milliseconds(flags.tick_ms);
+  dopts.snapshot_threshold = flags.snapshot_threshold;
+  dopts.persist_on_thread = !flags.persist_on_strand;
+  // Requests wait at most ~5 s whatever the tick.
+  dopts.request_timeout_ticks = static_cast<uint64_t>(std::max(10, 5000 / flags.tick_ms));
+  auto driver = RaftDriver::start(io, dopts, storage->get(), transport->get(), &app);
+  if (!driver.ok()) {
+    std::cerr << "raft_kv_node: " << driver.error().message() << "\n";
+    return 1;
+  }
+  std::shared_ptr<RaftDriver> d = *driver;
+  std::shared_ptr<TcpTransport> t = *transport;
+  t->start(d->transport_handlers());
+
+  http::Router router;
+  router.add(http::Method::put, "/kv/<key...>", [d](http::Request& req, http::Responder responder) {
+    if (req.param("key").empty()) return responder.respond(http::Response::error(400, "missing key"));
+    d->propose(encode_put(req.param("key"), req.body), [responder](Completion c) {
+      if (!c.status.ok()) return responder.respond(failure(c));
+      responder.respond(http::Response::text(std::to_string(c.index) + "\n"));
+    });
+  });
+  router.add(http::Method::get, "/kv/<key...>", [d, &app](http::Request& req, http::Responder responder) {
+    d->read_index([responder, key = std::string(req.param("key")), &app](Completion c) {
+      if (!c.status.ok()) return responder.respond(failure(c));
+      // The state machine has applied the read index: the read is linearizable.
+      auto v = app.get(key);
+      if (!v) return responder.respond(http::Response::error(404, "no such key"));
+      responder.respond(http::Response::text(*v));
+    });
+  });
+  router.add_sync(http::Method::get, "/status",
+                  [d, t](http::Request&) { return http::Response::json(status_json(d->status(), t->counters())); });
+
+  http::Server server(io, router, http::ServerOptions{});
+  auto port = server.listen("127.0.0.1", flags.http_port);
+  if (!port.ok()) {
+    std::cerr << "raft_kv_node: " << port.error().message() << "\n";
+    return 1;
+  }
+  server.start();
+  std::printf("http listening on 127.0.0.1:%u\n", static_cast<unsigned>(*port));
+  std::fflush(stdout);
+
+  runtime.on_shutdown_signal([&] {
+    d->stop();
+    t->stop();
+    server.shutdown(std::chrono::seconds(1), [&runtime] { runtime.stop(); });
+    runtime.exit_after(std::chrono::seconds(5));
+  });
+  runtime.run(flags.threads);
+  return 0;
+}
