@@ -138,7 +138,10 @@ SnapshotReader::SnapshotReader(const Db& db) : db_(db), snapshot_(db.raw()->GetS
   options_.snapshot = snapshot_;
 }
 
-SnapshotReader::~SnapshotReader() { db_.raw()->ReleaseSnapshot(snapshot_); }
+SnapshotReader::~SnapshotReader() {
+  for (auto& it : iterators_) it.reset();  // iterators pin the snapshot's data: drop them first
+  db_.raw()->ReleaseSnapshot(snapshot_);
+}
 
 Result<std::optional<std::string>> SnapshotReader::get(Cf cf, std::string_view key) const {
   std::string value;
@@ -161,7 +164,8 @@ Status scan_iterator(rocksdb::Iterator* it, std::string_view prefix, const ScanF
 }  // namespace
 
 Status SnapshotReader::scan(Cf cf, std::string_view prefix, const ScanFn& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_.raw()->NewIterator(options_, db_.cf(cf)));
+  auto& it = iterators_[cf];
+  if (!it) it.reset(db_.raw()->NewIterator(options_, db_.cf(cf)));
   return scan_iterator(it.get(), prefix, fn);
 }
 

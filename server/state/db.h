@@ -3,6 +3,7 @@
 // write transaction that also sees its own pending writes).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -80,7 +81,9 @@ class Reader {
  public:
   virtual ~Reader() = default;
   virtual Result<std::optional<std::string>> get(Cf cf, std::string_view key) const = 0;
-  // Calls fn for each key starting with prefix, in key order, while it returns true.
+  // Calls fn for each key starting with prefix, in key order, while it
+  // returns true. fn must not scan the same reader again (iterators are
+  // reused): collect first, then look further.
   virtual Status scan(Cf cf, std::string_view prefix, const ScanFn& fn) const = 0;
 
   Result<uint64_t> meta_u64(std::string_view key) const;  // 0 when absent
@@ -148,6 +151,10 @@ class SnapshotReader final : public Reader {
   const Db& db_;
   const rocksdb::Snapshot* snapshot_;
   rocksdb::ReadOptions options_;
+  // One iterator per column family, created on first use and re-seeked
+  // after: a health query scans the checks of every instance's node, and
+  // creating an iterator costs far more than seeking one.
+  mutable std::array<std::unique_ptr<rocksdb::Iterator>, kCfCount> iterators_;
 };
 
 // One command's writes. Reads see the DB plus this batch; the FSM applies
