@@ -7,7 +7,7 @@ Phases: N agents start (N-1 join agent 0 at once) -> convergence (every
 observer sees N alive) -> 10 s idle (CPU, RSS, bytes on lo) -> kill -9 one
 agent -> failure detection (every observer sees it failed) -> graceful leave
 of another -> leave propagation (every observer sees it left)."""
-import argparse, json, os, signal, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, signal, subprocess, sys, tempfile, time, urllib.request, uuid
 
 p = argparse.ArgumentParser()
 p.add_argument("--system", choices=["cairn", "serf"], required=True)
@@ -31,8 +31,11 @@ def start(i):
         if i > 0:
             cmd += ["-retry-join", "127.0.0.1:7000", "-retry-interval", "200ms"]
     else:
+        # The same metadata a cairn agent gossips (role, dc, id, build, vsn), so
+        # both pools move the same number of bytes per member.
         cmd = ["serf", "agent", "-node", f"a{i}", "-bind", f"127.0.0.1:{gport}", "-rpc-addr", f"127.0.0.1:{cport}",
-               "-log-level", "warn"]
+               "-log-level", "warn", "-tag", "role=node", "-tag", "dc=dc1", "-tag", f"id={uuid.uuid4()}",
+               "-tag", "build=0.1.0", "-tag", "vsn=2"]
         if i > 0:
             cmd += ["-retry-join", "127.0.0.1:7000", "-retry-interval", "1s"]
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
