@@ -1,0 +1,246 @@
+// TcpTransport over real sockets on 127.0.0.1 (port 0). Each test runs the
+// io_context on a thread and waits on conditions with a generous bound; no
+// test sleeps for a fixed time to make something happen.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "raft/io/transport.h"
+
+namespace cairn::raft {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Everything a transport told its handlers, waitable.
+struct Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Message> messages;
+  int unreachable = 0;
+  int snap_ok = 0, snap_failed = 0;
+
+  TransportHandlers handlers() {
+    return {[this](Message m) {
+              std::lock_guard l(mu);
+              messages.push_back(std::move(m));
+              cv.notify_all();
+            },
+            [this](NodeId) {
+              std::lock_guard l(mu);
+              ++unreachable;
+              cv.notify_all();
+            },
+            [this](NodeId, bool ok) {
+              std::lock_guard l(mu);
+              ++(ok ? snap_ok : snap_failed);
+              cv.notify_all();
+            }};
+  }
+  template <typename Pred>
+  bool wait(Pred pred, std::chrono::seconds timeout = 10s) {
+    std::unique_lock l(mu);
+    return cv.wait_for(l, timeout, [&] { return pred(*this); });
+  }
+};
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::seconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+Message heartbeat(NodeId from, NodeId to, Term term) {
+  Message m;
+  m.type = MessageType::heartbeat;
+  m.from = from;
+  m.to = to;
+  m.term = term;
+  return m;
+}
+
+class TransportTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (auto& t : transports_) t->stop();
+    work_.reset();
+    io_.stop();
+    if (runner_.joinable()) runner_.join();
+  }
+  std::shared_ptr<TcpTransport> make(NodeId id, std::map<NodeId, std::string> peers, Inbox* inbox,
+                                     TcpTransportOptions o = {}) {
+    o.id = id;
+    o.peers = std::move(peers);
+    auto t = TcpTransport::create(io_, o);
+    EXPECT_TRUE(t.ok()) << t.error().message();
+    (*t)->start(inbox->handlers());
+    transports_.push_back(*t);
+    if (!runner_.joinable()) runner_ = std::thread([this] { io_.run(); });
+    return *t;
+  }
+  static std::string addr(const std::shared_ptr<TcpTransport>& t) { return "127.0.0.1:" + std::to_string(t->port()); }
+
+  // A raw client that writes `bytes` to `port` and reports whether the
+  // transport then closed the connection.
+  static bool sends_and_gets_closed(uint16_t port, const std::string& bytes) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(bytes));
+    char c;
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(&c, 1), ec);  // blocks until the server closes
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  std::thread runner_;
+  std::vector<std::shared_ptr<TcpTransport>> transports_;
+};
+
+TEST(HostPort, ParsesIpAndPortAndRefusesNames) {
+  auto hp = parse_host_port("127.0.0.1:8300");
+  ASSERT_TRUE(hp.ok());
+  EXPECT_EQ(hp->ip, "127.0.0.1");
+  EXPECT_EQ(hp->port, 8300);
+  EXPECT_TRUE(parse_host_port("[::1]:1").ok());
+  EXPECT_FALSE(parse_host_port("localhost:1").ok());
+  EXPECT_FALSE(parse_host_port("127.0.0.1").ok());
+  EXPECT_FALSE(parse_host_port("127.0.0.1:99999").ok());
+  EXPECT_FALSE(parse_host_port("127.0.0.1:").ok());
+}
+
+TEST(Frame, IsABigEndianLengthThenTheEncodedMessage) {
+  Message m = heartbeat(1, 2, 7);
+  std::string f = encode_frame(m);
+  ASSERT_GE(f.size(), 4u);
+  uint32_t n = (uint32_t{uint8_t(f[0])} << 24) | (uint32_t{uint8_t(f[1])} << 16) | (uint32_t{uint8_t(f[2])} << 8) | uint8_t(f[3]);
+  EXPECT_EQ(n, f.size() - 4);
+  auto back = decode(std::string_view(f).substr(4));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, m);
+}
+
+TEST_F(TransportTest, DeliversMessagesInOrderBothWays) {
+  Inbox a_in, b_in;
+  auto b = make(2, {}, &b_in);
+  auto a = make(1, {{2, addr(b)}}, &a_in);
+  // b learns a's address only now: rebuild b with the peer (ports are fixed once bound).
+  auto b2 = make(3, {{1, addr(a)}}, &b_in);
+  std::vector<Message> batch;
+  for (Term t = 1; t <= 100; ++t) batch.push_back(heartbeat(1, 2, t));
+  a->send(batch);
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 100; }));
+  for (size_t k = 0; k < 100; ++k) EXPECT_EQ(b_in.messages[k].term, k + 1);
+  b2->send({heartbeat(3, 1, 9)});
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  EXPECT_EQ(a_in.messages[0].from, 3u);
+  EXPECT_EQ(a->counters().frames_sent, 100u);
+  EXPECT_EQ(b->counters().frames_received, 100u);
+}
+
+TEST_F(TransportTest, OversizedFrameClosesTheConnectionAndIsCounted) {
+  Inbox in;
+  TcpTransportOptions o;
+  o.limits.max_message_bytes = 1024;
+  auto t = make(2, {}, &in, o);
+  EXPECT_TRUE(sends_and_gets_closed(t->port(), std::string("\x7f\xff\xff\xff", 4)));
+  EXPECT_TRUE(eventually([&] { return t->counters().bad_frames == 1; }));
+}
+
+TEST_F(TransportTest, MalformedAndMisaddressedFramesCloseTheConnection) {
+  Inbox in;
+  auto t = make(2, {}, &in);
+  std::string garbage = std::string("\0\0\0\x05", 4) + "hello";
+  EXPECT_TRUE(sends_and_gets_closed(t->port(), garbage));
+  EXPECT_TRUE(sends_and_gets_closed(t->port(), encode_frame(heartbeat(1, 9, 1))));  // to node 9, not 2
+  std::string local = encode_frame(heartbeat(1, 2, 1));
+  local[5] = static_cast<char>(MessageType::hup);  // after the version byte: a local-only type never comes off the wire
+  EXPECT_TRUE(sends_and_gets_closed(t->port(), local));
+  EXPECT_TRUE(eventually([&] { return t->counters().bad_frames == 3; }));
+  EXPECT_TRUE(in.messages.empty());
+  // The listener still serves well-formed peers.
+  Inbox a_in;
+  auto a = make(1, {{2, addr(t)}}, &a_in);
+  a->send({heartbeat(1, 2, 5)});
+  EXPECT_TRUE(in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+}
+
+TEST_F(TransportTest, DropsAndReportsUnreachableWhilePeerIsDownThenReconnects) {
+  // Reserve a port, then close it: nothing listens there.
+  uint16_t port;
+  {
+    asio::io_context io;
+    asio::ip::tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
+    port = acc.local_endpoint().port();
+  }
+  Inbox a_in;
+  TcpTransportOptions o;
+  o.backoff_initial = 20ms;
+  o.backoff_max = 100ms;
+  auto a = make(1, {{2, "127.0.0.1:" + std::to_string(port)}}, &a_in, o);
+  a->send({heartbeat(1, 2, 1)});
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.unreachable >= 1; }));
+  EXPECT_TRUE(eventually([&] { return a->counters().connect_failures >= 1 && a->counters().dropped_peer_down >= 1; }));
+
+  // The peer comes up on that port; sends succeed once the backoff expires.
+  Inbox b_in;
+  TcpTransportOptions ob;
+  ob.listen = "127.0.0.1:" + std::to_string(port);
+  auto b = make(2, {}, &b_in, ob);
+  bool delivered = eventually([&] {
+    a->send({heartbeat(1, 2, 2)});
+    std::lock_guard l(b_in.mu);
+    return !b_in.messages.empty();
+  });
+  EXPECT_TRUE(delivered);
+  EXPECT_GE(a->counters().connects, 1u);
+}
+
+TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
+  // A listener that never reads: the kernel buffers fill, the writer blocks,
+  // the queue fills.
+  asio::io_context sink_io;
+  asio::ip::tcp::acceptor sink(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
+  Inbox a_in;
+  TcpTransportOptions o;
+  o.max_queue_messages = 4;
+  auto a = make(1, {{2, "127.0.0.1:" + std::to_string(sink.local_endpoint().port())}}, &a_in, o);
+  Message big;
+  big.type = MessageType::app;
+  big.from = 1;
+  big.to = 2;
+  big.term = 1;
+  big.entries.push_back(Entry{1, 1, EntryType::normal, std::string(1 << 20, 'x')});
+  for (int i = 0; i < 64; ++i) a->send({big});
+  EXPECT_TRUE(eventually([&] { return a->counters().dropped_queue_full > 0; }));
+  EXPECT_TRUE(a_in.wait([](Inbox& i) { return i.unreachable >= 1; }));
+}
+
+TEST_F(TransportTest, SnapshotMessagesReportTheirOutcome) {
+  Inbox a_in, b_in;
+  auto b = make(2, {}, &b_in);
+  auto a = make(1, {{2, addr(b)}}, &a_in);
+  Message m;
+  m.type = MessageType::snap;
+  m.from = 1;
+  m.to = 2;
+  m.term = 1;
+  m.snapshot = Snapshot{{10, 1, ConfState{{1, 2}, {}}}, std::string(4096, 's')};
+  a->send({m});
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.snap_ok == 1; }));
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  EXPECT_EQ(b_in.messages[0].snapshot->data.size(), 4096u);
+}
+
+}  // namespace
+}  // namespace cairn::raft
