@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Three raft_kv_node processes on 127.0.0.1 (RocksDB, fsync on), loaded with
+# 256-byte PUTs by wrk from 1 and from 64 connections: commits/s, p50/p99
+# commit latency (a PUT answers once the entry is applied on the leader),
+# fsyncs/s and entries per fsync (leader and one follower), for the fsync on
+# its own thread (default) and on the driver strand (--persist-on-strand).
+# Then: time to elect after kill -9 of the leader, and the floor — one
+# loopback round trip and one 4 KiB write+fdatasync — so the 1-client latency
+# can be compared with RTT + fsync.
+#
+#   bench/raft/run.sh [build-dir]      (DUR=10 seconds per load run)
+# Stops only the processes it started, by PID.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build-raftio}
+node_bin=$build/test/integration/raft/raft_kv_node
+dur=${DUR:-10}
+[[ -x $node_bin ]] || { echo "missing $node_bin (ninja -C $build raft_kv_node)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/cairn-raft-bench-XXXXXX)
+declare -A pid http
+cleanup() {
+  for id in "${!pid[@]}"; do kill -9 "${pid[$id]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+status() { curl -s --max-time 2 "http://${http[$1]}/status" || true; }
+field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read() or '{}'); print(d.get('$1', 0))"; }
+
+declare -A rport
+for id in 1 2 3; do rport[$id]=$(free_port); done
+peers="1=127.0.0.1:${rport[1]},2=127.0.0.1:${rport[2]},3=127.0.0.1:${rport[3]}"
+
+start() {  # id [extra flags]
+  local id=$1; shift
+  "$node_bin" --id "$id" --peers "$peers" --raft-port "${rport[$id]}" --http-port 0 \
+    --data-dir "$work/n$id" --bootstrap "$@" >"$work/n$id.log" 2>&1 &
+  pid[$id]=$!
+  for _ in $(seq 200); do
+    http[$id]=$(grep -o 'http listening on [0-9.:]*' "$work/n$id.log" | awk '{print $4}' || true)
+    [[ -n ${http[$id]} ]] && return 0
+    sleep 0.05
+  done
+  echo "node $id did not start:" >&2; cat "$work/n$id.log" >&2; exit 1
+}
+
+leader() {  # the id all live nodes agree on, or 0
+  local l=0 x
+  for id in "${!pid[@]}"; do
+    kill -0 "${pid[$id]}" 2>/dev/null || continue
+    x=$(status "$id" | field leader)
+    [[ $x == 0 || ( $l != 0 && $x != "$l" ) ]] && { echo 0; return; }
+    l=$x
+  done
+  echo "$l"
+}
+wait_leader() { for _ in $(seq 400); do l=$(leader); [[ $l != 0 ]] && { echo "$l"; return; }; sleep 0.05; done; echo 0; }
+
+stop_all() {
+  for id in "${!pid[@]}"; do kill -9 "${pid[$id]}" 2>/dev/null || true; wait "${pid[$id]}" 2>/dev/null || true; done
+  pid=(); rm -rf "$work"/n[123]
+}
+
+load() {  # label connections threads
+  local label=$1 conns=$2 threads=$3 l f s0 s1 f0 f1 out
+  l=$(wait_leader); [[ $l == 0 ]] && { echo "no leader" >&2; exit 1; }
+  f=$(( l % 3 + 1 ))
+  s0=$(status "$l"); f0=$(status "$f")
+  out=$(wrk -t"$threads" -c"$conns" -d"${dur}s" --timeout 10s -s "$here/put.lua" "http://${http[$l]}/" 2>&1 | grep RESULT)
+  s1=$(status "$l"); f1=$(status "$f")
+  python3 - "$label" "$conns" "$out" "$s0" "$s1" "$f0" "$f1" <<'EOF'
+import json, re, sys
+label, conns, out, s0, s1, f0, f1 = sys.argv[1:8]
+r = dict(re.findall(r"(\w+)=(\d+)", out))
+s0, s1, f0, f1 = (json.loads(x) for x in (s0, s1, f0, f1))
+secs = int(r["duration_us"]) / 1e6
+ok = int(r["requests"]) - int(r["non2xx"])
+def per(a, b):
+    fs = b["fsyncs"] - a["fsyncs"]; es = b["entries_persisted"] - a["entries_persisted"]
+    return fs / secs, (es / fs if fs else 0)
+lf, le = per(s0, s1); ff, fe = per(f0, f1)
+print(f"| {label} | {conns} | {ok/secs:.0f} | {int(r['p50_us'])/1000:.2f} | {int(r['p99_us'])/1000:.2f} | "
+      f"{lf:.0f} | {le:.1f} | {ff:.0f} | {fe:.1f} | {r['non2xx']}/{r['errors']} |")
+EOF
+}
+
+echo "# raft bench $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${dur}s per run, data in $work"
+echo
+echo "| fsync placement | clients | commits/s | p50 ms | p99 ms | leader fsyncs/s | leader entries/fsync | follower fsyncs/s | follower entries/fsync | non-2xx/errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for mode in thread strand; do
+  extra=()
+  [[ $mode == strand ]] && extra=(--persist-on-strand)
+  for id in 1 2 3; do start "$id" "${extra[@]}"; done
+  load "$mode" 1 1
+  load "$mode" 64 2
+  stop_all
+done
+
+# Failover: kill -9 the leader, time until the other two agree on a new one.
+for id in 1 2 3; do start "$id"; done
+l=$(wait_leader)
+t0=$(date +%s%N)
+kill -9 "${pid[$l]}"; wait "${pid[$l]}" 2>/dev/null || true; unset "pid[$l]"
+while :; do
+  n=$(leader)
+  [[ $n != 0 && $n != "$l" ]] && break
+  (( $(date +%s%N) - t0 > 30000000000 )) && { echo "no new leader in 30 s" >&2; exit 1; }
+  sleep 0.01
+done
+t1=$(date +%s%N)
+echo
+echo "election after kill -9 of the leader: $(( (t1 - t0) / 1000000 )) ms (tick 100 ms, election_tick 10: timeout 1-2 s)"
+stop_all
+echo
+python3 "$here/micro.py" "$work"
