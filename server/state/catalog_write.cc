@@ -57,9 +57,44 @@ Status remove_service_name(Txn& t, const std::string& name, const std::string& n
   return {};
 }
 
+Status delete_node(Txn& t, const std::string& node);
+
+// Consul's ensureNoNodeWithSimilarNameTxn: a name belongs to the node that
+// holds it, unless that node has no ID (an upgrade may claim it) or its
+// serfHealth check is critical (it is gone and may be replaced).
+Status check_name_free(Txn& t, const std::optional<api::Node>& holder, const api::Node& n, bool allow_without_id) {
+  if (!holder || fold_case(holder->id) == fold_case(n.id)) return {};
+  if (holder->id.empty() && allow_without_id) return {};
+  CAIRN_TRY(auto serf, find_check(t, holder->node, std::string(api::kSerfCheckId)));
+  if (serf && serf->status == api::kHealthCritical) return {};
+  return Error(errc::conflict, "Node name " + n.node + " is reserved by node " + holder->id + " with name " +
+                                   holder->node + " (" + holder->address + ")");
+}
+
+// Node IDs are unique (Consul's ensureNodeTxn): registering a known ID
+// under a new name renames the node — the old one goes, with everything on it.
+Status claim_node_id(Txn& t, const std::optional<api::Node>& holder, const api::Node& n) {
+  if (n.id.empty()) return {};
+  CAIRN_TRY(auto owner, t.get(kNodeIds, key::node_id(n.id)));
+  if (owner && fold_case(*owner) != fold_case(n.node)) {
+    if (auto st = check_name_free(t, holder, n, false); !st)
+      return Error(errc::conflict,
+                   "Error while renaming Node ID: \"" + n.id + "\" (" + n.address + "): " + st.error().message());
+    CAIRN_RETURN_IF_ERROR(delete_node(t, *owner));
+  } else if (!owner) {
+    if (auto st = check_name_free(t, holder, n, true); !st)
+      return Error(errc::conflict, "Error adding Node ID \"" + n.id + "\": " + st.error().message());
+  }
+  return {};
+}
+
 Status ensure_node(Txn& t, api::Node n) {
   CAIRN_TRY(auto existing, find_node(t, n.node));
   if (existing && same_ignoring_indexes(*existing, n)) return {};
+  CAIRN_RETURN_IF_ERROR(claim_node_id(t, existing, n));
+  if (existing && !existing->id.empty() && fold_case(existing->id) != fold_case(n.id))
+    t.del(kNodeIds, key::node_id(existing->id));
+  if (!n.id.empty()) t.put(kNodeIds, key::node_id(n.id), n.node);
   n.raft = {existing ? existing->raft.create_index : t.index(), t.index()};
   t.put_record(kNodes, key::node(n.node), n);
   t.bump(IndexTable::nodes);
@@ -152,6 +187,7 @@ Status delete_node(Txn& t, const std::string& node) {
   CAIRN_TRY(auto checks, checks_of_node(t, node));
   for (const auto& c : checks) CAIRN_RETURN_IF_ERROR(delete_check(t, node, c.check_id));
   CAIRN_RETURN_IF_ERROR(invalidate_node_sessions(t, node));
+  if (!existing->id.empty()) t.del(kNodeIds, key::node_id(existing->id));
   t.del(kNodes, key::node(node));
   t.bump(IndexTable::nodes);
   t.touched().table(WatchTable::nodes);

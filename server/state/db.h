@@ -37,6 +37,7 @@ enum Cf : size_t {
   kSessionKeys,
   kNodeSessions,
   kCheckSessions,
+  kNodeIds,
   kCfCount,
 };
 extern const char* const kCfNames[kCfCount];

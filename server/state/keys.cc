@@ -48,6 +48,7 @@ std::string fold_case(std::string_view s) {
 
 namespace key {
 std::string node(std::string_view node) { return fold_case(node); }
+std::string node_id(std::string_view id) { return fold_case(id); }
 std::string of_node(std::string_view node) { return composite_key({fold_case(node)}); }
 std::string service(std::string_view node, std::string_view id) {
   return composite_key({fold_case(node), fold_case(id)});

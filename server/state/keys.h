@@ -31,6 +31,7 @@ std::string fold_case(std::string_view s);
 // The key of each table row (layouts in README.md).
 namespace key {
 std::string node(std::string_view node);                                   // nodes
+std::string node_id(std::string_view id);                                  // node_ids (UUIDs: case-insensitive)
 std::string of_node(std::string_view node);                                // prefix: services, checks, node_sessions of a node
 std::string service(std::string_view node, std::string_view id);           // services
 std::string check(std::string_view node, std::string_view id);             // checks

@@ -301,5 +301,62 @@ TEST_F(CatalogTest, ServiceNamesAndIdsAreCaseInsensitive) {
   EXPECT_EQ(view.service_nodes("WEB", {})->index, index_);
 }
 
+constexpr const char* kIdA = "40e4a748-2192-161a-0510-9bf59fe950b5";
+constexpr const char* kIdB = "9d5f0b43-0c3f-4c0e-9e0a-36a3f4a0a111";
+
+class NodeIdTest : public CatalogTest {
+ protected:
+  Status register_with_id(const std::string& node, const std::string& id) {
+    auto req = node_request(node);
+    req.id = id;
+    return register_req(req);
+  }
+};
+
+TEST_F(NodeIdTest, AKnownIdUnderANewNameRenamesTheNode) {
+  auto req = node_request("old");
+  req.id = kIdA;
+  req.service.emplace();
+  req.service->service = "web";
+  ASSERT_TRUE(register_req(req).ok());
+  ASSERT_TRUE(register_with_id("new", kIdA).ok());
+  auto view = store_->read();
+  EXPECT_FALSE(view.node("old")->value.has_value());
+  EXPECT_EQ(view.node("new")->value->id, kIdA);
+  EXPECT_TRUE(view.service_nodes("web", {})->value.empty());
+}
+
+TEST_F(NodeIdTest, ANameHeldByAnotherIdIsRefused) {
+  ASSERT_TRUE(register_with_id("n1", kIdA).ok());
+  auto st = register_with_id("n1", kIdB);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message(), std::string("Error adding Node ID \"") + kIdB +
+                                      "\": Node name n1 is reserved by node " + kIdA + " with name n1 (10.0.0.1)");
+  EXPECT_EQ(store_->read().node("n1")->value->id, kIdA);
+}
+
+TEST_F(NodeIdTest, ANodeWithoutIdMayTakeOne) {
+  register_node("n1");
+  ASSERT_TRUE(register_with_id("n1", kIdA).ok());
+  EXPECT_EQ(store_->read().node("n1")->value->id, kIdA);
+}
+
+TEST_F(NodeIdTest, ANameWhoseHolderIsCriticalCanBeTakenAndFreesTheOldId) {
+  ASSERT_TRUE(register_with_id("n1", kIdA).ok());
+  register_check("n1", "serfHealth", "critical");
+  ASSERT_TRUE(register_with_id("n1", kIdB).ok());
+  ASSERT_TRUE(register_with_id("n2", kIdA).ok());  // A is free: no rename of n1
+  auto view = store_->read();
+  EXPECT_EQ(view.node("n1")->value->id, kIdB);
+  EXPECT_EQ(view.node("n2")->value->id, kIdA);
+}
+
+TEST_F(NodeIdTest, DeregisteringANodeFreesItsId) {
+  ASSERT_TRUE(register_with_id("n1", kIdA).ok());
+  ASSERT_TRUE(deregister("n1").ok());
+  ASSERT_TRUE(register_with_id("n2", kIdA).ok());
+  EXPECT_EQ(store_->read().nodes()->value.size(), 1u);
+}
+
 }  // namespace
 }  // namespace cairn::server::state
