@@ -4,8 +4,10 @@
 
 # g++ 12 at -O2 reports false positives for std::string copies
 # (-Warray-bounds, -Wstringop-overflow/overread, -Wrestrict; GCC bugs 105329, 105651).
-set(CAIRN_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers
-    -Wno-array-bounds -Wno-stringop-overflow -Wno-stringop-overread -Wno-restrict)
+set(CAIRN_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND CAIRN_WARNINGS -Wno-array-bounds -Wno-stringop-overflow -Wno-stringop-overread -Wno-restrict)
+endif()
 
 # cairn_library(NAME <target> SOURCES ... [DEPS ...] [IO])
 # IO marks a target that may include Asio/Beast/OpenSSL/RocksDB: it reuses the

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/io/http_request.h"
 #include "core/io/pch.h"
 #include "core/log.h"
 
@@ -278,26 +279,15 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Conn> conn) {
     auto& raw = parser.get();
     bool keep_alive = raw.keep_alive();
 
+    auto converted = to_request(std::move(raw), ip);
     Request req;
-    req.method_text = std::string(raw.method_string());
-    req.method = parse_method(req.method_text);
-    req.target = std::string(raw.target());
-    req.remote_address = ip;
-    std::string_view target = req.target;
-    auto qpos = target.find('?');
-    auto path = percent_decode(target.substr(0, qpos));
-    Result<Query> query = qpos == std::string_view::npos ? Result<Query>(Query{}) : Query::parse(target.substr(qpos + 1));
-    for (const auto& field : raw) req.headers.add(std::string(field.name_string()), std::string(field.value()));
-    req.body = std::move(raw.body());
-
     Response response;
-    if (!path.ok() || req.target.empty() || req.target[0] != '/') {
-      response = Response::error(400, "Invalid URL path: " + (path.ok() ? req.target : path.error().message()));
-    } else if (!query.ok()) {
-      response = Response::error(400, "Invalid query: " + query.error().message());
+    if (!converted.ok()) {
+      req.target = std::string(parser.get().target());
+      req.method_text = std::string(parser.get().method_string());
+      response = Response::error(400, converted.error().message());
     } else {
-      req.path = std::move(path).value();
-      req.query = std::move(query).value();
+      req = std::move(converted).value();
       if (!conn->slot) conn->slot = std::make_shared<Slot>(conn->strand);
       auto slot = conn->slot;
       uint64_t seq = ++slot->seq;
