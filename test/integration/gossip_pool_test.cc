@@ -1,7 +1,12 @@
 // Real `cairn agent` processes forming a gossip pool on 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "api/io/http_client.h"
 #include "test/support/process.h"
@@ -121,6 +126,42 @@ TEST_F(GossipPoolTest, TwentyAgentsConvergeAndDetectAFailureAndALeave) {
     if (a.name == "a7" || a.name == "a11") continue;
     EXPECT_EQ(count_alive(a), kAgents - 2) << a.name;
   }
+}
+
+// Sends `bytes` to ip:port over UDP (datagram) or TCP (one connection).
+void send_raw(const std::string& addr, const std::string& bytes, bool tcp) {
+  auto colon = addr.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+  ::inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr);
+  int fd = ::socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+  if (tcp) {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  } else {
+    ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  ::close(fd);
+}
+
+TEST_F(GossipPoolTest, GarbagePacketsAreDroppedWithoutHarm) {
+  auto& a = start("target");
+  auto& b = start("peer", a.gossip);
+  ASSERT_TRUE(all_see("target", 1, 10s));
+  std::mt19937 rng(7);
+  for (int i = 0; i < 300; ++i) {
+    std::string junk(static_cast<size_t>(rng() % 1500), '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    if (i % 3 == 0 && !junk.empty()) junk[0] = static_cast<char>(i % 8);  // plausible message types
+    send_raw(a.gossip, junk, /*tcp=*/i % 2 == 0);
+  }
+  // An oversized stream frame and a truncated one.
+  send_raw(a.gossip, std::string("\x7f\xff\xff\xff", 4) + "x", true);
+  send_raw(a.gossip, std::string("\x00\x00\x01\x00", 4) + "short", true);
+  std::this_thread::sleep_for(2s);
+  EXPECT_TRUE(a.process->running());
+  EXPECT_EQ(status_of(b, "target"), 1);
+  EXPECT_EQ(status_of(a, "peer"), 1);
 }
 
 TEST_F(GossipPoolTest, JoinCommandAndMembersCommand) {
