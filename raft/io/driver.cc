@@ -139,6 +139,14 @@ void RaftDriver::propose(std::string data, CompletionCallback done) {
     }
     // A leader appends a proposal at once (raft/README.md), so it is the last entry.
     Index index = n.raft().log().last_index();
+    // An earlier proposal at this index lost its entry to a truncation when we
+    // were deposed and re-elected (§5.3); it can no longer be applied.
+    if (auto old = impl->proposals.find(index); old != impl->proposals.end()) {
+      impl->bump(&DriverStatus::proposals_failed);
+      auto old_done = std::move(old->second.done);
+      impl->proposals.erase(old);
+      old_done({raft_error(errc::proposal_dropped, "overwritten by another leader"), 0, n.leader()});
+    }
     impl->proposals[index] = {n.term(), impl->ticks + impl->options.request_timeout_ticks, std::move(done)};
     impl->bump(&DriverStatus::proposals);
     impl->kick();

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -79,6 +80,7 @@ class Net {
   std::vector<Message> in_flight;
   std::set<NodeId> isolated;
   int order_violations = 0;
+  std::vector<Message> carried;  // everything ever sent, for assertions
 
   void carry(NodeId from, std::vector<Message> msgs) {
     LogStorage& s = *members.at(from)->storage;
@@ -86,6 +88,7 @@ class Net {
       // The ordering rule: what a message claims is already durable.
       if (!m.entries.empty() && s.last_index() < m.entries.back().index) ++order_violations;
       if (m.type == MessageType::vote_resp && !m.reject && s.initial_state()->hard_state.vote != m.to) ++order_violations;
+      carried.push_back(m);
       in_flight.push_back(std::move(m));
     }
   }
@@ -116,8 +119,23 @@ class DriverTest : public ::testing::Test {
     auto m = std::make_unique<Member>();
     m->storage = std::move(storage);
     m->transport = std::make_unique<FakeTransport>(&net_, id);
+    ReadOnlyOption reads = o.raft.read_only_option;
     o.raft = Config::defaults(id);
+    o.raft.read_only_option = reads;
     o.raft.check_invariants = true;
+    o.tick_interval = Duration::zero();
+    o.persist_on_thread = false;
+    auto d = RaftDriver::start(io_, o, m->storage.get(), m->transport.get(), &m->app);
+    ASSERT_TRUE(d.ok()) << d.error().message();
+    m->driver = *d;
+    net_.members[id] = m.get();
+    members_[id] = std::move(m);
+  }
+  // Like start(), but keeps o.raft as given (id included).
+  void restart_with(NodeId id, std::unique_ptr<LogStorage> storage, DriverOptions o) {
+    auto m = std::make_unique<Member>();
+    m->storage = std::move(storage);
+    m->transport = std::make_unique<FakeTransport>(&net_, id);
     o.tick_interval = Duration::zero();
     o.persist_on_thread = false;
     auto d = RaftDriver::start(io_, o, m->storage.get(), m->transport.get(), &m->app);
@@ -253,6 +271,64 @@ TEST_F(DriverTest, LaggingFollowerCatchesUpFromASnapshotAfterCompaction) {
   EXPECT_EQ(m.app.kv["k19"], "19");
   EXPECT_EQ(m.driver->status().applied, members_.at(leader)->driver->status().applied);
 }
+
+// The startup vote lease (raft/README.md, thesis §4.2.3/§6.4.1): with lease
+// reads a restarted server must not vote for an election timeout, since it may
+// have promised its vote to a leader's lease before it crashed.
+class DriverLeaseTest : public DriverTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(DriverLeaseTest, RestartedFollowerVotesOnlyAfterAnElectionTimeoutWhenLeaseReadsAreOn) {
+  bool lease = GetParam();
+  DriverOptions o;
+  if (lease) o.raft.read_only_option = ReadOnlyOption::lease;
+  for (NodeId id : {1, 2, 3}) start(id, std::make_unique<MemoryStorage>(ConfState{{1, 2, 3}, {}}), o);
+  NodeId leader = elect();
+  ASSERT_NE(leader, kNoNode);
+  ASSERT_TRUE(propose(leader, "a=1").status.ok());
+  NodeId f = leader == 1 ? 2 : 1, candidate = 6 - leader - f;
+  // Crash and restart f on the same storage, cut off from everyone.
+  members_.at(f)->driver->stop();
+  net_.pump(io_);
+  auto storage = std::move(members_.at(f)->storage);
+  members_.erase(f);
+  net_.members.erase(f);
+  net_.isolated.insert(f);
+  DriverOptions d = o;
+  d.raft = Config::defaults(f);
+  if (lease) d.raft.read_only_option = ReadOnlyOption::lease;
+  restart_with(f, std::move(storage), d);
+  Term term = members_.at(f)->driver->status().term;
+  Index last = members_.at(f)->storage->last_index();
+  auto vote_request = [&] {
+    Message m;
+    m.type = MessageType::vote;
+    m.from = candidate;
+    m.to = f;
+    m.term = term + 1;
+    m.index = last;
+    m.log_term = *members_.at(f)->storage->term(last);
+    return m;
+  };
+  auto answered = [&] {
+    return std::count_if(net_.carried.begin(), net_.carried.end(), [&](const Message& m) {
+      return m.from == f && m.type == MessageType::vote_resp && !m.reject;
+    });
+  };
+  net_.carried.clear();
+  members_.at(f)->driver->receive(vote_request());
+  net_.pump(io_);
+  EXPECT_EQ(answered(), lease ? 0 : 1) << "a freshly restarted node votes only without lease reads";
+  if (!lease) return;
+  for (int i = 0; i < 10; ++i) {  // election_tick
+    members_.at(f)->driver->tick();
+    net_.pump(io_);
+  }
+  term = members_.at(f)->driver->status().term;
+  members_.at(f)->driver->receive(vote_request());
+  net_.pump(io_);
+  EXPECT_EQ(answered(), 1) << "after an election timeout the promise has expired";
+}
+INSTANTIATE_TEST_SUITE_P(LeaseOnOff, DriverLeaseTest, ::testing::Bool());
 
 std::string fresh_dir() {
   static int n = 0;
