@@ -115,24 +115,16 @@ void FakeTransport::send(std::vector<Message> messages) { net_->carry(from_, std
 
 class DriverTest : public ::testing::Test {
  protected:
+  // A driver for node `id` with the default raft config (keeping o's read option).
   void start(NodeId id, std::unique_ptr<LogStorage> storage, DriverOptions o = {}) {
-    auto m = std::make_unique<Member>();
-    m->storage = std::move(storage);
-    m->transport = std::make_unique<FakeTransport>(&net_, id);
     ReadOnlyOption reads = o.raft.read_only_option;
     o.raft = Config::defaults(id);
     o.raft.read_only_option = reads;
     o.raft.check_invariants = true;
-    o.tick_interval = Duration::zero();
-    o.persist_on_thread = false;
-    auto d = RaftDriver::start(io_, o, m->storage.get(), m->transport.get(), &m->app);
-    ASSERT_TRUE(d.ok()) << d.error().message();
-    m->driver = *d;
-    net_.members[id] = m.get();
-    members_[id] = std::move(m);
+    launch(id, std::move(storage), o);
   }
-  // Like start(), but keeps o.raft as given (id included).
-  void restart_with(NodeId id, std::unique_ptr<LogStorage> storage, DriverOptions o) {
+  // Starts a driver with o.raft exactly as given.
+  void launch(NodeId id, std::unique_ptr<LogStorage> storage, DriverOptions o) {
     auto m = std::make_unique<Member>();
     m->storage = std::move(storage);
     m->transport = std::make_unique<FakeTransport>(&net_, id);
@@ -293,10 +285,7 @@ TEST_P(DriverLeaseTest, RestartedFollowerVotesOnlyAfterAnElectionTimeoutWhenLeas
   members_.erase(f);
   net_.members.erase(f);
   net_.isolated.insert(f);
-  DriverOptions d = o;
-  d.raft = Config::defaults(f);
-  if (lease) d.raft.read_only_option = ReadOnlyOption::lease;
-  restart_with(f, std::move(storage), d);
+  start(f, std::move(storage), o);
   Term term = members_.at(f)->driver->status().term;
   Index last = members_.at(f)->storage->last_index();
   auto vote_request = [&] {
