@@ -15,6 +15,7 @@
 #include "agent/uuid.h"
 #include "core/io/asio_scheduler.h"
 #include "core/io/http_server.h"
+#include "core/duration.h"
 #include "core/io/runtime.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -70,7 +71,7 @@ Result<gossip::Keyring> load_keyring(const Config& c, const std::string& path) {
 struct Agent::Impl {
   Config config;
   Runtime* runtime = nullptr;
-  std::function<void(bool)> shutdown_request;
+  std::function<void(ShutdownReason)> shutdown_request;
   std::unique_ptr<http::EndpointContext> endpoints;
   bool remove_data_dir = false;
   cairn::http::Router router;
@@ -100,7 +101,7 @@ Agent::~Agent() {
   }
 }
 
-void Agent::set_shutdown_request(std::function<void(bool leave)> fn) { impl_->shutdown_request = std::move(fn); }
+void Agent::set_shutdown_request(std::function<void(ShutdownReason)> fn) { impl_->shutdown_request = std::move(fn); }
 
 const Config& Agent::config() const { return impl_->config; }
 const std::vector<std::string>& Agent::http_addresses() const { return impl_->http_addresses; }
@@ -138,10 +139,16 @@ void Agent::Impl::retry_join() {
       ++retry_attempts;
       if (config.retry_max > 0 && retry_attempts >= config.retry_max) {
         log::error("agent", "retry join failed {} times, giving up: {}", retry_attempts, joined.error().message());
+        // Consul exits with an error here: the operator asked for a bounded number of attempts.
+        if (shutdown_request) shutdown_request(ShutdownReason::fatal);
         return;
       }
-      log::warn("agent", "join failed: {}; retrying in {}", joined.error().message(), config.retry_interval.count() / 1'000'000);
-      retry_timer->expires_after(config.retry_interval);
+      // Exponential backoff from min(1s, retry_interval), capped at retry_interval.
+      Duration delay = std::min<Duration>(config.retry_interval, std::chrono::seconds(1));
+      for (int i = 1; i < retry_attempts && delay < config.retry_interval; ++i) delay *= 2;
+      delay = std::min(delay, config.retry_interval);
+      log::warn("agent", "join failed: {}; retrying in {}", joined.error().message(), format_duration(delay));
+      retry_timer->expires_after(delay);
       retry_timer->async_wait([this](boost::system::error_code ec) {
         if (!ec) retry_join();
       });
@@ -188,7 +195,11 @@ Status Agent::start(Runtime& runtime) {
   CAIRN_TRY(impl_->gossip, gossip::GossipNode::start(runtime.io(), std::move(g), std::move(handlers)));
 
   impl_->endpoints = std::make_unique<http::EndpointContext>(http::EndpointContext{
-      c, impl_->shutdown_request, impl_->gossip, encrypted, impl_->events.get(),
+      c,
+      [impl = impl_.get()](bool leave) {
+        if (impl->shutdown_request) impl->shutdown_request(leave ? ShutdownReason::leave : ShutdownReason::signal);
+      },
+      impl_->gossip, encrypted, impl_->events.get(),
       [strand = *impl_->event_strand](std::function<void()> fn) { asio::post(strand, std::move(fn)); }});
   http::register_endpoints(impl_->router, *impl_->endpoints);
 

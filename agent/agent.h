@@ -19,15 +19,22 @@ class Runtime;
 
 namespace cairn::agent {
 
+// Why the agent asks its owner to shut it down.
+enum class ShutdownReason {
+  signal,  // as SIGTERM: leave the pool if leave_on_terminate
+  leave,   // PUT /v1/agent/leave: leave the pool, exit 0
+  fatal,   // the agent cannot go on (retry_join gave up): exit 1
+};
+
 class Agent {
  public:
   explicit Agent(Config config);
   ~Agent();
 
-  // What the agent calls when asked over the API to leave (PUT
-  // /v1/agent/leave, leave = true): the composition root starts the same
-  // graceful shutdown as for SIGTERM. Set before start().
-  void set_shutdown_request(std::function<void(bool leave)> fn);
+  // What the agent calls when it must stop (asked over the API to leave, or
+  // a fatal condition): the composition root starts the same graceful
+  // shutdown as for SIGTERM. Set before start().
+  void set_shutdown_request(std::function<void(ShutdownReason)> fn);
 
   // Prepares the data dir and node id, starts gossip, binds every listener
   // (port 0 picks a free one) and starts serving; joins start_join (fatal on

@@ -92,9 +92,18 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
       });
     });
   };
-  agent.set_shutdown_request([&](bool leave) {
-    log::info("agent", "graceful leave requested over the HTTP API");
-    graceful_shutdown(leave);
+  int exit_code = kExitOk;
+  agent.set_shutdown_request([&](agent::ShutdownReason why) {
+    switch (why) {
+      case agent::ShutdownReason::leave:
+        log::info("agent", "graceful leave requested over the HTTP API");
+        return graceful_shutdown(true);
+      case agent::ShutdownReason::signal:
+        return graceful_shutdown(agent.config().leave_on_terminate);
+      case agent::ShutdownReason::fatal:
+        exit_code = kExitError;
+        return graceful_shutdown(false);
+    }
   });
   if (auto st = agent.start(runtime); !st.ok()) {
     std::cerr << "==> " << st.error().message() << "\n";
@@ -106,7 +115,7 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
   unsigned threads = 0;
   if (const char* t = std::getenv("CAIRN_IO_THREADS")) threads = static_cast<unsigned>(std::strtoul(t, nullptr, 10));
   runtime.run(threads);
-  return kExitOk;
+  return exit_code;
 }
 
 // Consul loads -config-file and -config-dir sources in the order they appear

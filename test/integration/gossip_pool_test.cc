@@ -164,6 +164,32 @@ TEST_F(GossipPoolTest, GarbagePacketsAreDroppedWithoutHarm) {
   EXPECT_EQ(status_of(a, "peer"), 1);
 }
 
+TEST_F(GossipPoolTest, RetryJoinBacksOffAndGivesUpAfterRetryMax) {
+  Process p({cairn_binary(), "agent", "-node", "lonely", "-data-dir", dir_.file("lonely"), "-bind", "127.0.0.1",
+             "-serf-lan-port", "0", "-http-port", "0", "-retry-join", "127.0.0.1:1", "-retry-interval", "400ms",
+             "-retry-max", "4"},
+            dir_.file("lonely.log"));
+  auto status = p.wait_exit(30s);
+  ASSERT_TRUE(status.has_value()) << p.log();
+  EXPECT_EQ(*status, 1);
+  std::string log = p.log();
+  // Backoff: 100ms would be too short; the waits double up to retry_interval.
+  EXPECT_NE(log.find("retrying in 400ms"), std::string::npos) << log;
+  EXPECT_NE(log.find("giving up"), std::string::npos) << log;
+}
+
+TEST_F(GossipPoolTest, RetryJoinKeepsTryingUntilAPeerAppears) {
+  Process late({cairn_binary(), "agent", "-node", "early", "-data-dir", dir_.file("early"), "-bind", "127.0.0.1",
+                "-serf-lan-port", "0", "-http-port", "0", "-retry-join", "127.0.0.1:28391", "-retry-interval", "200ms"},
+               dir_.file("early.log"));
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(late.running());
+  Process peer({cairn_binary(), "agent", "-node", "anchor", "-data-dir", dir_.file("anchor"), "-bind", "127.0.0.1",
+                "-serf-lan-port", "28391", "-http-port", "0"},
+               dir_.file("anchor.log"));
+  EXPECT_TRUE(late.wait_for_log("retry join succeeded", 15s).has_value()) << late.log();
+}
+
 TEST_F(GossipPoolTest, JoinCommandAndMembersCommand) {
   auto& a = start("first");
   auto& b = start("second");
