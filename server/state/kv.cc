@@ -68,7 +68,7 @@ Result<bool> kv_apply(Txn& t, KvOp op, const api::KVPair& in) {
       return true;
     }
     case KvOp::lock: {
-      if (in.session.empty()) return Error(errc::invalid_argument, "Missing session");
+      if (in.session.empty()) return Error(errc::invalid_argument, "missing session");
       CAIRN_TRY(auto session, t.get(kSessions, in.session));
       if (!session) return Error(errc::invalid_argument, "invalid session \"" + in.session + "\"");
       CAIRN_TRY(bool delayed, lock_delay_active(t, in.key));
@@ -85,7 +85,8 @@ Result<bool> kv_apply(Txn& t, KvOp op, const api::KVPair& in) {
       return true;
     }
     case KvOp::unlock: {
-      if (!existing || existing->session != in.session || in.session.empty()) return false;
+      if (in.session.empty()) return Error(errc::invalid_argument, "missing session");
+      if (!existing || existing->session != in.session) return false;
       api::KVPair e = in;
       keep_identity(e);
       e.session.clear();

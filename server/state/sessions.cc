@@ -63,10 +63,10 @@ Status invalidate(Txn& t, const api::Session& s) {
 }  // namespace
 
 Result<std::string> session_create(Txn& t, api::Session s) {
-  if (s.id.empty()) return Error(errc::invalid_argument, "Missing Session ID");
+  if (s.id.empty()) return Error(errc::invalid_argument, "Missing session ID");
   if (s.behavior.empty()) s.behavior = std::string(api::kSessionBehaviorRelease);
   if (s.behavior != api::kSessionBehaviorRelease && s.behavior != api::kSessionBehaviorDelete)
-    return Error(errc::invalid_argument, "Invalid session behavior setting '" + s.behavior + "'");
+    return Error(errc::invalid_argument, "Invalid session behavior: " + s.behavior);
   CAIRN_TRY(auto existing, t.get(kSessions, s.id));
   if (existing) return Error(errc::already_exists, "Session ID " + s.id + " already exists");
   CAIRN_TRY(auto node, find_node(t, s.node));

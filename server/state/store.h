@@ -10,8 +10,9 @@
 // (errc::out_of_range) without touching anything, so replaying a log over a
 // reopened store is harmless. Errors for which is_storage_failure() holds
 // (RocksDB I/O errors, corrupt records) record nothing: the state may no
-// longer follow the log, and the caller must stop applying. Each write adds the watch keys it changed to
-// `touched` (server/state/watch.h) — only on success.
+// longer follow the log, and the caller must stop applying. Each write adds
+// the watch keys it changed to `touched` (server/state/watch.h), only on
+// success.
 //
 // Time. Nothing here reads a clock. Session invalidation records lock-delay
 // expiry as `now` + the session's LockDelay, and an acquire at `now` fails

@@ -124,6 +124,15 @@ TEST_F(SessionTest, ReleaseBySomeoneElseFails) {
   EXPECT_FALSE(release("missing", "s1"));
 }
 
+TEST_F(SessionTest, AcquireOrReleaseWithoutASessionIsAnError) {
+  api::KVPair e;
+  e.key = "lock";
+  auto lock = store_->kv_apply(next(), KvOp::lock, e, at_seconds(0), touched_);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.error().message(), "missing session");
+  EXPECT_FALSE(store_->kv_apply(next(), KvOp::unlock, e, at_seconds(0), touched_).ok());
+}
+
 TEST_F(SessionTest, PlainWriteKeepsTheLockHolder) {
   create_session("s1", "n1");
   acquire("lock", "s1");
