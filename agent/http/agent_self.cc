@@ -6,13 +6,30 @@
 #include "agent/http/endpoints.h"
 #include "agent/http/json_reply.h"
 #include "core/version.h"
+#include "gossip/io/node.h"
 
 namespace cairn::agent::http {
 namespace {
 
-nlohmann::json self_document(const Config& config) {
+nlohmann::json self_document(const Config& config, const std::string& gossip_addr) {
   nlohmann::json meta = nlohmann::json::object();
   for (const auto& [k, v] : config.node_meta) meta[k] = v;
+  // This agent as a gossip member (the shape of /v1/agent/members entries).
+  std::string addr = gossip_addr;
+  int port = 0;
+  if (auto colon = addr.rfind(':'); colon != std::string::npos) {
+    port = std::atoi(addr.c_str() + colon + 1);
+    addr = addr.substr(0, colon);
+    if (addr.size() > 1 && addr.front() == '[') addr = addr.substr(1, addr.size() - 2);
+  }
+  nlohmann::json member = {
+      {"Name", config.node_name},
+      {"Addr", addr},
+      {"Port", port},
+      {"Tags", {{"dc", config.datacenter}, {"id", config.node_id}, {"role", "node"}, {"build", version()}, {"vsn", "2"}}},
+      {"Status", 1},
+      {"ProtocolMin", 1}, {"ProtocolMax", 5}, {"ProtocolCur", 2},
+      {"DelegateMin", 2}, {"DelegateMax", 5}, {"DelegateCur", 4}};
   return {
       {"Config",
        {{"Datacenter", config.datacenter},
@@ -32,11 +49,7 @@ nlohmann::json self_document(const Config& config) {
         {"LogLevel", config.log_level},
         {"LogJSON", config.log_json}}},
       {"Meta", meta},
-      {"Member",
-       {{"Name", config.node_name},
-        {"Addr", config.client_addr.front()},
-        {"Tags", {{"dc", config.datacenter}, {"id", config.node_id}, {"role", "node"}, {"build", version()}}},
-        {"Status", 1}}},
+      {"Member", member},
       {"Stats",
        {{"agent", {{"version", version()}}},
         {"build", {{"version", version()}, {"revision", revision()}, {"prerelease", ""}}},
@@ -51,7 +64,8 @@ void register_agent_self(Router& router, EndpointContext& ctx) {
   const Config& config = ctx.config;
   // Everything shown is fixed for the agent's lifetime, so the document is
   // built once. (hardware_concurrency() alone reads /sys on every call.)
-  auto body = std::make_shared<const nlohmann::json>(self_document(config));
+  auto body = std::make_shared<const nlohmann::json>(
+      self_document(config, ctx.gossip ? ctx.gossip->advertise() : std::string()));
   router.add_sync(Method::get, "/v1/agent/self", [body](Request& req) { return json_reply(req, *body); });
 }
 

@@ -46,6 +46,9 @@ TEST_F(AgentDevTest, AgentSelfReportsConfig) {
   EXPECT_EQ(j["Config"]["NodeID"].get<std::string>().size(), 36u);
   EXPECT_FALSE(j["Config"]["Version"].get<std::string>().empty());
   EXPECT_EQ(j["Member"]["Name"], "itest-node");
+  EXPECT_EQ(j["Member"]["Addr"], "127.0.0.1");
+  EXPECT_GT(j["Member"]["Port"].get<int>(), 0);  // the gossip port actually bound
+  EXPECT_EQ(j["Member"]["Tags"]["dc"], "dc1");
 }
 
 TEST_F(AgentDevTest, PrettyIndentsJson) {
