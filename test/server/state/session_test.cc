@@ -227,6 +227,21 @@ TEST_F(SessionTest, DeregisteringTheCheckInvalidatesItsSessions) {
   EXPECT_FALSE(store_->read().session_get("s1")->value.has_value());
 }
 
+TEST_F(SessionTest, DeregisteringAServiceInvalidatesSessionsOnItsChecks) {
+  register_service("n1", "web", "web1");
+  register_check("n1", "web-check", "passing", "web1");
+  api::Session s;
+  s.id = "s1";
+  s.node = "n1";
+  s.service_checks = {{"web-check", ""}};
+  ASSERT_TRUE(store_->session_create(next(), s, touched_).ok());
+  api::DeregisterRequest d;
+  d.node = "n1";
+  d.service_id = "web1";
+  ASSERT_TRUE(store_->catalog_deregister(next(), d, at_seconds(1000), touched_).ok());
+  EXPECT_FALSE(store_->read().session_get("s1")->value.has_value());
+}
+
 TEST_F(SessionTest, SessionWithoutChecksSurvivesACriticalCheck) {
   api::Session s;
   s.id = "s1";
