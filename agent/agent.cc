@@ -189,6 +189,7 @@ Status Agent::start(Runtime& runtime) {
   g.keyring_path = (fs::path(c.data_dir) / "serf" / "local.keyring").string();
   CAIRN_TRY(g.keyring, load_keyring(c, g.keyring_path));
   g.accept_plaintext = !c.encrypt_verify_incoming;
+  g.send_plaintext = !c.encrypt_verify_outgoing;
   bool encrypted = g.keyring.enabled();
   gossip::GossipNode::Handlers handlers;
   handlers.on_user_event = [impl = impl_.get()](const gossip::UserEvent& e) { impl->on_user_event(e); };

@@ -120,6 +120,7 @@ const std::map<std::string, Setter>& fields() {
       {"retry_max", int_field<int>([](Config& c) -> int& { return c.retry_max; })},
       {"encrypt", string_field(&Config::encrypt)},
       {"encrypt_verify_incoming", bool_field(&Config::encrypt_verify_incoming)},
+      {"encrypt_verify_outgoing", bool_field(&Config::encrypt_verify_outgoing)},
       {"leave_on_terminate", bool_field(&Config::leave_on_terminate)},
       {"limits.http_max_conns_per_client",
        int_field<int>([](Config& c) -> int& { return c.limits.http_max_conns_per_client; })},

@@ -42,6 +42,7 @@ struct Config {
   int retry_max = 0;             // 0: retry forever
   std::string encrypt;           // base64 gossip key (cairn keygen)
   bool encrypt_verify_incoming = true;  // false: also accept plaintext (transitional)
+  bool encrypt_verify_outgoing = true;  // false: send plaintext even with a key (transitional)
   bool leave_on_terminate = true;       // leave the pool on SIGTERM (clients, as Consul)
   std::string log_level;         // "info"
   bool log_json = false;

@@ -269,7 +269,7 @@ void GossipNode::Impl::input(std::string_view from, Transport transport, std::st
 
 void GossipNode::Impl::send(Packet& p) {
   std::string bytes = std::move(p.bytes);
-  if (options.keyring.enabled()) {
+  if (options.keyring.enabled() && !options.send_plaintext) {
     auto sealed = options.keyring.encrypt(bytes);
     if (!sealed.ok()) {
       log::error("gossip", "cannot encrypt: {}", sealed.error().message());

@@ -42,6 +42,9 @@ struct NodeOptions {
   // Transitional: with a key set, still accept plaintext packets (and send
   // encrypted). Consul's encrypt_verify_incoming = false.
   bool accept_plaintext = false;
+  // Transitional: with a key set, still send plaintext. Consul's
+  // encrypt_verify_outgoing = false.
+  bool send_plaintext = false;
   Duration leave_timeout = std::chrono::seconds(5);
 };
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <random>
 
 #include "api/io/http_client.h"
@@ -162,6 +163,25 @@ TEST_F(GossipPoolTest, GarbagePacketsAreDroppedWithoutHarm) {
   EXPECT_TRUE(a.process->running());
   EXPECT_EQ(status_of(b, "target"), 1);
   EXPECT_EQ(status_of(a, "peer"), 1);
+}
+
+TEST_F(GossipPoolTest, TransitionalSettingsLetAKeyedAgentTalkToAPlaintextPool) {
+  std::string key = run({cairn_binary(), "keygen"}, dir_).output;
+  key.erase(key.find_last_not_of("\n") + 1);
+  auto& plain = start("plain-a");
+  std::ofstream(dir_.file("transition.json"))
+      << R"({"encrypt_verify_incoming": false, "encrypt_verify_outgoing": false})";
+  Process keyed({cairn_binary(), "agent", "-node", "keyed", "-data-dir", dir_.file("keyed"), "-bind", "127.0.0.1",
+                 "-serf-lan-port", "0", "-http-port", "0", "-encrypt", key, "-config-file", dir_.file("transition.json"),
+                 "-join", plain.gossip},
+                dir_.file("keyed.log"));
+  ASSERT_TRUE(keyed.wait_for_log("joined: contacted 1 nodes", 15s).has_value()) << keyed.log();
+  EXPECT_TRUE(all_see("keyed", 1, 10s));
+  // Without the transitional settings the same key is refused by the plaintext pool.
+  Process strict({cairn_binary(), "agent", "-node", "strict", "-data-dir", dir_.file("strict"), "-bind", "127.0.0.1",
+                  "-serf-lan-port", "0", "-http-port", "0", "-encrypt", key, "-join", plain.gossip},
+                 dir_.file("strict.log"));
+  EXPECT_EQ(strict.wait_exit(30s).value_or(-1), 1) << strict.log();
 }
 
 TEST_F(GossipPoolTest, RetryJoinBacksOffAndGivesUpAfterRetryMax) {
