@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/filter/filter.h"
 #include "api/filter/literals.h"
 #include "api/filter/pattern.h"
 
@@ -108,17 +109,21 @@ bool apply(const Match& m, const json& field) {
 // Walks the selector. An array met before the selector's end stands for
 // each of its elements and the match holds when it holds for any one
 // (bexpr: "operations on slices are implicitly ANY"): `Checks.Status ==
-// "critical"` asks whether some check is critical.
-bool match_at(const Match& m, const json& value, std::size_t depth) {
+// "critical"` asks whether some check is critical. Arrays nested in arrays
+// are searched the same way, down to kMaxNestingDepth levels: documents can
+// carry user JSON (a proxy's Config), and the walk must not recurse without
+// bound.
+bool match_at(const Match& m, const json& value, std::size_t depth, int array_levels) {
   if (depth == m.selector.size()) return apply(m, value);
   if (value.is_object()) {
     auto it = value.find(m.selector[depth]);
     if (it == value.end()) return on_missing(m.op);
-    return match_at(m, *it, depth + 1);
+    return match_at(m, *it, depth + 1, 0);
   }
   if (value.is_array()) {
+    if (array_levels >= kMaxNestingDepth) return false;
     for (const auto& element : value) {
-      if (match_at(m, element, depth)) return true;
+      if (match_at(m, element, depth, array_levels + 1)) return true;
     }
     return false;
   }
@@ -130,7 +135,7 @@ bool match_at(const Match& m, const json& value, std::size_t depth) {
 bool evaluate(const Expression& expr, const json& doc) {
   switch (expr.kind) {
     case Expression::Kind::match:
-      return match_at(expr.match, doc, 0);
+      return match_at(expr.match, doc, 0, 0);
     case Expression::Kind::all_of:
       for (const auto& operand : expr.operands) {
         if (!evaluate(*operand, doc)) return false;

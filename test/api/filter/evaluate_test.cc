@@ -192,6 +192,23 @@ TEST(RegexLimits, AHugeSubjectNeitherOverflowsTheStackNorBacktracksExponentially
   EXPECT_TRUE(alternation->matches(doc));
 }
 
+TEST(NestedArrays, ASelectorThroughArraysNestedBeyondTheLimitMatchesNothing) {
+  nlohmann::json deep = {{"Status", "critical"}};
+  for (int i = 0; i < 100000; ++i) deep = nlohmann::json::array({std::move(deep)});
+  nlohmann::json doc{{"Checks", std::move(deep)}};
+  auto f = Filter::parse(R"(Checks.Status == "critical")");
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->matches(doc));
+}
+
+TEST(NestedArrays, ASelectorThroughArraysNestedWithinTheLimitMatches) {
+  nlohmann::json deep = {{"Status", "critical"}};
+  for (int i = 0; i < 10; ++i) deep = nlohmann::json::array({std::move(deep)});
+  auto f = Filter::parse(R"(Checks.Status == "critical")");
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->matches(nlohmann::json{{"Checks", deep}}));
+}
+
 TEST(RegexLimits, DeeplyNestedGroupsAreRefusedAtParseTime) {
   std::string pattern = std::string(100, '(') + "a" + std::string(100, ')');
   auto f = Filter::parse("Name matches \"" + pattern + "\"");
