@@ -1,9 +1,11 @@
 // Go-style decoding of request and response bodies into the API types (see api/json.h).
 #include <algorithm>
+
+#include "core/strings.h"
 #include <cctype>
 #include <limits>
 
-#include "api/base64.h"
+#include "core/base64.h"
 #include "api/json.h"
 #include "api/json_detail.h"
 #include "core/duration.h"
@@ -11,12 +13,6 @@
 namespace cairn::api {
 namespace detail {
 namespace {
-
-bool equal_fold(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string join(const std::string& path, std::string_view name) {
   return path.empty() ? std::string(name) : path + "." + std::string(name);

@@ -1,5 +1,5 @@
 // Encoding of the API types in Consul's field order and types (see api/json.h).
-#include "api/base64.h"
+#include "core/base64.h"
 #include "api/json.h"
 #include "api/json_detail.h"
 #include "core/duration.h"

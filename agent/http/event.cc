@@ -9,14 +9,14 @@
 #include "agent/uuid.h"
 #include "core/http/error_response.h"
 #include "core/io/random.h"
-#include "gossip/io/keyring.h"
+#include "core/base64.h"
 #include "gossip/io/node.h"
 
 namespace cairn::agent::http {
 namespace {
 
 nlohmann::json event_json(const Event& e) {
-  nlohmann::json payload = e.payload.empty() ? nlohmann::json(nullptr) : nlohmann::json(gossip::base64_encode(e.payload));
+  nlohmann::json payload = e.payload.empty() ? nlohmann::json(nullptr) : nlohmann::json(base64_encode(e.payload));
   return {{"ID", e.id},
           {"Name", e.name},
           {"Payload", payload},

@@ -1,5 +1,7 @@
 #include "api/io/http_client.h"
 
+#include "core/strings.h"
+
 #include <cctype>
 
 #include "core/io/pch.h"
@@ -47,10 +49,7 @@ Result<HttpAddress> HttpAddress::parse(std::string_view text) {
 
 std::string HttpResult::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        }))
-      return v;
+    if (equal_fold(k, name)) return v;
   }
   return {};
 }

@@ -1,20 +1,10 @@
 #include "core/http/message.h"
 
 #include <atomic>
-#include <cctype>
+
+#include "core/strings.h"
 
 namespace cairn::http {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-}  // namespace
 
 std::string_view method_name(Method m) {
   switch (m) {
@@ -43,13 +33,13 @@ Method parse_method(std::string_view t) {
 
 std::optional<std::string> Headers::get(std::string_view name) const {
   for (const auto& [k, v] : items_)
-    if (iequals(k, name)) return v;
+    if (equal_fold(k, name)) return v;
   return std::nullopt;
 }
 
 void Headers::set(std::string name, std::string value) {
   for (auto& [k, v] : items_) {
-    if (iequals(k, name)) {
+    if (equal_fold(k, name)) {
       v = std::move(value);
       return;
     }

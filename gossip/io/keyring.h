@@ -55,7 +55,4 @@ class Keyring {
 // 32 random bytes, base64 (cairn keygen).
 Result<std::string> generate_key();
 
-std::string base64_encode(std::string_view bytes);
-Result<std::string> base64_decode(std::string_view text);
-
 }  // namespace cairn::gossip

@@ -1,5 +1,7 @@
 // Catalog and health queries (Consul's state/catalog.go read side).
 #include <algorithm>
+
+#include "core/strings.h"
 #include <cctype>
 #include <set>
 
@@ -8,12 +10,6 @@
 
 namespace cairn::server::state {
 namespace {
-
-bool equal_fold(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // Consul's serviceTagsFilter: every requested tag, compared case-insensitively.
 bool has_tags(const api::NodeService& s, const std::vector<std::string>& tags) {

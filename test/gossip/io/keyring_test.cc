@@ -1,5 +1,7 @@
 #include "gossip/io/keyring.h"
 
+#include "core/base64.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,18 +10,6 @@ namespace cairn::gossip {
 namespace {
 
 std::string key() { return *generate_key(); }
-
-TEST(Base64, MatchesRfc4648Vectors) {
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(*base64_decode("Zg=="), "f");
-  EXPECT_EQ(*base64_decode("Zm8="), "fo");
-  EXPECT_EQ(*base64_decode("Zm9vYmFy"), "foobar");
-  EXPECT_FALSE(base64_decode("Zm9").ok());
-  EXPECT_FALSE(base64_decode("Zm9v!!==").ok());
-}
 
 TEST(Keyring, GeneratedKeysAre32BytesAndDiffer) {
   auto a = key(), b = key();

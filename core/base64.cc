@@ -1,9 +1,9 @@
-#include "api/base64.h"
+#include "core/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace cairn::api {
+namespace cairn {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -69,4 +69,4 @@ Result<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace cairn::api
+}  // namespace cairn

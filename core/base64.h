@@ -8,10 +8,10 @@
 
 #include "core/result.h"
 
-namespace cairn::api {
+namespace cairn {
 
 std::string base64_encode(std::string_view bytes);
 // Rejects bad characters, bad padding and lengths that are not a multiple of 4.
 Result<std::string> base64_decode(std::string_view text);
 
-}  // namespace cairn::api
+}  // namespace cairn

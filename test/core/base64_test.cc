@@ -1,8 +1,8 @@
-#include "api/base64.h"
+#include "core/base64.h"
 
 #include <gtest/gtest.h>
 
-namespace cairn::api {
+namespace cairn {
 namespace {
 
 TEST(Base64, EncodesWithPadding) {
@@ -28,4 +28,4 @@ TEST(Base64, RejectsBadInput) {
 }
 
 }  // namespace
-}  // namespace cairn::api
+}  // namespace cairn
