@@ -54,20 +54,20 @@ std::string_view Request::param(std::string_view name) const {
   return it == params.end() ? std::string_view{} : std::string_view(it->second);
 }
 
-Response Response::json(std::string body, int status) {
+namespace {
+Response typed(std::string body, int status, const char* content_type) {
   Response r;
   r.status = status;
-  r.headers.set("Content-Type", "application/json");
+  r.headers.set("Content-Type", content_type);
   r.body = std::move(body);
   return r;
 }
+}  // namespace
+
+Response Response::json(std::string body, int status) { return typed(std::move(body), status, "application/json"); }
 
 Response Response::text(std::string body, int status) {
-  Response r;
-  r.status = status;
-  r.headers.set("Content-Type", "text/plain; charset=utf-8");
-  r.body = std::move(body);
-  return r;
+  return typed(std::move(body), status, "text/plain; charset=utf-8");
 }
 
 Response Response::error(int status, std::string message) {
