@@ -120,7 +120,7 @@ TEST(HealthServiceFilter, SelectsInstancesByVersionPattern) {
   EXPECT_EQ(health(R"(Service.Meta.version matches `^1\.2\.`)"), (Ids{"web-1"}));
 }
 
-TEST(AgentServicesFilter, DocsExampleSelectsServicesByMeta) {
+TEST(AgentServicesFilter, AnUnquotedValueSelectsServicesByMeta) {
   EXPECT_EQ(services("Meta.env == qa"), (Ids{"redis"}));
 }
 
