@@ -15,4 +15,12 @@ inline bool equal_fold(std::string_view a, std::string_view b) {
          });
 }
 
+// The value of a hexadecimal digit, or -1 (percent-escapes, Go string escapes).
+inline int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace cairn

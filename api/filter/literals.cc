@@ -3,15 +3,10 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/strings.h"
+
 namespace cairn::filter {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 void append_utf8(std::string* out, std::uint32_t cp) {
   if (cp < 0x80) {
