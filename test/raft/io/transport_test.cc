@@ -5,6 +5,7 @@
 
 #include <boost/asio.hpp>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -101,6 +102,10 @@ class TransportTest : public ::testing::Test {
     return ec == asio::error::eof || ec == asio::error::connection_reset;
   }
 
+  // Owned by the fixture: transports call their handlers until TearDown joined the io thread.
+  Inbox& inbox() { return inboxes_.emplace_back(); }
+
+  std::deque<Inbox> inboxes_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
   std::thread runner_;
@@ -131,7 +136,7 @@ TEST(Frame, IsABigEndianLengthThenTheEncodedMessage) {
 }
 
 TEST_F(TransportTest, DeliversMessagesInOrderBothWays) {
-  Inbox a_in, b_in;
+  Inbox &a_in = inbox(), &b_in = inbox();
   auto b = make(2, {}, &b_in);
   auto a = make(1, {{2, addr(b)}}, &a_in);
   // b learns a's address only now: rebuild b with the peer (ports are fixed once bound).
@@ -149,7 +154,7 @@ TEST_F(TransportTest, DeliversMessagesInOrderBothWays) {
 }
 
 TEST_F(TransportTest, OversizedFrameClosesTheConnectionAndIsCounted) {
-  Inbox in;
+  Inbox& in = inbox();
   TcpTransportOptions o;
   o.limits.max_message_bytes = 1024;
   auto t = make(2, {}, &in, o);
@@ -158,7 +163,7 @@ TEST_F(TransportTest, OversizedFrameClosesTheConnectionAndIsCounted) {
 }
 
 TEST_F(TransportTest, MalformedAndMisaddressedFramesCloseTheConnection) {
-  Inbox in;
+  Inbox& in = inbox();
   auto t = make(2, {}, &in);
   std::string garbage = std::string("\0\0\0\x05", 4) + "hello";
   EXPECT_TRUE(sends_and_gets_closed(t->port(), garbage));
@@ -169,7 +174,7 @@ TEST_F(TransportTest, MalformedAndMisaddressedFramesCloseTheConnection) {
   EXPECT_TRUE(eventually([&] { return t->counters().bad_frames == 3; }));
   EXPECT_TRUE(in.messages.empty());
   // The listener still serves well-formed peers.
-  Inbox a_in;
+  Inbox& a_in = inbox();
   auto a = make(1, {{2, addr(t)}}, &a_in);
   a->send({heartbeat(1, 2, 5)});
   EXPECT_TRUE(in.wait([](Inbox& i) { return i.messages.size() == 1; }));
@@ -183,7 +188,7 @@ TEST_F(TransportTest, DropsAndReportsUnreachableWhilePeerIsDownThenReconnects) {
     asio::ip::tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
     port = acc.local_endpoint().port();
   }
-  Inbox a_in;
+  Inbox& a_in = inbox();
   TcpTransportOptions o;
   o.backoff_initial = 20ms;
   o.backoff_max = 100ms;
@@ -193,7 +198,7 @@ TEST_F(TransportTest, DropsAndReportsUnreachableWhilePeerIsDownThenReconnects) {
   EXPECT_TRUE(eventually([&] { return a->counters().connect_failures >= 1 && a->counters().dropped_peer_down >= 1; }));
 
   // The peer comes up on that port; sends succeed once the backoff expires.
-  Inbox b_in;
+  Inbox& b_in = inbox();
   TcpTransportOptions ob;
   ob.listen = "127.0.0.1:" + std::to_string(port);
   auto b = make(2, {}, &b_in, ob);
@@ -211,7 +216,7 @@ TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
   // the queue fills.
   asio::io_context sink_io;
   asio::ip::tcp::acceptor sink(sink_io, {asio::ip::make_address("127.0.0.1"), 0});
-  Inbox a_in;
+  Inbox& a_in = inbox();
   TcpTransportOptions o;
   o.max_queue_messages = 4;
   auto a = make(1, {{2, "127.0.0.1:" + std::to_string(sink.local_endpoint().port())}}, &a_in, o);
@@ -227,7 +232,7 @@ TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
 }
 
 TEST_F(TransportTest, SnapshotMessagesReportTheirOutcome) {
-  Inbox a_in, b_in;
+  Inbox &a_in = inbox(), &b_in = inbox();
   auto b = make(2, {}, &b_in);
   auto a = make(1, {{2, addr(b)}}, &a_in);
   Message m;
