@@ -72,6 +72,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     std::deque<Frame> queue;
     uint64_t queued_bytes = 0;
     bool writer_parked = false;
+    bool broken = false;  // the watcher saw the peer close the connection
     std::shared_ptr<tcp::socket> socket;
   };
 
@@ -99,6 +100,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> read_loop(std::shared_ptr<tcp::socket> sock);
   asio::awaitable<void> peer_loop(Peer& p);
+  asio::awaitable<void> watch(Peer& p, std::shared_ptr<tcp::socket> sock);
   void enqueue(Peer& p, std::vector<Frame> frames);
   void drop(Peer& p, std::deque<Frame>& frames, uint64_t TransportCounters::*why);
 };
@@ -252,13 +254,17 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
     boost::system::error_code ec;
     p.socket->set_option(tcp::no_delay(true), ec);
     p.state = Peer::State::up;
+    p.broken = false;
     backoff = options.backoff_initial;
+    asio::co_spawn(p.strand, watch(p, p.socket), asio::detached);
 
     // Write whatever is queued in one gather-write, until the connection
     // fails or stays idle for idle_close.
     while (!stopped) {
       if (p.queue.empty() && !co_await park(options.idle_close)) break;
-      if (stopped) break;
+      // Reconnect at once for the frames queued: the peer restarted, or it
+      // closed an idle connection.
+      if (stopped || p.broken) break;
       std::deque<Frame> batch;
       batch.swap(p.queue);
       p.queued_bytes = 0;
@@ -290,6 +296,23 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       backoff = std::min(backoff * 2, options.backoff_max);
     }
   }
+}
+
+// The peer never writes on a connection we opened, so any completion of this
+// read means the connection is gone: typically the peer process restarted.
+// Without it the first frame after a restart is written into a dead socket
+// and lost silently (the kernel accepts it; the RST comes back later) — a
+// lost PreVote costs a whole election timeout.
+asio::awaitable<void> TcpTransport::Impl::watch(Peer& p, std::shared_ptr<tcp::socket> sock) {
+  auto self = shared_from_this();
+  char byte;
+  co_await sock->async_read_some(asio::buffer(&byte, 1), kTuple);
+  if (stopped || p.socket != sock || !sock->is_open()) co_return;
+  boost::system::error_code ec;
+  sock->close(ec);
+  p.broken = true;
+  bump(&TransportCounters::closed_by_peer);
+  if (p.writer_parked) p.wake.cancel();
 }
 
 // ---- inbound ----

@@ -86,6 +86,7 @@ struct TransportCounters {
   uint64_t connects = 0;
   uint64_t connect_failures = 0;
   uint64_t write_failures = 0;
+  uint64_t closed_by_peer = 0;      // outbound connections the peer closed (restart, idle)
 };
 
 // "ip:port" → (ip, port); the ip must be literal.

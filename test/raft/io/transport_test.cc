@@ -211,6 +211,24 @@ TEST_F(TransportTest, DropsAndReportsUnreachableWhilePeerIsDownThenReconnects) {
   EXPECT_GE(a->counters().connects, 1u);
 }
 
+TEST_F(TransportTest, APeerRestartIsNoticedSoTheFirstMessageAfterItIsNotLost) {
+  Inbox &a_in = inbox(), &b_in = inbox(), &b2_in = inbox();
+  auto b = make(2, {}, &b_in);
+  uint16_t port = b->port();
+  auto a = make(1, {{2, addr(b)}}, &a_in);
+  a->send({heartbeat(1, 2, 1)});
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  b->stop();  // closes its inbound connections, as a killed process's kernel does
+  ASSERT_TRUE(eventually([&] { return a->counters().closed_by_peer == 1; }));
+  TcpTransportOptions o;
+  o.listen = "127.0.0.1:" + std::to_string(port);
+  auto b2 = make(2, {}, &b2_in, o);
+  a->send({heartbeat(1, 2, 2)});  // once: it must not vanish into the dead socket
+  ASSERT_TRUE(b2_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  EXPECT_EQ(b2_in.messages[0].term, 2u);
+  EXPECT_EQ(a->counters().connects, 2u);
+}
+
 TEST_F(TransportTest, FullQueueDropsAndReportsUnreachable) {
   // A listener that never reads: the kernel buffers fill, the writer blocks,
   // the queue fills.
