@@ -8,7 +8,8 @@
 # loopback round trip and one 4 KiB write+fdatasync — so the 1-client latency
 # can be compared with RTT + fsync.
 #
-#   bench/raft/run.sh [build-dir]      (DUR=10 seconds per load run)
+#   bench/raft/run.sh [build-dir]      (DUR=10 seconds per load run;
+#                                       NODE_FLAGS="..." adds raft_kv_node flags to every node)
 # Stops only the processes it started, by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,7 +40,7 @@ peers="1=127.0.0.1:${rport[1]},2=127.0.0.1:${rport[2]},3=127.0.0.1:${rport[3]}"
 start() {  # id [extra flags]
   local id=$1; shift
   "$node_bin" --id "$id" --peers "$peers" --raft-port "${rport[$id]}" --http-port 0 \
-    --data-dir "$work/n$id" --bootstrap "$@" >"$work/n$id.log" 2>&1 &
+    --data-dir "$work/n$id" --bootstrap ${NODE_FLAGS:-} "$@" >"$work/n$id.log" 2>&1 &
   pid[$id]=$!
   for _ in $(seq 200); do
     http[$id]=$(grep -o 'http listening on [0-9.:]*' "$work/n$id.log" | awk '{print $4}' || true)
