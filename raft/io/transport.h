@@ -12,7 +12,10 @@
 // AppendEntries indefinitely), and stale queued heartbeats only delay fresh
 // ones. Every drop is reported through on_unreachable so that the leader
 // moves that follower to probing (etcd's ReportUnreachable). Reconnects back
-// off exponentially from backoff_initial up to backoff_max.
+// off exponentially from backoff_initial up to backoff_max. An outbound
+// connection the peer closes (it restarted) is noticed at once by a pending
+// one-byte read, so the next frame goes over a fresh connection rather than
+// into the dead one.
 //
 // Inbound: an acceptor; each connection is read frame by frame. A malformed,
 // oversized or misaddressed frame closes the connection and is counted; it

@@ -174,7 +174,8 @@ std::string status_json(const DriverStatus& s, const TransportCounters& t) {
       {"proposals_failed", s.proposals_failed}, {"reads", s.reads}, {"snapshots_applied", s.snapshots_applied},
       {"compactions", s.compactions}, {"frames_sent", t.frames_sent}, {"frames_received", t.frames_received},
       {"bad_frames", t.bad_frames}, {"dropped_queue_full", t.dropped_queue_full},
-      {"dropped_peer_down", t.dropped_peer_down}, {"connects", t.connects}, {"connect_failures", t.connect_failures}};
+      {"dropped_peer_down", t.dropped_peer_down}, {"connects", t.connects}, {"connect_failures", t.connect_failures},
+      {"closed_by_peer", t.closed_by_peer}};
   return j.dump();
 }
 
