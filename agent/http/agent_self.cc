@@ -1,6 +1,7 @@
 // GET /v1/agent/self: the agent's configuration and stats, in the shape
 // Consul clients read (Config.Datacenter, Config.NodeName, Config.NodeID,
 // Config.Version, Config.Revision, Config.Server, Member, Meta, Stats).
+#include <optional>
 #include <thread>
 
 #include "agent/http/endpoints.h"
@@ -11,25 +12,11 @@
 namespace cairn::agent::http {
 namespace {
 
-nlohmann::json self_document(const Config& config, const std::string& gossip_addr) {
+nlohmann::json self_document(const Config& config, const std::optional<gossip::MemberInfo>& self) {
   nlohmann::json meta = nlohmann::json::object();
   for (const auto& [k, v] : config.node_meta) meta[k] = v;
-  // This agent as a gossip member (the shape of /v1/agent/members entries).
-  std::string addr = gossip_addr;
-  int port = 0;
-  if (auto colon = addr.rfind(':'); colon != std::string::npos) {
-    port = std::atoi(addr.c_str() + colon + 1);
-    addr = addr.substr(0, colon);
-    if (addr.size() > 1 && addr.front() == '[') addr = addr.substr(1, addr.size() - 2);
-  }
-  nlohmann::json member = {
-      {"Name", config.node_name},
-      {"Addr", addr},
-      {"Port", port},
-      {"Tags", {{"dc", config.datacenter}, {"id", config.node_id}, {"role", "node"}, {"build", version()}, {"vsn", "2"}}},
-      {"Status", 1},
-      {"ProtocolMin", 1}, {"ProtocolMax", 5}, {"ProtocolCur", 2},
-      {"DelegateMin", 2}, {"DelegateMax", 5}, {"DelegateCur", 4}};
+  // This agent as a gossip member, as /v1/agent/members shows it.
+  nlohmann::json member = self ? member_json(*self) : nlohmann::json(nullptr);
   return {
       {"Config",
        {{"Datacenter", config.datacenter},
@@ -66,7 +53,12 @@ void register_agent_self(Router& router, EndpointContext& ctx) {
   // built once. (hardware_concurrency() alone reads /sys on every call.)
   // Serialized once too (compact and ?pretty): nothing in it changes while
   // the agent runs, and serializing was 13% of this endpoint's CPU.
-  auto doc = self_document(config, ctx.gossip ? ctx.gossip->advertise() : std::string());
+  std::optional<gossip::MemberInfo> self;
+  if (ctx.gossip) {
+    for (auto& m : ctx.gossip->members())
+      if (m.name == config.node_name) self = std::move(m);
+  }
+  auto doc = self_document(config, self);
   auto compact = std::make_shared<const std::string>(doc.dump());
   auto pretty = std::make_shared<const std::string>(doc.dump(4) + "\n");
   router.add_sync(Method::get, "/v1/agent/self", [compact, pretty](Request& req) {

@@ -9,8 +9,11 @@
 #include "agent/config/config.h"
 #include "core/http/router.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace cairn::gossip {
 class GossipNode;
+struct MemberInfo;
 }
 
 namespace cairn::agent {
@@ -34,6 +37,9 @@ struct EndpointContext {
 };
 
 void register_endpoints(Router& router, EndpointContext& ctx);
+
+// One gossip member in Consul's /v1/agent/members shape (also /v1/agent/self's Member).
+nlohmann::json member_json(const gossip::MemberInfo& m);
 
 void register_agent_self(Router& router, EndpointContext& ctx);
 void register_agent_lifecycle(Router& router, EndpointContext& ctx);

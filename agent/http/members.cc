@@ -20,6 +20,8 @@ int serf_status(gossip::MemberState s) {
   return 0;
 }
 
+}  // namespace
+
 nlohmann::json member_json(const gossip::MemberInfo& m) {
   std::string addr = m.addr;
   int port = 0;
@@ -36,7 +38,7 @@ nlohmann::json member_json(const gossip::MemberInfo& m) {
           {"DelegateMin", 2},     {"DelegateMax", 5},     {"DelegateCur", 4}};
 }
 
-}  // namespace
+
 
 void register_members(Router& router, EndpointContext& ctx) {
   router.add_sync(Method::get, "/v1/agent/members", [&ctx](Request& req) {
