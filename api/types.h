@@ -29,6 +29,17 @@ struct RaftIndex {
   friend bool operator==(const RaftIndex&, const RaftIndex&) = default;
 };
 
+// KV operations of one write, Consul's api.KVOp names in comments.
+enum class KvOp : uint8_t {
+  set = 1,          // "set"
+  cas = 2,          // "cas": entry.raft.modify_index is the expected index; 0 = only if absent
+  lock = 3,         // "lock": acquire with entry.session
+  unlock = 4,       // "unlock": release with entry.session
+  delete_key = 5,   // "delete"
+  delete_cas = 6,   // "delete-cas": entry.raft.modify_index is the expected index
+  delete_tree = 7,  // "delete-tree": entry.key is the prefix
+};
+
 // /v1/kv entries (structs.DirEntry).
 struct KVPair {
   std::string key;

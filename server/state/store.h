@@ -58,16 +58,8 @@ struct StoreOptions {
   bool create_if_missing = true;
 };
 
-// KV operations of one command, Consul's api.KVOp names in comments.
-enum class KvOp : uint8_t {
-  set = 1,          // "set"
-  cas = 2,          // "cas": entry.raft.modify_index is the expected index; 0 = only if absent
-  lock = 3,         // "lock": acquire with entry.session
-  unlock = 4,       // "unlock": release with entry.session
-  delete_key = 5,   // "delete"
-  delete_cas = 6,   // "delete-cas": entry.raft.modify_index is the expected index
-  delete_tree = 7,  // "delete-tree": entry.key is the prefix
-};
+// KV operations of one command: api::KvOp (api/types.h), Consul's api.KVOp.
+using KvOp = api::KvOp;
 
 // errc::io_error or errc::internal: the store could not do its job (as
 // opposed to refusing a command, which still records the index).
