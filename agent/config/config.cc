@@ -112,6 +112,14 @@ const std::map<std::string, Setter>& fields() {
        }},
       {"ports.http", int_field<int>([](Config& c) -> int& { return c.http_port; })},
       {"ports.serf_lan", int_field<int>([](Config& c) -> int& { return c.serf_lan_port; })},
+      {"ports.server", int_field<int>([](Config& c) -> int& { return c.server_port; })},
+      {"server", bool_field(&Config::server)},
+      {"bootstrap", bool_field(&Config::bootstrap)},
+      {"bootstrap_expect", int_field<int>([](Config& c) -> int& { return c.bootstrap_expect; })},
+      {"performance.raft_multiplier", int_field<int>([](Config& c) -> int& { return c.raft_multiplier; })},
+      {"dead_server_removal_after",
+       duration_field([](Config& c) -> Duration& { return c.dead_server_removal_after; })},
+      {"tombstone_ttl", duration_field([](Config& c) -> Duration& { return c.tombstone_ttl; })},
       {"bind_addr", string_field(&Config::bind_addr)},
       {"advertise_addr", string_field(&Config::advertise_addr)},
       {"start_join", string_list_field(&Config::start_join)},
@@ -184,6 +192,11 @@ Config defaults(bool dev) {
   c.bind_addr = dev ? "127.0.0.1" : "0.0.0.0";
   c.log_level = "info";
   c.dev = dev;
+  if (dev) {
+    c.server = true;
+    c.bootstrap = true;
+    c.raft_multiplier = 1;  // a one-server cluster: nothing to wait for
+  }
   return c;
 }
 
@@ -247,6 +260,22 @@ Status validate(const Config& c) {
     return range_error("advertise_addr", "\"" + c.advertise_addr + "\"", "an IPv4 or IPv6 address");
   if (c.serf_lan_port < 0 || c.serf_lan_port > 65535)
     return range_error("ports.serf_lan", std::to_string(c.serf_lan_port), "0 (any free port) to 65535");
+  if (c.server_port < 0 || c.server_port > 65535)
+    return range_error("ports.server", std::to_string(c.server_port), "0 (any free port) to 65535");
+  if (c.bootstrap_expect < 0 || c.bootstrap_expect > 9)
+    return range_error("bootstrap_expect", std::to_string(c.bootstrap_expect), "0 (off) to 9");
+  if ((c.bootstrap || c.bootstrap_expect > 0) && !c.server)
+    return Error(errc::invalid_argument, std::string(c.bootstrap ? "bootstrap" : "bootstrap_expect") +
+                                             ": only servers bootstrap (set server, or -server)");
+  if (c.bootstrap && c.bootstrap_expect > 0)
+    return Error(errc::invalid_argument, "bootstrap_expect: cannot be used with bootstrap (pick one)");
+  if (c.raft_multiplier < 1 || c.raft_multiplier > 10)
+    return range_error("performance.raft_multiplier", std::to_string(c.raft_multiplier), "1 to 10");
+  if (c.dead_server_removal_after < std::chrono::seconds(1))
+    return range_error("dead_server_removal_after", "\"" + format_duration(c.dead_server_removal_after) + "\"",
+                       "at least 1s");
+  if (c.tombstone_ttl < std::chrono::seconds(1))
+    return range_error("tombstone_ttl", "\"" + format_duration(c.tombstone_ttl) + "\"", "at least 1s");
   if (c.retry_max < 0) return range_error("retry_max", std::to_string(c.retry_max), "0 (forever) or more");
   if (c.retry_interval < std::chrono::milliseconds(10) || c.retry_interval > std::chrono::hours(24))
     return range_error("retry_interval", "\"" + format_duration(c.retry_interval) + "\"", "10ms to 24h");

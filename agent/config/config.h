@@ -48,6 +48,22 @@ struct Config {
   bool log_json = false;
   bool dev = false;
 
+  // Server mode (-server; -dev implies server + bootstrap).
+  bool server = false;
+  int bootstrap_expect = 0;      // bootstrap Raft once this many servers are in gossip; 0: off
+  bool bootstrap = false;        // bootstrap a one-server cluster at once (-dev); excludes bootstrap_expect
+  int server_port = 8300;        // ports.server: RPC and Raft, multiplexed; 0 picks a free port
+  // performance.raft_multiplier (Consul's name and range 1..10) scales Raft's
+  // timing: a tick is 10 ms × multiplier, heartbeats go every 5 ticks and an
+  // election timeout is 50 to 100 ticks — 0.5–1 s at 1 (quiet networks, fast
+  // failover; -dev uses it) and 2.5–5 s at the default 5, as Consul's default
+  // is tuned for slow machines.
+  int raft_multiplier = 5;
+  // Servers only: a server that FAILED (not left) is removed from the Raft
+  // configuration after this long (left servers are removed at once).
+  Duration dead_server_removal_after = std::chrono::hours(72);
+  Duration tombstone_ttl = std::chrono::minutes(15);  // KV tombstones are reaped after this
+
   struct Limits {
     int http_max_conns_per_client = 200;
     Duration http_read_timeout = std::chrono::seconds(30);

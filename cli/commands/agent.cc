@@ -26,6 +26,8 @@ struct AgentFlags {
   std::vector<std::string> join, retry_join;
   std::optional<std::string> retry_interval;
   std::optional<int> retry_max;
+  bool server = false, bootstrap = false;
+  std::optional<int> bootstrap_expect, server_port;
 };
 
 // Flags become the last configuration source, so they override files and are
@@ -47,6 +49,10 @@ Result<agent::Source> flags_source(const AgentFlags& f, const CLI::App& cmd) {
   if (!f.retry_join.empty()) j["retry_join"] = f.retry_join;
   if (f.retry_interval) j["retry_interval"] = *f.retry_interval;
   if (f.retry_max) j["retry_max"] = *f.retry_max;
+  if (f.server) j["server"] = true;
+  if (f.bootstrap) j["bootstrap"] = true;
+  if (f.bootstrap_expect) j["bootstrap_expect"] = *f.bootstrap_expect;
+  if (f.server_port) j["ports"]["server"] = *f.server_port;
   for (const auto& kv : f.node_meta) {
     auto colon = kv.find(':');
     if (colon == std::string::npos)
@@ -160,6 +166,11 @@ void add_agent_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--retry-interval", flags->retry_interval, "Time between -retry-join attempts (default 30s)");
   cmd->add_option("--retry-max", flags->retry_max, "Give up -retry-join after this many attempts (default 0: never)");
   cmd->add_option("--encrypt", flags->encrypt, "Gossip encryption key, base64 (cairn keygen)");
+  cmd->add_flag("--server", flags->server, "Run a server: keep the replicated catalog, KV and sessions");
+  cmd->add_flag("--bootstrap", flags->bootstrap, "Bootstrap a one-server cluster at once (servers only)");
+  cmd->add_option("--bootstrap-expect", flags->bootstrap_expect,
+                  "Bootstrap Raft once this many servers have joined (servers only)");
+  cmd->add_option("--server-port", flags->server_port, "Server RPC and Raft port (default 8300; 0 picks a free port)");
   cmd->callback([cmd, flags, config_files, config_dirs, exit_code] {
     *exit_code = run_agent(*flags, config_paths_in_order(command_line()), *cmd);
   });

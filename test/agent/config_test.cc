@@ -53,6 +53,34 @@ TEST(Config, DurationsAcceptGoStringsAndNanoseconds) {
   EXPECT_EQ(c->limits.http_idle_timeout, 2s);
 }
 
+TEST(Config, DevIsAOneServerCluster) {
+  auto c = load_json({}, /*dev=*/true);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->server);
+  EXPECT_TRUE(c->bootstrap);
+  EXPECT_EQ(c->bootstrap_expect, 0);
+  EXPECT_EQ(c->raft_multiplier, 1);
+}
+
+TEST(Config, ServerFieldsHaveConsulsDefaults) {
+  auto c = load_json({{"a.json", R"({"data_dir": "/d"})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_FALSE(c->server);
+  EXPECT_EQ(c->server_port, 8300);
+  EXPECT_EQ(c->raft_multiplier, 5);
+  EXPECT_EQ(c->tombstone_ttl, 15min);
+}
+
+TEST(Config, ServerWithBootstrapExpect) {
+  auto c = load_json({{"a.json", R"({"data_dir": "/d", "server": true, "bootstrap_expect": 3,
+                                     "ports": {"server": 0}, "performance": {"raft_multiplier": 1}})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->server);
+  EXPECT_EQ(c->bootstrap_expect, 3);
+  EXPECT_EQ(c->server_port, 0);
+  EXPECT_EQ(c->raft_multiplier, 1);
+}
+
 struct BadCase {
   const char* json;
   const char* message;
@@ -97,7 +125,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"data_dir": "/d", "limits": {"http_read_timeout": "0s"}})",
                 "limits.http_read_timeout: invalid value \"0s\" (allowed: more than 0s, at most 1h)"},
         BadCase{R"({"data_dir": "/d", "limits": {"http_max_body_bytes": 10}})",
-                "limits.http_max_body_bytes: invalid value 10 (allowed: 1024 to 1073741824)"}));
+                "limits.http_max_body_bytes: invalid value 10 (allowed: 1024 to 1073741824)"},
+        BadCase{R"({"data_dir": "/d", "bootstrap_expect": 3})",
+                "bootstrap_expect: only servers bootstrap (set server, or -server)"},
+        BadCase{R"({"data_dir": "/d", "server": true, "bootstrap": true, "bootstrap_expect": 3})",
+                "bootstrap_expect: cannot be used with bootstrap (pick one)"},
+        BadCase{R"({"data_dir": "/d", "server": true, "bootstrap_expect": 10})",
+                "bootstrap_expect: invalid value 10 (allowed: 0 (off) to 9)"},
+        BadCase{R"({"data_dir": "/d", "ports": {"server": 70000}})",
+                "ports.server: invalid value 70000 (allowed: 0 (any free port) to 65535)"},
+        BadCase{R"({"data_dir": "/d", "performance": {"raft_multiplier": 0}})",
+                "performance.raft_multiplier: invalid value 0 (allowed: 1 to 10)"}));
 
 }  // namespace
 }  // namespace cairn::agent
