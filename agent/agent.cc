@@ -13,6 +13,8 @@
 #include "agent/http/endpoints.h"
 #include "agent/user_events.h"
 #include "agent/uuid.h"
+#include "api/rpc.h"
+#include "api/server_tags.h"
 #include "core/io/asio_scheduler.h"
 #include "core/io/http_server.h"
 #include "core/duration.h"
@@ -84,6 +86,11 @@ struct Agent::Impl {
   std::unique_ptr<AsioScheduler> event_scheduler;
   std::unique_ptr<UserEvents> events;
 
+  // Server mode.
+  uint16_t rpc_port = 0;
+  std::shared_ptr<api::rpc::Handler> rpc;
+  std::function<void(const gossip::MemberEvent&)> member_listener;
+
   std::unique_ptr<asio::steady_timer> retry_timer;
   int retry_attempts = 0;
 
@@ -102,6 +109,19 @@ Agent::~Agent() {
 }
 
 void Agent::set_shutdown_request(std::function<void(ShutdownReason)> fn) { impl_->shutdown_request = std::move(fn); }
+
+void Agent::set_server(uint16_t rpc_port, std::shared_ptr<api::rpc::Handler> rpc) {
+  impl_->rpc_port = rpc_port;
+  impl_->rpc = std::move(rpc);
+}
+
+void Agent::set_member_listener(std::function<void(const gossip::MemberEvent&)> fn) {
+  impl_->member_listener = std::move(fn);
+}
+
+std::vector<gossip::MemberInfo> Agent::members() const {
+  return impl_->gossip ? impl_->gossip->members() : std::vector<gossip::MemberInfo>{};
+}
 
 const Config& Agent::config() const { return impl_->config; }
 const std::vector<std::string>& Agent::http_addresses() const { return impl_->http_addresses; }
@@ -184,7 +204,16 @@ Status Agent::start(Runtime& runtime) {
   g.bind_addr = c.bind_addr;
   g.port = static_cast<uint16_t>(c.serf_lan_port);
   g.advertise_addr = c.advertise_addr;
-  g.tags = {{"role", "node"}, {"dc", c.datacenter}, {"id", c.node_id}, {"build", version()}, {"vsn", "2"}};
+  g.tags = {{"role", std::string(api::kRoleClient)}, {"dc", c.datacenter}, {"id", c.node_id}, {"build", version()},
+            {"vsn", "2"}};
+  if (c.server) {
+    // Consul's server tags (api/server_tags.h): clients find servers by them,
+    // servers find each other and bootstrap by them.
+    g.tags["role"] = std::string(api::kRoleServer);
+    g.tags["port"] = std::to_string(impl_->rpc_port);
+    if (c.bootstrap_expect > 0) g.tags["expect"] = std::to_string(c.bootstrap_expect);
+    if (c.bootstrap) g.tags["bootstrap"] = "1";
+  }
   g.config = gossip::Config::lan();
   g.keyring_path = (fs::path(c.data_dir) / "serf" / "local.keyring").string();
   CAIRN_TRY(g.keyring, load_keyring(c, g.keyring_path));
@@ -193,6 +222,7 @@ Status Agent::start(Runtime& runtime) {
   bool encrypted = g.keyring.enabled();
   gossip::GossipNode::Handlers handlers;
   handlers.on_user_event = [impl = impl_.get()](const gossip::UserEvent& e) { impl->on_user_event(e); };
+  if (impl_->member_listener) handlers.on_member = impl_->member_listener;
   CAIRN_TRY(impl_->gossip, gossip::GossipNode::start(runtime.io(), std::move(g), std::move(handlers)));
 
   impl_->endpoints = std::make_unique<http::EndpointContext>(http::EndpointContext{

@@ -16,6 +16,13 @@
 namespace cairn {
 class Runtime;
 }
+namespace cairn::api::rpc {
+class Handler;
+}
+namespace cairn::gossip {
+struct MemberEvent;
+struct MemberInfo;
+}
 
 namespace cairn::agent {
 
@@ -35,6 +42,18 @@ class Agent {
   // a fatal condition): the composition root starts the same graceful
   // shutdown as for SIGTERM. Set before start().
   void set_shutdown_request(std::function<void(ShutdownReason)> fn);
+
+  // Server mode (set before start()): this agent gossips as a server
+  // (api/server_tags.h) whose RPC listens on `rpc_port`, and its HTTP
+  // handlers call `rpc` — the server in this process — directly. Without
+  // it, the agent is a client: its handlers call the servers it learns of
+  // by gossip over RPC.
+  void set_server(uint16_t rpc_port, std::shared_ptr<api::rpc::Handler> rpc);
+  // Called on a gossip thread for every member event (the server follows
+  // the pool through it). Set before start().
+  void set_member_listener(std::function<void(const gossip::MemberEvent&)> fn);
+  // The gossip view now (empty before start()).
+  std::vector<gossip::MemberInfo> members() const;
 
   // Prepares the data dir and node id, starts gossip, binds every listener
   // (port 0 picks a free one) and starts serving; joins start_join (fatal on
