@@ -76,6 +76,7 @@ struct Agent::Impl {
   std::function<void(ShutdownReason)> shutdown_request;
   std::unique_ptr<http::EndpointContext> endpoints;
   bool remove_data_dir = false;
+  bool prepared = false;
   cairn::http::Router router;
   std::unique_ptr<cairn::http::Server> server;
   std::vector<std::string> http_addresses;
@@ -176,9 +177,9 @@ void Agent::Impl::retry_join() {
   });
 }
 
-Status Agent::start(Runtime& runtime) {
+Status Agent::prepare() {
   Config& c = impl_->config;
-  impl_->runtime = &runtime;
+  if (impl_->prepared) return {};
   if (c.data_dir.empty() && c.dev) {
     std::string tmpl = (fs::temp_directory_path() / "cairn-dev-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) return Error(errc::io_error, "cannot create a temporary data dir");
@@ -191,6 +192,14 @@ Status Agent::start(Runtime& runtime) {
   if (c.node_id.empty()) {
     CAIRN_TRY(c.node_id, load_or_create_node_id(c.data_dir));
   }
+  impl_->prepared = true;
+  return {};
+}
+
+Status Agent::start(Runtime& runtime) {
+  Config& c = impl_->config;
+  impl_->runtime = &runtime;
+  CAIRN_RETURN_IF_ERROR(prepare());
 
   // Events.
   impl_->event_strand.emplace(asio::make_strand(runtime.io()));

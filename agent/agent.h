@@ -55,6 +55,12 @@ class Agent {
   // The gossip view now (empty before start()).
   std::vector<gossip::MemberInfo> members() const;
 
+  // Makes the data dir (a temporary one for -dev, removed with the agent)
+  // and loads or creates the node ID, so that config() has both. start()
+  // calls it when the composition root did not (the server needs the node ID
+  // before the agent starts).
+  Status prepare();
+
   // Prepares the data dir and node id, starts gossip, binds every listener
   // (port 0 picks a free one) and starts serving; joins start_join (fatal on
   // failure) and keeps retrying retry_join. Logs the bound addresses.
