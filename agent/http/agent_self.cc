@@ -23,7 +23,7 @@ nlohmann::json self_document(const Config& config, const std::optional<gossip::M
         {"PrimaryDatacenter", config.datacenter},
         {"NodeName", config.node_name},
         {"NodeID", config.node_id},
-        {"Server", ctx.config.server},
+        {"Server", config.server},
         {"Version", version()},
         {"Revision", revision()}}},
       {"DebugConfig",
