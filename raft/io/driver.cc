@@ -53,6 +53,16 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
   };
   std::map<std::string, Read> reads_waiting_index;      // by context
   std::multimap<Index, Read> reads_waiting_apply;       // by read index
+  struct Transfer {
+    NodeId to;
+    uint64_t deadline;
+    CompletionCallback done;
+  };
+  std::vector<Transfer> transfers;  // complete when `to` is seen leading
+  uint64_t last_leader_contact = 0;  // `ticks` when the leader was last heard from
+  SoftState reported_soft;           // what on_leader_change last said
+  Term reported_term = 0;
+  bool ready_outstanding = false;    // between node->ready() and advance()
   uint64_t read_seq = 0;
   std::string read_nonce;  // tells this process's read contexts from a previous one's
 
@@ -66,6 +76,15 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
   void publish();
   void kick() {
     if (parked && node->has_ready()) wake.cancel();
+  }
+  // Runs `call` on the leader and tracks the entry it appended as a proposal.
+  void submit(const std::function<Status(Node&)>& call, CompletionCallback done);
+  void track_proposal(Index index, CompletionCallback done);
+  void start_transfer(NodeId to, CompletionCallback done);
+  void bootstrap(ConfState cs, const std::function<void(Status)>& done);
+  void report_leader(const Ready& rd);
+  void notify_conf(const ConfState& cs, Index index) {
+    if (options.on_conf_change) options.on_conf_change(cs, index);
   }
   void receive(Message m);
   void unreachable(NodeId id);
@@ -97,6 +116,12 @@ Result<std::shared_ptr<RaftDriver>> RaftDriver::start(asio::io_context& io, Driv
   impl->read_nonce = std::to_string(impl->rng->next_u64()) + ":";
   impl->published.id = cfg.id;
   impl->publish();
+  HardState hs = impl->node->raft().hard_state();
+  impl->reported_term = hs.term;
+  // The configuration the application now holds: the snapshot's.
+  asio::post(impl->strand, [impl, conf = snap.metadata.conf_state, index = snap.metadata.index] {
+    if (!impl->stopped) impl->notify_conf(conf, index);
+  });
   asio::co_spawn(impl->strand, impl->ready_loop(), asio::detached);
   if (impl->options.tick_interval.count() > 0) asio::co_spawn(impl->strand, impl->tick_loop(), asio::detached);
   log::info("raft", "node {} started: applied {}, first {}, last {}, persist {}", cfg.id, impl->applied,
@@ -123,34 +148,131 @@ DriverStatus RaftDriver::status() const {
 
 void RaftDriver::propose(std::string data, CompletionCallback done) {
   asio::post(impl_->strand, [impl = impl_, data = std::move(data), done = std::move(done)]() mutable {
-    Node& n = *impl->node;
-    if (impl->stopped) return done({Error(cairn::errc::cancelled, "raft driver stopped"), 0, kNoNode});
-    if (data.empty()) return done({Error(cairn::errc::invalid_argument, "empty proposal"), 0, n.leader()});
-    // Only the leader takes proposals: a forwarded proposal's index is not
-    // known here, so the caller could not be told when it is applied.
-    if (n.state() != StateType::leader) {
-      impl->bump(&DriverStatus::proposals_failed);
-      return done({raft_error(errc::not_leader, "not the leader"), 0, n.leader()});
+    if (data.empty() && !impl->stopped) {
+      return done({Error(cairn::errc::invalid_argument, "empty proposal"), 0, impl->node->leader()});
     }
-    Status st = n.propose(std::move(data));
-    if (!st.ok()) {
-      impl->bump(&DriverStatus::proposals_failed);
-      return done({st, 0, n.leader()});
-    }
-    // A leader appends a proposal at once (raft/README.md), so it is the last entry.
-    Index index = n.raft().log().last_index();
-    // An earlier proposal at this index lost its entry to a truncation when we
-    // were deposed and re-elected (§5.3); it can no longer be applied.
-    if (auto old = impl->proposals.find(index); old != impl->proposals.end()) {
-      impl->bump(&DriverStatus::proposals_failed);
-      auto old_done = std::move(old->second.done);
-      impl->proposals.erase(old);
-      old_done({raft_error(errc::proposal_dropped, "overwritten by another leader"), 0, n.leader()});
-    }
-    impl->proposals[index] = {n.term(), impl->ticks + impl->options.request_timeout_ticks, std::move(done)};
-    impl->bump(&DriverStatus::proposals);
+    impl->submit([&](Node& n) { return n.propose(std::move(data)); }, std::move(done));
+  });
+}
+
+void RaftDriver::propose_conf_change(ConfChange cc, CompletionCallback done) {
+  asio::post(impl_->strand, [impl = impl_, cc, done = std::move(done)]() mutable {
+    impl->submit([&](Node& n) { return n.propose_conf_change(cc); }, std::move(done));
+  });
+}
+
+void RaftDriver::transfer_leadership(NodeId to, CompletionCallback done) {
+  asio::post(impl_->strand, [impl = impl_, to, done = std::move(done)]() mutable {
+    impl->start_transfer(to, std::move(done));
+  });
+}
+
+void RaftDriver::campaign() {
+  asio::post(impl_->strand, [impl = impl_] {
+    if (impl->stopped) return;
+    impl->node->campaign();
     impl->kick();
   });
+}
+
+void RaftDriver::bootstrap(ConfState cs, std::function<void(Status)> done) {
+  asio::post(impl_->strand, [impl = impl_, cs = std::move(cs), done = std::move(done)]() mutable {
+    impl->bootstrap(std::move(cs), done);
+  });
+}
+
+void RaftDriver::Impl::submit(const std::function<Status(Node&)>& call, CompletionCallback done) {
+  Node& n = *node;
+  if (stopped) return done({Error(cairn::errc::cancelled, "raft driver stopped"), 0, kNoNode});
+  // Only the leader takes proposals: a forwarded proposal's index is not
+  // known here, so the caller could not be told when it is applied.
+  if (n.state() != StateType::leader) {
+    bump(&DriverStatus::proposals_failed);
+    return done({raft_error(errc::not_leader, "not the leader"), 0, n.leader()});
+  }
+  Status st = call(n);
+  if (!st.ok()) {
+    bump(&DriverStatus::proposals_failed);
+    return done({st, 0, n.leader()});
+  }
+  // A leader appends a proposal at once (raft/README.md), so it is the last entry.
+  track_proposal(n.raft().log().last_index(), std::move(done));
+}
+
+void RaftDriver::Impl::track_proposal(Index index, CompletionCallback done) {
+  // An earlier proposal at this index lost its entry to a truncation when we
+  // were deposed and re-elected (§5.3); it can no longer be applied.
+  if (auto old = proposals.find(index); old != proposals.end()) {
+    bump(&DriverStatus::proposals_failed);
+    auto old_done = std::move(old->second.done);
+    proposals.erase(old);
+    old_done({raft_error(errc::proposal_dropped, "overwritten by another leader"), 0, node->leader()});
+  }
+  proposals[index] = {node->term(), ticks + options.request_timeout_ticks, std::move(done)};
+  bump(&DriverStatus::proposals);
+  kick();
+}
+
+void RaftDriver::Impl::start_transfer(NodeId to, CompletionCallback done) {
+  Node& n = *node;
+  if (stopped) return done({Error(cairn::errc::cancelled, "raft driver stopped"), 0, kNoNode});
+  if (n.state() != StateType::leader) return done({raft_error(errc::not_leader, "not the leader"), 0, n.leader()});
+  const ProgressTracker& trk = n.raft().tracker();
+  if (to == kNoNode) {
+    // The voter with the most of the log needs the shortest catch-up before
+    // the leader may send it TimeoutNow (thesis §3.10).
+    Index best = 0;
+    for (NodeId v : trk.config().voters) {
+      const Progress* pr = trk.get(v);
+      if (v == n.id() || pr == nullptr || (to != kNoNode && pr->match <= best)) continue;
+      to = v;
+      best = pr->match;
+    }
+    if (to == kNoNode) {
+      return done({raft_error(errc::invalid_argument, "transfer: there is no other voter"), 0, n.leader()});
+    }
+  }
+  if (!trk.config().is_voter(to)) {
+    return done({raft_error(errc::invalid_argument, "transfer: node " + std::to_string(to) + " is not a voter"), 0,
+                 n.leader()});
+  }
+  if (to == n.id()) return done({{}, 0, to});
+  n.transfer_leadership(to);
+  transfers.push_back({to, ticks + options.request_timeout_ticks, std::move(done)});
+  kick();
+}
+
+void RaftDriver::Impl::bootstrap(ConfState cs, const std::function<void(Status)>& done) {
+  if (stopped) return done(Error(cairn::errc::cancelled, "raft driver stopped"));
+  // A node that heard from anyone (a term, a vote) or holds a log already
+  // belongs to a cluster; bootstrapping it would fork that cluster's history.
+  if (!node->raft().hard_state().empty() || storage->last_index() != 0 || storage->first_index() != 1 ||
+      node->raft().log().last_index() != 0 || ready_outstanding) {
+    return done(Error(cairn::errc::already_exists, "bootstrap: this node already holds raft state"));
+  }
+  if (cs.voters.empty()) return done(Error(cairn::errc::invalid_argument, "bootstrap: conf_state has no voter"));
+  Snapshot snap = bootstrap_snapshot(cs);
+  Status st;
+  if (rocks != nullptr) {
+    st = rocks->bootstrap(cs);
+  } else {
+    st = storage->apply_snapshot(snap);
+    if (st.ok()) st = storage->set_hard_state(HardState{snap.metadata.term, kNoNode, snap.metadata.index});
+  }
+  if (!st.ok()) return done(st);
+  if (st = app->restore(snap); !st.ok()) return done(st);
+  Config cfg = options.raft;
+  cfg.applied = snap.metadata.index;
+  auto created = Node::create(cfg, storage, rng.get());
+  if (!created.ok()) return done(created.error());
+  node = std::move(created).value();
+  applied = snap.metadata.index;
+  reported_term = node->term();
+  log::info("raft", "node {} bootstrapped with {} voters", cfg.id, cs.voters.size());
+  notify_conf(cs, snap.metadata.index);
+  publish();
+  kick();
+  done({});
 }
 
 void RaftDriver::read_index(CompletionCallback done) {
@@ -168,8 +290,11 @@ void RaftDriver::read_index(CompletionCallback done) {
 void RaftDriver::Impl::receive(Message m) {
   asio::post(strand, [impl = shared_from_this(), m = std::move(m)]() mutable {
     if (impl->stopped) return;
+    NodeId from = m.from;
+    bool from_leader = m.type == MessageType::app || m.type == MessageType::heartbeat || m.type == MessageType::snap;
     Status st = impl->node->step(std::move(m));
     if (!st.ok()) log::debug("raft", "step: {}", st.error().message());
+    if (from_leader && impl->node->leader() == from) impl->last_leader_contact = impl->ticks;
     impl->kick();
   });
 }
@@ -241,6 +366,11 @@ void RaftDriver::Impl::on_tick() {
     kv.second.done({Error(cairn::errc::timeout, "read index not applied in time"), 0, node->leader()});
     return true;
   });
+  std::erase_if(transfers, [&](Transfer& t) {
+    if (t.deadline > ticks) return false;
+    t.done({Error(cairn::errc::timeout, "leadership transfer not done in time"), 0, node->leader()});
+    return true;
+  });
   kick();
   publish();
 }
@@ -293,6 +423,7 @@ asio::awaitable<void> RaftDriver::Impl::ready_loop() {
       continue;
     }
     Ready rd = node->ready();
+    ready_outstanding = true;
     bump(&DriverStatus::readies);
 
     // 1. Persist. A snapshot replaces the log first (§7), then entries and
@@ -327,6 +458,7 @@ asio::awaitable<void> RaftDriver::Impl::ready_loop() {
 
     // 2. Send: only now may messages acknowledge what was persisted.
     if (!rd.messages.empty()) transport->send(std::move(rd.messages));
+    report_leader(rd);
 
     // 3. Apply.
     if (rd.snapshot) {
@@ -343,6 +475,7 @@ asio::awaitable<void> RaftDriver::Impl::ready_loop() {
       }
       applied = std::max(applied, si);
       bump(&DriverStatus::snapshots_applied);
+      notify_conf(rd.snapshot->metadata.conf_state, si);
     }
     apply_entries(rd.committed_entries);
     for (auto& rs : rd.read_states) {
@@ -355,6 +488,7 @@ asio::awaitable<void> RaftDriver::Impl::ready_loop() {
 
     // 4. Advance.
     node->advance();
+    ready_outstanding = false;
     maybe_compact();
     publish();
   }
@@ -365,6 +499,13 @@ void RaftDriver::Impl::apply_entries(const std::vector<Entry>& entries) {
     if (e.index <= applied) continue;
     if (e.type == EntryType::normal && !e.data.empty()) app->apply(e);
     applied = e.index;
+    if (e.type == EntryType::conf_change) {
+      // The core adopted it when it was appended (thesis §4.1); a change that
+      // did not apply was skipped by every server and left no configuration.
+      for (const Raft::ConfigAt& c : node->raft().config_history()) {
+        if (c.index == e.index) notify_conf(c.conf, c.index);
+      }
+    }
     // Proposals up to this index are decided: ours if the term matches, else
     // a later leader overwrote it (§5.3).
     for (auto it = proposals.begin(); it != proposals.end() && it->first <= e.index;) {
@@ -406,6 +547,21 @@ void RaftDriver::Impl::maybe_compact() {
   log::debug("raft", "compacted the log up to {}", applied);
 }
 
+void RaftDriver::Impl::report_leader(const Ready& rd) {
+  SoftState soft = rd.soft_state.value_or(reported_soft);
+  Term term = rd.hard_state ? rd.hard_state->term : reported_term;
+  if (soft == reported_soft && term == reported_term) return;
+  reported_soft = soft;
+  reported_term = term;
+  if (options.on_leader_change) options.on_leader_change(soft.leader, soft.state, term);
+  if (soft.leader == kNoNode) return;
+  std::erase_if(transfers, [&](Transfer& t) {
+    if (t.to != soft.leader) return false;
+    t.done({{}, 0, soft.leader});
+    return true;
+  });
+}
+
 void RaftDriver::Impl::fail_all(const Status& why) {
   for (auto& [i, p] : proposals) p.done({why, 0, node->leader()});
   proposals.clear();
@@ -413,6 +569,8 @@ void RaftDriver::Impl::fail_all(const Status& why) {
   reads_waiting_index.clear();
   for (auto& [i, r] : reads_waiting_apply) r.done({why, 0, node->leader()});
   reads_waiting_apply.clear();
+  for (Transfer& t : transfers) t.done({why, 0, node->leader()});
+  transfers.clear();
 }
 
 void RaftDriver::Impl::publish() {
@@ -424,6 +582,10 @@ void RaftDriver::Impl::publish() {
   published.applied = applied;
   published.first_index = storage->first_index();
   published.last_index = node->raft().log().last_index();
+  const Raft::ConfigAt& conf = node->raft().config_history().back();
+  published.conf_state = conf.conf;
+  published.conf_index = conf.index;
+  published.ticks_since_leader_contact = node->state() == StateType::leader ? 0 : ticks - last_leader_contact;
 }
 
 }  // namespace cairn::raft

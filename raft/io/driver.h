@@ -75,8 +75,18 @@ struct DriverOptions {
   bool persist_on_thread = true;  // fsync on a dedicated thread (RocksLogStorage only)
   // Compact once this many entries are applied past the last snapshot; 0 = never.
   uint64_t snapshot_threshold = 10000;
-  // A proposal or read not completed within this many ticks fails with timeout.
+  // A proposal, read, conf change or transfer not completed within this many
+  // ticks fails with timeout.
   uint64_t request_timeout_ticks = 100;
+  // The leader or this node's role or term changed (from Ready::soft_state and
+  // the hard state's term; reported once the new term is durable). Strand.
+  std::function<void(NodeId leader, StateType state, Term term)> on_leader_change;
+  // A configuration was applied: after each committed conf-change entry is
+  // applied (index = the entry's), after a snapshot from the leader is
+  // restored (index = the snapshot's), and once at start with the stored
+  // snapshot's configuration (index = the snapshot's; an empty configuration
+  // and index 0 on a store that was never bootstrapped). Strand.
+  std::function<void(const ConfState& conf, Index index)> on_conf_change;
 };
 
 // How a proposal or read ended.
@@ -106,6 +116,13 @@ struct DriverStatus {
   uint64_t reads = 0;             // served
   uint64_t snapshots_applied = 0; // InstallSnapshot restores
   uint64_t compactions = 0;
+  // The configuration in effect (thesis §4.1: the latest in the log, committed
+  // or not) and the index of the entry or snapshot it came from.
+  ConfState conf_state;
+  Index conf_index = 0;
+  // 0 on the leader; elsewhere the ticks since an append, heartbeat or
+  // snapshot from the leader last arrived (since start if none did).
+  uint64_t ticks_since_leader_contact = 0;
 };
 
 class RaftDriver {
@@ -123,6 +140,33 @@ class RaftDriver {
   // A linearizable read (thesis §6.4) from any member: `done` runs once the
   // state machine applied the read index — read the state inside it.
   void read_index(CompletionCallback done);
+
+  // One membership change (thesis §4.1), proposed on the leader. `done` gets
+  // the entry's index once it is applied here; not_leader with the leader's
+  // id; the core's refusal (invalid_conf_change, e.g. removing the last voter
+  // or adding a voter twice; config_change_pending while the previous change
+  // is uncommitted or before this leader committed an entry of its term;
+  // learner_not_caught_up); proposal_dropped; or timeout. The core adopts the
+  // new configuration as soon as the entry is in its log; nothing more is
+  // needed at apply time.
+  void propose_conf_change(ConfChange cc, CompletionCallback done);
+  // Hands leadership to voter `to` (thesis §3.10); kNoNode picks the other
+  // voter with the most of the log. `done`: ok once this node sees `to` lead
+  // (Completion.leader); not_leader if this node does not lead;
+  // invalid_argument if `to` is not a voter (or there is no other voter);
+  // timeout after request_timeout_ticks. While a transfer runs the leader
+  // refuses proposals (proposal_dropped); the core gives up on it after an
+  // election timeout.
+  void transfer_leadership(NodeId to, CompletionCallback done);
+  // Starts an election now, skipping the election timeout: for a one-server
+  // cluster just bootstrapped (-dev). A node that is not a voter ignores it.
+  void campaign();
+  // Bootstraps a running driver whose storage is still empty (a server that
+  // waited for bootstrap_expect peers in gossip): the storage gets the
+  // initial-member snapshot of `cs` (RocksLogStorage::bootstrap) and the Node
+  // is recreated from it. `done` gets already_exists when the node holds any
+  // state (log, snapshot, term or vote) — e.g. a leader reached it first.
+  void bootstrap(ConfState cs, std::function<void(Status)> done);
 
   // From the transport.
   void receive(Message m);

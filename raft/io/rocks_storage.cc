@@ -129,11 +129,12 @@ Result<std::unique_ptr<RocksLogStorage>> RocksLogStorage::open(const std::string
   db->meta = db->handles[2];
   std::unique_ptr<RocksLogStorage> s(new RocksLogStorage(std::move(db)));
   CAIRN_RETURN_IF_ERROR(s->load());
-  if (bootstrap && s->snapshot_meta_.index == 0 && s->last_ == 0 && s->hard_state_.empty()) {
-    CAIRN_RETURN_IF_ERROR(s->apply_snapshot(bootstrap_snapshot(*bootstrap)));
-    CAIRN_RETURN_IF_ERROR(s->set_hard_state(HardState{1, kNoNode, 1}));
-  }
+  if (bootstrap && !s->has_state()) CAIRN_RETURN_IF_ERROR(s->bootstrap(std::move(*bootstrap)));
   return s;
+}
+
+bool RocksLogStorage::has_state() const {
+  return snapshot_meta_.index != 0 || last_ != 0 || !hard_state_.empty();
 }
 
 Status RocksLogStorage::load() {
@@ -292,6 +293,22 @@ Status RocksLogStorage::apply_snapshot(const Snapshot& snapshot) {
   snapshot_meta_ = snapshot.metadata;
   first_ = snapshot.metadata.index + 1;
   last_ = snapshot.metadata.index;
+  return {};
+}
+
+Status RocksLogStorage::bootstrap(ConfState cs) {
+  if (has_state()) return Error(cairn::errc::already_exists, "raft log: bootstrap: the store already holds state");
+  if (cs.voters.empty()) return Error(cairn::errc::invalid_argument, "raft log: bootstrap: conf_state has no voter");
+  Snapshot snap = bootstrap_snapshot(std::move(cs));
+  HardState hs{snap.metadata.term, kNoNode, snap.metadata.index};
+  rocksdb::WriteBatch batch;
+  batch.Put(db_->meta, kSnapshotKey, encode_snapshot(snap));
+  batch.Put(db_->meta, kHardStateKey, encode_hard_state(hs));
+  CAIRN_RETURN_IF_ERROR(write(&batch));
+  snapshot_meta_ = snap.metadata;
+  hard_state_ = hs;
+  first_ = snap.metadata.index + 1;
+  last_ = snap.metadata.index;
   return {};
 }
 

@@ -57,6 +57,16 @@ class RocksLogStorage final : public LogStorage {
   // A Ready's entries and hard state in one batch, one fsync.
   Status persist(std::span<const Entry> entries, const std::optional<HardState>& hs);
 
+  // Whether the store holds anything: entries, a snapshot or a hard state.
+  // False only for a brand-new store (a server that never joined a cluster).
+  bool has_state() const;
+  // Makes an EMPTY store start as every initial member does:
+  // bootstrap_snapshot(cs) and hard state {term 1, commit 1}, in one batch and
+  // one fsync. errc::already_exists when has_state(); invalid_argument when
+  // cs has no voter. Call it before a driver runs on this store, or through
+  // RaftDriver::bootstrap once one does.
+  Status bootstrap(ConfState cs);
+
   // fsyncs performed so far (for bench/ and tests).
   uint64_t syncs() const { return syncs_; }
 

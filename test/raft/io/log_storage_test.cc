@@ -203,6 +203,41 @@ TEST_F(RocksLogStorageTest, TruncationSurvivesReopen) {
   EXPECT_EQ(*s->term(2), 2u);
 }
 
+TEST_F(RocksLogStorageTest, BootstrapMakesAnEmptyStoreAnInitialMemberOnce) {
+  {
+    auto s = open();
+    EXPECT_FALSE(s->has_state());
+    EXPECT_TRUE(s->bootstrap(ConfState{}).error().is(cairn::errc::invalid_argument));
+    EXPECT_FALSE(s->has_state()) << "a refused bootstrap writes nothing";
+    uint64_t before = s->syncs();
+    ASSERT_TRUE(s->bootstrap(ConfState{{1, 2, 3}, {}}).ok());
+    EXPECT_EQ(s->syncs() - before, 1u) << "snapshot and hard state in one batch";
+    EXPECT_TRUE(s->has_state());
+    EXPECT_EQ(s->first_index(), 2u);
+    EXPECT_EQ(s->last_index(), 1u);
+    EXPECT_EQ(*s->term(1), 1u);
+    EXPECT_EQ(s->initial_state()->hard_state, (HardState{1, kNoNode, 1}));
+    Status again = s->bootstrap(ConfState{{4}, {}});
+    ASSERT_FALSE(again.ok());
+    EXPECT_TRUE(again.error().is(cairn::errc::already_exists));
+  }
+  auto s = open();  // durable, and equal to what open(dir, cs) makes
+  EXPECT_TRUE(s->has_state());
+  EXPECT_EQ(s->initial_state()->conf_state.voters, (std::vector<NodeId>{1, 2, 3}));
+  EXPECT_EQ(s->initial_state()->hard_state, (HardState{1, kNoNode, 1}));
+  EXPECT_EQ(*s->snapshot(), bootstrap_snapshot(ConfState{{1, 2, 3}, {}}));
+}
+
+TEST_F(RocksLogStorageTest, AnyStateCountsAsState) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->set_hard_state(HardState{3, 2, 0}).ok());  // only a vote: still a member of something
+  }
+  auto s = open();
+  EXPECT_TRUE(s->has_state());
+  EXPECT_TRUE(s->bootstrap(ConfState{{1}, {}}).error().is(cairn::errc::already_exists));
+}
+
 TEST_F(RocksLogStorageTest, UnopenableDirectoryIsAnError) {
   auto r = RocksLogStorage::open("/proc/cannot-create-here");
   ASSERT_FALSE(r.ok());
