@@ -63,7 +63,22 @@ class Application {
   // configuration changes are not passed on). Driver strand.
   virtual void apply(const Entry& entry) = 0;
   // An image of the state as of the last entry applied (log compaction, §7).
+  // Runs on the strand, which applies nothing meanwhile.
   virtual std::string snapshot() = 0;
+  // Optional asynchronous compaction: capture the state as of `applied` (the
+  // last entry applied, the one just handed to apply()) cheaply on the strand
+  // — a RocksDB checkpoint or snapshot handle — and return true; then build
+  // the image on another thread and call `done` exactly once, from any
+  // thread, with the image as of `applied` or an error. The strand keeps
+  // applying meanwhile; the driver compacts the log up to `applied` (never
+  // further) when `done` arrives, and starts no other snapshot before it.
+  // Returning false (the default) falls back to snapshot(). The io_context
+  // must outlive the call to `done`; after stop() it is ignored.
+  virtual bool snapshot_async(Index applied, std::function<void(Result<std::string>)> done) {
+    (void)applied;
+    (void)done;
+    return false;
+  }
   // Replaces the whole state by a snapshot's data: at start-up (the latest
   // stored snapshot) and when the leader sends one (InstallSnapshot, §7).
   virtual Status restore(const Snapshot& snapshot) = 0;
@@ -116,6 +131,8 @@ struct DriverStatus {
   uint64_t reads = 0;             // served
   uint64_t snapshots_applied = 0; // InstallSnapshot restores
   uint64_t compactions = 0;
+  uint64_t snapshots_async = 0;   // compactions whose image was built off the strand
+  bool snapshot_in_flight = false;
   // The configuration in effect (thesis §4.1: the latest in the log, committed
   // or not) and the index of the entry or snapshot it came from.
   ConfState conf_state;

@@ -54,9 +54,32 @@ class MapApp final : public Application {
     }
     return r.ok() ? Status{} : Status(Error(cairn::errc::parse_error, "bad snapshot"));
   }
+  // With async_snapshots the image is captured when asked (as of `at`) and
+  // handed back only when the test calls finish(), as a checkpoint read on
+  // another thread would be.
+  bool snapshot_async(Index at, std::function<void(Result<std::string>)> done) override {
+    if (!async_snapshots) return false;
+    images.push_back({at, snapshot(), std::move(done)});
+    return true;
+  }
+  void finish(size_t i, bool ok = true) {
+    auto done = std::move(images.at(i).done);
+    if (ok) {
+      done(images.at(i).data);
+    } else {
+      done(Error(cairn::errc::io_error, "checkpoint failed"));
+    }
+  }
   std::map<std::string, std::string> kv;
   std::vector<Index> applied;
   int restores = 0;
+  bool async_snapshots = false;
+  struct Image {
+    Index at;
+    std::string data;
+    std::function<void(Result<std::string>)> done;
+  };
+  std::vector<Image> images;
 };
 
 class Net;

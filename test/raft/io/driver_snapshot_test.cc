@@ -1,0 +1,107 @@
+// Compaction with Application::snapshot_async (driver_fixture.h): the image is
+// built off the strand while commits continue, and the log is compacted only
+// up to the index the image covers (§7).
+#include "test/raft/io/driver_fixture.h"
+
+namespace cairn::raft::driver_test {
+namespace {
+
+class DriverAsyncSnapshotTest : public DriverTest {
+ protected:
+  NodeId start_async_cluster(uint64_t threshold) {
+    DriverOptions o;
+    o.snapshot_threshold = threshold;
+    start_cluster(o);
+    for (auto& [id, m] : members_) m->app.async_snapshots = true;
+    return elect();
+  }
+  void finish(NodeId id, size_t image, bool ok = true) {
+    members_.at(id)->app.finish(image, ok);
+    net_.pump(io_);
+  }
+};
+
+TEST_F(DriverAsyncSnapshotTest, CommitsContinueWhileTheImageIsBuiltAndCompactionStopsAtItsIndex) {
+  NodeId leader = start_async_cluster(5);
+  ASSERT_NE(leader, kNoNode);
+  ASSERT_TRUE(write_numbered(leader, 6));
+  Member& m = *members_.at(leader);
+  ASSERT_EQ(m.app.images.size(), 1u);
+  Index at = m.app.images[0].at;
+  EXPECT_TRUE(m.driver->status().snapshot_in_flight);
+  EXPECT_EQ(m.storage->first_index(), 2u) << "nothing compacted before the image arrives";
+
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(propose(leader, "more" + std::to_string(i) + "=x").status.ok());
+  EXPECT_EQ(m.app.images.size(), 1u) << "one snapshot at a time";
+  EXPECT_GT(m.driver->status().applied, at + 5);
+
+  finish(leader, 0);
+  DriverStatus s = m.driver->status();
+  EXPECT_FALSE(s.snapshot_in_flight);
+  EXPECT_EQ(s.compactions, 1u);
+  EXPECT_EQ(s.snapshots_async, 1u);
+  EXPECT_EQ(m.storage->first_index(), at + 1) << "compacted up to the image's index, not to applied";
+  EXPECT_EQ(m.storage->snapshot()->data, m.app.images[0].data);
+
+  ASSERT_TRUE(propose(leader, "next=1").status.ok());
+  EXPECT_EQ(m.app.images.size(), 2u) << "past the threshold again: the next image is asked for";
+  EXPECT_EQ(net_.order_violations, 0);
+}
+
+TEST_F(DriverAsyncSnapshotTest, AFailedImageCompactsNothingAndIsRetried) {
+  NodeId leader = start_async_cluster(5);
+  ASSERT_NE(leader, kNoNode);
+  ASSERT_TRUE(write_numbered(leader, 6));
+  Member& m = *members_.at(leader);
+  ASSERT_EQ(m.app.images.size(), 1u);
+  finish(leader, 0, false);
+  EXPECT_FALSE(m.driver->status().snapshot_in_flight);
+  EXPECT_EQ(m.driver->status().compactions, 0u);
+  EXPECT_EQ(m.storage->first_index(), 2u);
+  ASSERT_TRUE(propose(leader, "again=1").status.ok());
+  ASSERT_EQ(m.app.images.size(), 2u);
+  finish(leader, 1);
+  EXPECT_EQ(m.driver->status().compactions, 1u);
+  EXPECT_EQ(m.storage->first_index(), m.app.images[1].at + 1);
+}
+
+TEST_F(DriverAsyncSnapshotTest, ALaggingFollowerRestoresTheImageAndTheLogAboveIt) {
+  NodeId leader = start_async_cluster(5);
+  ASSERT_NE(leader, kNoNode);
+  NodeId lagging = leader == 1 ? 2 : 1;
+  net_.isolated.insert(lagging);
+  ASSERT_TRUE(write_numbered(leader, 8));
+  Member& m = *members_.at(leader);
+  ASSERT_EQ(m.app.images.size(), 1u);
+  ASSERT_TRUE(propose(leader, "k0=overwritten").status.ok());  // after the image's index
+  finish(leader, 0);
+  ASSERT_GT(m.storage->first_index(), 2u);
+  net_.isolated.clear();
+  tick_all(30);
+  Member& f = *members_.at(lagging);
+  EXPECT_GE(f.driver->status().snapshots_applied, 1u);
+  EXPECT_EQ(f.app.kv, m.app.kv);
+  EXPECT_EQ(f.app.kv["k0"], "overwritten");
+}
+
+TEST_F(DriverAsyncSnapshotTest, AnImageThatArrivesAfterStopIsIgnored) {
+  NodeId leader = start_async_cluster(5);
+  ASSERT_NE(leader, kNoNode);
+  ASSERT_TRUE(write_numbered(leader, 6));
+  Member& m = *members_.at(leader);
+  ASSERT_EQ(m.app.images.size(), 1u);
+  auto late = m.app.images[0].done;  // a copy, called once the driver is gone
+  m.driver->stop();
+  net_.pump(io_);
+  finish(leader, 0);
+  EXPECT_EQ(m.driver->status().compactions, 0u);
+  EXPECT_EQ(m.storage->first_index(), 2u);
+  members_.clear();
+  net_.members.clear();
+  late(std::string("image"));  // holds the driver weakly: nothing to post to
+  net_.pump(io_);
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace cairn::raft::driver_test
