@@ -15,6 +15,15 @@ class DriverAsyncSnapshotTest : public DriverTest {
     for (auto& [id, m] : members_) m->app.async_snapshots = true;
     return elect();
   }
+  // The leader of a cluster with threshold 5, after six writes made it ask for one image.
+  NodeId leader_with_image() {
+    NodeId leader = start_async_cluster(5);
+    EXPECT_NE(leader, kNoNode);
+    if (leader == kNoNode) return leader;
+    EXPECT_TRUE(write_numbered(leader, 6));
+    EXPECT_EQ(members_.at(leader)->app.images.size(), 1u);
+    return leader;
+  }
   void finish(NodeId id, size_t image, bool ok = true) {
     members_.at(id)->app.finish(image, ok);
     net_.pump(io_);
@@ -22,11 +31,9 @@ class DriverAsyncSnapshotTest : public DriverTest {
 };
 
 TEST_F(DriverAsyncSnapshotTest, CommitsContinueWhileTheImageIsBuiltAndCompactionStopsAtItsIndex) {
-  NodeId leader = start_async_cluster(5);
-  ASSERT_NE(leader, kNoNode);
-  ASSERT_TRUE(write_numbered(leader, 6));
+  NodeId leader = leader_with_image();
+  ASSERT_FALSE(HasFailure());
   Member& m = *members_.at(leader);
-  ASSERT_EQ(m.app.images.size(), 1u);
   Index at = m.app.images[0].at;
   EXPECT_TRUE(m.driver->status().snapshot_in_flight);
   EXPECT_EQ(m.storage->first_index(), 2u) << "nothing compacted before the image arrives";
@@ -49,11 +56,9 @@ TEST_F(DriverAsyncSnapshotTest, CommitsContinueWhileTheImageIsBuiltAndCompaction
 }
 
 TEST_F(DriverAsyncSnapshotTest, AFailedImageCompactsNothingAndIsRetried) {
-  NodeId leader = start_async_cluster(5);
-  ASSERT_NE(leader, kNoNode);
-  ASSERT_TRUE(write_numbered(leader, 6));
+  NodeId leader = leader_with_image();
+  ASSERT_FALSE(HasFailure());
   Member& m = *members_.at(leader);
-  ASSERT_EQ(m.app.images.size(), 1u);
   finish(leader, 0, false);
   EXPECT_FALSE(m.driver->status().snapshot_in_flight);
   EXPECT_EQ(m.driver->status().compactions, 0u);
@@ -85,11 +90,9 @@ TEST_F(DriverAsyncSnapshotTest, ALaggingFollowerRestoresTheImageAndTheLogAboveIt
 }
 
 TEST_F(DriverAsyncSnapshotTest, AnImageThatArrivesAfterStopIsIgnored) {
-  NodeId leader = start_async_cluster(5);
-  ASSERT_NE(leader, kNoNode);
-  ASSERT_TRUE(write_numbered(leader, 6));
+  NodeId leader = leader_with_image();
+  ASSERT_FALSE(HasFailure());
   Member& m = *members_.at(leader);
-  ASSERT_EQ(m.app.images.size(), 1u);
   auto late = m.app.images[0].done;  // a copy, called once the driver is gone
   m.driver->stop();
   net_.pump(io_);
