@@ -14,6 +14,8 @@
 // Prints "raft listening on 127.0.0.1:<port>" and "http listening on
 // 127.0.0.1:<port>" so that tests can find the ports they asked 0 for.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -46,8 +48,23 @@ std::string encode_put(std::string_view key, std::string_view value) {
   return out;
 }
 
+using KvMap = std::map<std::string, std::string>;
+
+std::string encode_map(const KvMap& kv) {
+  std::string out;
+  ByteWriter w(&out);
+  w.varint(kv.size());
+  for (auto& [k, v] : kv) {
+    w.bytes(k);
+    w.bytes(v);
+  }
+  return out;
+}
+
 class KvApp final : public Application {
  public:
+  explicit KvApp(bool async_snapshots) : async_snapshots_(async_snapshots) {}
+
   void apply(const Entry& e) override {
     ByteReader r(e.data);
     std::string key(r.bytes());
@@ -63,17 +80,22 @@ class KvApp final : public Application {
   }
   std::string snapshot() override {
     std::lock_guard lock(mu_);
-    std::string out;
-    ByteWriter w(&out);
-    w.varint(kv_.size());
-    for (auto& [k, v] : kv_) {
-      w.bytes(k);
-      w.bytes(v);
+    return encode_map(kv_);
+  }
+  // --snapshot-async: the strand pays for a copy of the map; the encoding
+  // runs on the worker thread.
+  bool snapshot_async(Index, std::function<void(Result<std::string>)> done) override {
+    if (!async_snapshots_) return false;
+    auto copy = std::make_shared<KvMap>();
+    {
+      std::lock_guard lock(mu_);
+      *copy = kv_;
     }
-    return out;
+    boost::asio::post(worker_, [copy, done = std::move(done)] { done(encode_map(*copy)); });
+    return true;
   }
   Status restore(const Snapshot& s) override {
-    std::map<std::string, std::string> kv;
+    KvMap kv;
     if (!s.data.empty()) {
       ByteReader r(s.data);
       uint64_t n = r.varint();
@@ -96,7 +118,9 @@ class KvApp final : public Application {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, std::string> kv_;
+  KvMap kv_;
+  bool async_snapshots_;
+  boost::asio::thread_pool worker_{1};
 };
 
 struct Flags {
@@ -109,6 +133,7 @@ struct Flags {
   int tick_ms = 100;
   uint64_t snapshot_threshold = 10000;
   bool persist_on_strand = false;
+  bool snapshot_async = false;
   unsigned threads = 2;
 };
 
@@ -116,7 +141,7 @@ struct Flags {
   std::cerr << "raft_kv_node: " << why << "\n"
             << "usage: raft_kv_node --id N --peers 1=ip:port,2=ip:port,... --data-dir DIR [--raft-port P]\n"
             << "       [--http-port P] [--bootstrap] [--tick-ms 100] [--snapshot-threshold N]\n"
-            << "       [--persist-on-strand] [--threads N]\n";
+            << "       [--persist-on-strand] [--snapshot-async] [--threads N]\n";
   std::exit(2);
 }
 
@@ -139,6 +164,7 @@ Flags parse(int argc, char** argv) {
     else if (a == "--data-dir") f.data_dir = value();
     else if (a == "--bootstrap") f.bootstrap = true;
     else if (a == "--persist-on-strand") f.persist_on_strand = true;
+    else if (a == "--snapshot-async") f.snapshot_async = true;
     else if (a == "--tick-ms") f.tick_ms = static_cast<int>(number(a, value()));
     else if (a == "--snapshot-threshold") f.snapshot_threshold = number(a, value());
     else if (a == "--threads") f.threads = static_cast<unsigned>(number(a, value()));
@@ -172,7 +198,7 @@ std::string status_json(const DriverStatus& s, const TransportCounters& t) {
       {"failed", s.failed}, {"readies", s.readies}, {"fsyncs", s.fsyncs}, {"entries_persisted", s.entries_persisted},
       {"max_entries_per_fsync", s.max_entries_per_fsync}, {"proposals", s.proposals},
       {"proposals_failed", s.proposals_failed}, {"reads", s.reads}, {"snapshots_applied", s.snapshots_applied},
-      {"compactions", s.compactions}, {"frames_sent", t.frames_sent}, {"frames_received", t.frames_received},
+      {"compactions", s.compactions}, {"snapshots_async", s.snapshots_async}, {"frames_sent", t.frames_sent}, {"frames_received", t.frames_received},
       {"bad_frames", t.bad_frames}, {"dropped_queue_full", t.dropped_queue_full},
       {"dropped_peer_down", t.dropped_peer_down}, {"connects", t.connects}, {"connect_failures", t.connect_failures},
       {"closed_by_peer", t.closed_by_peer}};
@@ -225,7 +251,7 @@ int main(int argc, char** argv) {
   }
   std::printf("raft listening on 127.0.0.1:%u\n", static_cast<unsigned>((*transport)->port()));
 
-  KvApp app;
+  KvApp app(flags.snapshot_async);
   DriverOptions dopts;
   dopts.raft = Config::defaults(flags.id);
   dopts.tick_interval = std::chrono::milliseconds(flags.tick_ms);
