@@ -9,6 +9,11 @@ void register_endpoints(Router& router, EndpointContext& ctx) {
   register_events(router, ctx);
   register_keyring(router, ctx);
   register_status(router, ctx);
+  register_kv(router, ctx);
+  register_session(router, ctx);
+  register_catalog(router, ctx);
+  register_health(router, ctx);
+  register_operator_raft(router, ctx);
 }
 
 }  // namespace cairn::agent::http

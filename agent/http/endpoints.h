@@ -1,5 +1,6 @@
 // The agent's HTTP API routes. Each group of endpoints lives in its own file
-// (agent_self.cc, members.cc, event.cc, keyring.cc, status.cc, …);
+// (agent_self.cc, members.cc, event.cc, keyring.cc, status.cc, kv.cc,
+// session.cc, catalog.cc, health.cc, operator_raft.cc);
 // register_endpoints() adds them all.
 #pragma once
 
@@ -20,6 +21,10 @@ namespace cairn::agent {
 class UserEvents;
 }
 
+namespace cairn::api::rpc {
+class Handler;
+}
+
 namespace cairn::agent::http {
 
 using namespace cairn::http;  // Request, Response, Router
@@ -34,6 +39,10 @@ struct EndpointContext {
   UserEvents* events = nullptr;
   // Runs fn on the strand that owns `events`.
   std::function<void(std::function<void()>)> on_event_strand;
+  // The server contract (api/rpc.h) the KV, session, catalog, health, status
+  // and operator raft endpoints call; null when the agent knows no server
+  // (they answer 500 "No known Consul servers").
+  std::shared_ptr<api::rpc::Handler> rpc;
 };
 
 void register_endpoints(Router& router, EndpointContext& ctx);
@@ -47,5 +56,10 @@ void register_members(Router& router, EndpointContext& ctx);
 void register_events(Router& router, EndpointContext& ctx);
 void register_keyring(Router& router, EndpointContext& ctx);
 void register_status(Router& router, EndpointContext& ctx);
+void register_kv(Router& router, EndpointContext& ctx);
+void register_session(Router& router, EndpointContext& ctx);
+void register_catalog(Router& router, EndpointContext& ctx);
+void register_health(Router& router, EndpointContext& ctx);
+void register_operator_raft(Router& router, EndpointContext& ctx);
 
 }  // namespace cairn::agent::http

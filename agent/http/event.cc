@@ -5,10 +5,10 @@
 #include "agent/http/blocking.h"
 #include "agent/http/endpoints.h"
 #include "agent/http/json_reply.h"
+#include "agent/http/query_options.h"
 #include "agent/user_events.h"
 #include "agent/uuid.h"
 #include "core/http/error_response.h"
-#include "core/io/random.h"
 #include "core/base64.h"
 #include "gossip/io/node.h"
 
@@ -35,11 +35,6 @@ Status check_filter(const std::string& name, const std::string& pattern) {
     return Error(errc::invalid_argument, "Invalid " + name + " filter: \"" + pattern + "\" is not a regular expression");
   }
   return {};
-}
-
-Rng& handler_rng() {
-  thread_local SeededRng rng(random_seed());
-  return rng;
 }
 
 void answer_list(EndpointContext& ctx, const std::string& name, Responder responder) {
