@@ -1,0 +1,159 @@
+// Server as the raft::Application: committed entries into the FSM, RocksDB
+// checkpoints as snapshots, and the wake-up of blocking queries.
+#include <filesystem>
+#include <thread>
+
+#include "core/log.h"
+#include "server/server_impl.h"
+#include "server/snapshot_archive.h"
+
+namespace cairn::server {
+
+namespace fs = std::filesystem;
+
+void Server::Impl::apply(const raft::Entry& entry) {
+  last_applied.reset();
+  std::shared_ptr<state::Store> s;
+  {
+    std::lock_guard lock(mu);
+    if (stats.failed) return;  // the state no longer follows the log: apply nothing more
+    s = store;
+    if (!s) return;  // stopping
+    if (entry.index <= s->applied_index()) {
+      // Already in the store: a restart re-hands the log above the last Raft
+      // snapshot, but the store kept everything it applied (it is not
+      // rebuilt from a snapshot on start), so nothing is replayed.
+      ++stats.entries_skipped;
+      return;
+    }
+  }
+  Result<fsm::Applied> r = fsm::Fsm(*s).apply(entry.index, entry.data);
+  if (!r.ok()) return fail_server("applying entry " + std::to_string(entry.index), r.error());
+  {
+    std::lock_guard lock(mu);
+    ++stats.commands_applied;
+  }
+  state::TouchSet touched = std::move(r->touched);
+  last_applied.emplace(entry.index, std::move(*r));
+  wake(touched);
+}
+
+std::optional<fsm::Applied> Server::Impl::take_applied(uint64_t index) {
+  if (!last_applied || last_applied->first != index) return std::nullopt;
+  std::optional<fsm::Applied> out = std::move(last_applied->second);
+  last_applied.reset();
+  return out;
+}
+
+void Server::Impl::fail_server(const std::string& what, const Error& e) {
+  // Consul panics here: a replica that cannot apply an entry the others
+  // apply would diverge from them. Stop applying and stop Raft, loudly.
+  log::error("server", "FATAL: {}: {}; this server stops applying the Raft log", what, e.message());
+  {
+    std::lock_guard lock(mu);
+    stats.failed = true;
+  }
+  if (driver) driver->stop();
+}
+
+void Server::Impl::wake(const state::TouchSet& touched) {
+  if (touched.empty()) return;
+  std::vector<state::WatchRegistry::Wake> wakes;
+  {
+    std::lock_guard lock(watch_mu);
+    wakes = registry.collect(touched);
+  }
+  for (auto& w : wakes) w();
+}
+
+void Server::Impl::wake_all() {
+  std::vector<std::shared_ptr<Waiter>> all;
+  {
+    std::lock_guard lock(watch_mu);
+    for (auto& w : parked) {
+      if (w->parked) registry.remove(w->id);
+      w->parked = false;
+      all.push_back(w);
+    }
+  }
+  for (auto& w : all) asio::post(strand, [self = shared_from_this(), w] { self->run(w); });
+}
+
+std::string Server::Impl::snapshot() {
+  std::shared_ptr<state::Store> s = store_ref();
+  if (!s) return {};
+  uint64_t seq;
+  {
+    std::lock_guard lock(mu);
+    seq = ++snapshot_seq;
+  }
+  // The driver compacts the log up to what this snapshot covers, so the
+  // store must be durable up to there first (server/state/README.md).
+  Result<uint64_t> synced = s->sync();
+  if (!synced.ok()) {
+    fail_server("syncing the store for a snapshot", synced.error());
+    return {};
+  }
+  std::string dir = options.data_dir + "/snapshot-tmp-" + std::to_string(seq);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  Result<uint64_t> index = s->checkpoint(dir);
+  Result<std::string> packed = index.ok() ? pack_checkpoint(dir, *index) : Result<std::string>(index.error());
+  fs::remove_all(dir, ec);
+  if (!packed.ok()) {
+    fail_server("taking a snapshot", packed.error());
+    return {};
+  }
+  std::lock_guard lock(mu);
+  ++stats.snapshots_taken;
+  return std::move(packed).value();
+}
+
+Status Server::Impl::restore(const raft::Snapshot& snap) {
+  // An empty image is the bootstrap snapshot: nothing to restore.
+  if (snap.data.empty()) return {};
+  CAIRN_TRY(uint64_t holds, packed_applied_index(snap.data));
+  std::shared_ptr<state::Store> old;
+  uint64_t seq;
+  {
+    std::lock_guard lock(mu);
+    if (!store) return Error(errc::cancelled, "server stopped");
+    // At start-up the driver restores the last Raft snapshot, but the store
+    // kept its own state, which is at least as new: keep it.
+    if (store->applied_index() >= holds) return {};
+    seq = ++snapshot_seq;
+  }
+  std::string dir = options.data_dir + "/restore-tmp-" + std::to_string(seq);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  auto unpacked = unpack_checkpoint(snap.data, dir);
+  if (!unpacked.ok()) {
+    fs::remove_all(dir, ec);
+    return unpacked.error();
+  }
+  {
+    std::lock_guard lock(mu);
+    old = std::move(store);
+  }
+  // Reads hold the store only while they read; wait for them to let go
+  // before RocksDB closes it (they take it under `mu`, which is now null).
+  while (old.use_count() > 1) std::this_thread::yield();
+  old.reset();
+  auto restored = state::Store::restore(dir, options.data_dir + "/state", options.store);
+  fs::remove_all(dir, ec);
+  if (!restored.ok()) {
+    fail_server("restoring a snapshot", restored.error());
+    return restored.error();
+  }
+  {
+    std::lock_guard lock(mu);
+    if (stopped) return Error(errc::cancelled, "server stopped");
+    store = std::move(restored).value();
+    ++stats.snapshots_restored;
+  }
+  log::info("server", "{} restored a snapshot at index {}", options.node_name, holds);
+  wake_all();  // everything may have changed
+  return {};
+}
+
+}  // namespace cairn::server

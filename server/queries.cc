@@ -1,0 +1,256 @@
+// Handler::query: consistency modes, forwarding to the leader, blocking
+// queries parked on their watch keys, and the Raft status queries.
+#include "core/log.h"
+#include "raft/errc.h"
+#include "server/server_impl.h"
+
+namespace cairn::server {
+
+namespace rpc = api::rpc;
+namespace watch_for = state::watch_for;
+
+namespace {
+
+struct ReadResult {
+  uint64_t index = 1;
+  rpc::QueryValue value;
+};
+
+template <typename Q, typename T>
+Result<ReadResult> indexed(Result<state::Indexed<T>> r) {
+  if (!r.ok()) return r.error();
+  return ReadResult{r->index, rpc::make_value<Q, rpc::QueryValue>(std::move(r->value))};
+}
+
+// One query at one consistent view.
+Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q) {
+  return std::visit(
+      Overloaded{
+          [&](const rpc::KvGet& x) { return indexed<rpc::KvGet>(v.kv_get(x.key)); },
+          [&](const rpc::KvList& x) { return indexed<rpc::KvList>(v.kv_list(x.prefix)); },
+          [&](const rpc::KvKeys& x) { return indexed<rpc::KvKeys>(v.kv_keys(x.prefix, x.separator)); },
+          [&](const rpc::SessionGet& x) { return indexed<rpc::SessionGet>(v.session_get(x.id)); },
+          [&](const rpc::SessionList&) { return indexed<rpc::SessionList>(v.session_list()); },
+          [&](const rpc::SessionNode& x) { return indexed<rpc::SessionNode>(v.node_sessions(x.node)); },
+          [&](const rpc::CatalogNodes&) { return indexed<rpc::CatalogNodes>(v.nodes()); },
+          [&](const rpc::CatalogServices&) { return indexed<rpc::CatalogServices>(v.services()); },
+          [&](const rpc::CatalogServiceNodes& x) {
+            return indexed<rpc::CatalogServiceNodes>(v.service_nodes(x.service, x.tags));
+          },
+          [&](const rpc::CatalogNodeServices& x) { return indexed<rpc::CatalogNodeServices>(v.node_services(x.node)); },
+          [&](const rpc::HealthNode& x) { return indexed<rpc::HealthNode>(v.node_checks(x.node)); },
+          [&](const rpc::HealthChecks& x) { return indexed<rpc::HealthChecks>(v.service_checks(x.service)); },
+          [&](const rpc::HealthState& x) { return indexed<rpc::HealthState>(v.checks_in_state(x.state)); },
+          [&](const rpc::HealthService& x) {
+            return indexed<rpc::HealthService>(v.health_service(x.service, x.tags, x.passing_only));
+          },
+          [&](const auto&) -> Result<ReadResult> { return Error(errc::internal, "not a state query"); },
+      },
+      q);
+}
+
+// What a query watches (server/state/watch.h's table).
+std::vector<state::WatchKey> watch_keys(const rpc::Query& q) {
+  return std::visit(
+      Overloaded{
+          [](const rpc::KvGet& x) { return watch_for::kv_key(x.key); },
+          [](const rpc::KvList& x) { return watch_for::kv_prefix(x.prefix); },
+          [](const rpc::KvKeys& x) { return watch_for::kv_prefix(x.prefix); },
+          [](const rpc::SessionGet& x) { return watch_for::session(x.id); },
+          [](const rpc::SessionList&) { return watch_for::sessions(); },
+          [](const rpc::SessionNode& x) { return watch_for::node_sessions(x.node); },
+          [](const rpc::CatalogNodes&) { return watch_for::catalog_nodes(); },
+          [](const rpc::CatalogServices&) { return watch_for::catalog_services(); },
+          [](const rpc::CatalogServiceNodes& x) { return watch_for::service(x.service); },
+          [](const rpc::CatalogNodeServices& x) { return watch_for::catalog_node(x.node); },
+          [](const rpc::HealthNode& x) { return watch_for::node_checks(x.node); },
+          [](const rpc::HealthChecks& x) { return watch_for::service(x.service); },
+          [](const rpc::HealthState&) { return watch_for::checks_in_state(); },
+          [](const rpc::HealthService& x) { return watch_for::service(x.service); },
+          [](const auto&) { return std::vector<state::WatchKey>{}; },
+      },
+      q);
+}
+
+bool is_status_query(const rpc::Query& q) {
+  return std::holds_alternative<rpc::StatusLeader>(q) || std::holds_alternative<rpc::StatusPeers>(q) ||
+         std::holds_alternative<rpc::OperatorRaftConfiguration>(q);
+}
+
+}  // namespace
+
+void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done) {
+  if (is_stopped()) return done(Error(errc::cancelled, "server stopped"));
+  if (is_status_query(q)) return done(status_query(q));
+  switch (o.consistency) {
+    case rpc::Consistency::stale:
+      return start_read(std::move(o), std::move(q), std::move(done));
+    case rpc::Consistency::leader: {
+      if (is_leader()) return start_read(std::move(o), std::move(q), std::move(done));
+      auto h = leader_handler(raft::kNoNode);
+      if (!h.ok()) return done(h.error());
+      {
+        std::lock_guard lock(mu);
+        ++stats.queries_forwarded;
+      }
+      return (*h)->query(std::move(o), std::move(q), std::move(done));
+    }
+    case rpc::Consistency::consistent: {
+      // ReadIndex (thesis §6.4) works on any member: once this server has
+      // applied the read index, its state is at least as new as any write
+      // acknowledged before the query began.
+      std::weak_ptr<Impl> weak = shared_from_this();
+      driver->read_index([weak, o = std::move(o), q = std::move(q), done = std::move(done)](raft::Completion c) mutable {
+        auto self = weak.lock();
+        if (!self) return done(Error(errc::cancelled, "server stopped"));
+        if (!c.status.ok()) {
+          const Error& e = c.status.error();
+          bool no_leader = e.code().category() == raft::raft_category();
+          return done(no_leader ? Error(errc::unavailable, "No cluster leader") : rpc_error_of(e));
+        }
+        self->start_read(std::move(o), std::move(q), std::move(done));
+      });
+      return;
+    }
+  }
+  done(Error(errc::invalid_argument, "consistency: unknown mode"));
+}
+
+void Server::Impl::start_read(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done) {
+  auto w = std::make_shared<Waiter>();
+  w->options = std::move(o);
+  w->query = std::move(q);
+  w->done = std::move(done);
+  // Reads run on the server's strand, never on the caller's thread (an RPC
+  // connection) or the driver's strand (which must keep applying).
+  asio::post(strand, [self = shared_from_this(), w] { self->run(w); });
+}
+
+rpc::QueryMeta Server::Impl::meta_for(const rpc::QueryOptions& o) const {
+  rpc::QueryMeta meta;
+  raft::DriverStatus st = driver->status();
+  meta.known_leader = st.leader != raft::kNoNode;
+  if (o.consistency == rpc::Consistency::stale && st.state != raft::StateType::leader) {
+    meta.last_contact = options.raft.tick_interval * static_cast<int64_t>(st.ticks_since_leader_contact);
+  }
+  return meta;
+}
+
+void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
+  std::shared_ptr<state::Store> s = store_ref();
+  if (!s) {
+    bool was_stopped = is_stopped();
+    std::unique_lock lock(watch_mu);
+    if (w->finished) return;
+    if (!was_stopped) {  // a snapshot is being restored: try again right after
+      lock.unlock();
+      asio::post(strand, [self = shared_from_this(), w] { self->run(w); });
+      return;
+    }
+    w->finished = true;
+    parked.erase(w);
+    lock.unlock();
+    if (w->timer) w->timer->cancel();
+    return w->done(Error(errc::cancelled, "server stopped"));
+  }
+  bool first_park = false;
+  Result<ReadResult> r = Error(errc::internal);
+  {
+    // Read and park under one lock: a write applied after this read cannot
+    // collect its waiters before this one is registered, so no wake-up is lost.
+    std::lock_guard lock(watch_mu);
+    if (w->finished) return;
+    r = read(s->read(), w->query);
+    bool blocking = w->options.min_index > 0 && !w->expired;
+    if (r.ok() && blocking && r->index <= w->options.min_index) {
+      std::weak_ptr<Impl> weak = shared_from_this();
+      w->id = registry.add(watch_keys(w->query), [weak, w] {
+        if (auto self = weak.lock()) asio::post(self->strand, [self, w] { self->run(w); });
+      });
+      w->parked = true;
+      first_park = !w->timer;
+      parked.insert(w);
+    } else {
+      w->finished = true;
+      w->parked = false;
+      parked.erase(w);
+    }
+  }
+  if (first_park) {
+    {
+      std::lock_guard lock(mu);
+      ++stats.queries_parked;
+    }
+    Duration wait = w->options.max_wait.count() > 0 ? std::min(w->options.max_wait, options.max_query_wait)
+                                                   : options.default_query_wait;
+    std::weak_ptr<Impl> weak = shared_from_this();
+    w->timer = scheduler->after(wait, [weak, w] {
+      if (auto self = weak.lock()) self->expire(w);
+    });
+    return;
+  }
+  if (!w->finished) return;  // parked again after a wake-up
+  if (w->timer) w->timer->cancel();
+  if (!r.ok()) return w->done(r.error());
+  rpc::QueryResponse resp{meta_for(w->options), std::move(r->value)};
+  resp.meta.index = std::max<uint64_t>(r->index, 1);
+  w->done(std::move(resp));
+}
+
+void Server::Impl::expire(const std::shared_ptr<Waiter>& w) {
+  {
+    std::lock_guard lock(watch_mu);
+    if (w->finished) return;
+    if (w->parked) registry.remove(w->id);
+    w->parked = false;
+    w->expired = true;
+  }
+  run(w);  // answers with the current result
+}
+
+void Server::Impl::fail_parked(const Error& why) {
+  std::vector<std::shared_ptr<Waiter>> all;
+  {
+    std::lock_guard lock(watch_mu);
+    for (auto& w : parked) {
+      if (w->parked) registry.remove(w->id);
+      w->parked = false;
+      w->finished = true;
+      all.push_back(w);
+    }
+    parked.clear();
+  }
+  for (auto& w : all) {
+    if (w->timer) w->timer->cancel();
+    w->done(why);
+  }
+}
+
+Result<rpc::QueryResponse> Server::Impl::status_query(const rpc::Query& q) const {
+  raft::DriverStatus st = driver->status();
+  rpc::QueryResponse resp;
+  resp.meta.known_leader = st.leader != raft::kNoNode;
+  if (std::holds_alternative<rpc::StatusLeader>(q)) {
+    resp.value = rpc::make_value<rpc::StatusLeader, rpc::QueryValue>(
+        st.leader == raft::kNoNode ? std::string() : address_of(st.leader));
+  } else if (std::holds_alternative<rpc::StatusPeers>(q)) {
+    std::vector<std::string> peers;
+    for (raft::NodeId id : st.conf_state.voters) {
+      std::string addr = address_of(id);
+      if (!addr.empty()) peers.push_back(std::move(addr));
+    }
+    resp.value = rpc::make_value<rpc::StatusPeers, rpc::QueryValue>(std::move(peers));
+  } else {
+    rpc::RaftConfiguration conf;
+    conf.index = st.conf_index;
+    auto add = [&](raft::NodeId id, bool voter) {
+      conf.servers.push_back(rpc::RaftServer{node_id_of(id), node_name_of(id), address_of(id), id == st.leader, voter});
+    };
+    for (raft::NodeId id : st.conf_state.voters) add(id, true);
+    for (raft::NodeId id : st.conf_state.learners) add(id, false);
+    resp.value = rpc::make_value<rpc::OperatorRaftConfiguration, rpc::QueryValue>(std::move(conf));
+  }
+  return resp;
+}
+
+}  // namespace cairn::server

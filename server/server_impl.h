@@ -1,0 +1,137 @@
+// Internal to server/: Server's state, shared by server.cc (start, gossip,
+// bootstrap, lifecycle), application.cc (the raft::Application), writes.cc
+// and queries.cc. Includes Asio: never include it from a public header.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/server_tags.h"
+#include "core/io/pch.h"
+#include "core/rng.h"
+#include "raft/io/rocks_storage.h"
+#include "server/fsm/fsm.h"
+#include "server/server.h"
+
+namespace cairn::server {
+
+namespace asio = boost::asio;
+
+// std::visit over lambdas.
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// A blocking (or one-shot) local read in progress. Guarded by Impl::watch_mu.
+struct Waiter {
+  api::rpc::QueryOptions options;
+  api::rpc::Query query;
+  api::rpc::QueryCallback done;
+  std::shared_ptr<TimerHandle> timer;
+  state::WatchRegistry::WaiterId id = 0;  // registry entry while parked
+  bool parked = false;
+  bool expired = false;   // max_wait passed: answer with what is there
+  bool finished = false;  // answered
+};
+
+struct ServerEntry {
+  api::ServerInfo info;
+  gossip::MemberState state = gossip::MemberState::alive;
+};
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Application {
+  Impl(asio::io_context& io_, ServerOptions o, ServerDeps d);
+  ~Impl() override;
+
+  asio::io_context& io;
+  asio::strand<asio::io_context::executor_type> strand;  // reads and wake-ups
+  ServerOptions options;
+  ServerDeps deps;
+  raft::NodeId self = raft::kNoNode;
+  Clock* clock = nullptr;
+  Scheduler* scheduler = nullptr;
+  std::unique_ptr<Scheduler> own_scheduler;
+  std::unique_ptr<raft::RocksLogStorage> log_storage;
+  std::shared_ptr<raft::RaftDriver> driver;
+
+  // Guards everything below up to watch_mu.
+  mutable std::mutex mu;
+  std::shared_ptr<state::Store> store;  // null once stopped (or while a snapshot is restored)
+  std::unique_ptr<Rng> rng;             // session IDs
+  std::map<std::string, gossip::MemberInfo> members;  // by name
+  std::map<raft::NodeId, ServerEntry> servers;        // this datacenter's servers, by Raft id
+  std::map<raft::NodeId, std::string> told_addresses; // what set_peer_address was told
+  ServerHooks hooks;
+  ServerCounters stats;
+  bool stopped = false;
+  bool leading = false;
+  bool bootstrap_settled = false;  // bootstrapped, added, or found peers: expect-bootstrap is over
+  bool bootstrap_running = false;  // asking the others for their peers
+  uint64_t snapshot_seq = 0;
+
+  // Driver strand only: the FSM's outcome of the entry applied last, which
+  // the driver's completion for that index (run right after apply) takes.
+  std::optional<std::pair<uint64_t, fsm::Applied>> last_applied;
+
+  std::mutex watch_mu;
+  state::WatchRegistry registry;
+  std::set<std::shared_ptr<Waiter>> parked;
+
+  // --- raft::Application (application.cc) ---
+  void apply(const raft::Entry& entry) override;
+  std::string snapshot() override;
+  Status restore(const raft::Snapshot& snapshot) override;
+  std::optional<fsm::Applied> take_applied(uint64_t index);
+  void fail_server(const std::string& what, const Error& e);
+  void wake(const state::TouchSet& touched);
+  void wake_all();
+
+  // --- lifecycle, gossip, bootstrap (server.cc) ---
+  std::shared_ptr<state::Store> store_ref() const;
+  bool is_stopped() const;
+  bool is_leader() const;
+  std::string address_of(raft::NodeId id) const;   // "" when unknown
+  std::string node_id_of(raft::NodeId id) const;   // "" when unknown
+  std::string node_name_of(raft::NodeId id) const;
+  // Rebuilds `servers` from `members` (mu held); returns the peer addresses to tell.
+  std::vector<std::pair<raft::NodeId, std::string>> rebuild_servers();
+  void tell_peers(const std::vector<std::pair<raft::NodeId, std::string>>& changed);
+  void maybe_bootstrap();
+  void bootstrap_with(std::vector<raft::NodeId> voters);
+  void leader_changed(bool lead);
+  void stop();
+
+  // --- writes (writes.cc) ---
+  void write(api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteCallback done);
+  void forward_write(raft::NodeId hint, api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteCallback done);
+  // The Handler of the leader (hint, else the driver's), or unavailable "No cluster leader".
+  Result<std::shared_ptr<api::rpc::Handler>> leader_handler(raft::NodeId hint) const;
+  // Proposes `command`; `done` gets the FSM's outcome at its index, or the
+  // Raft error (a not_leader Completion is handed to `not_leader`).
+  void propose(std::string command, std::function<void(Result<std::pair<uint64_t, fsm::Response>>)> done,
+               std::function<void(raft::NodeId leader)> not_leader);
+  std::string new_session_id(const state::Store& s);
+
+  // --- queries (queries.cc) ---
+  void query(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done);
+  Result<api::rpc::QueryResponse> status_query(const api::rpc::Query& q) const;
+  void start_read(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done);
+  void run(const std::shared_ptr<Waiter>& w);
+  void expire(const std::shared_ptr<Waiter>& w);
+  api::rpc::QueryMeta meta_for(const api::rpc::QueryOptions& o) const;
+  void fail_parked(const Error& why);
+};
+
+// The cairn::errc answer for a Raft error (api/rpc.h's error table).
+Error rpc_error_of(const Error& raft_error);
+
+}  // namespace cairn::server

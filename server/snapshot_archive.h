@@ -1,0 +1,37 @@
+// The bytes of a Raft snapshot of the server's state: a RocksDB checkpoint
+// (server/state/store.h) packed into one string, since raft/io sends a
+// snapshot inline, as one message (raft/io/README.md). This is the current
+// form until chunked file streaming lands in raft/io; the checkpoint files
+// would then travel as they are.
+//
+// Format (core/codec.h):
+//   "CAIRNSNAP" u8 version(1) u64 applied_index varint file_count
+//   { bytes name, bytes content } * file_count
+//   u64 FNV-1a-64 of everything before it
+// Names are plain file names (no '/', not "." or ".."): a checkpoint is one
+// flat directory.
+//
+// Thread-safety: pure functions over the filesystem.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace cairn::server {
+
+// Packs every regular file of `dir` (a checkpoint holding `applied_index`).
+Result<std::string> pack_checkpoint(const std::string& dir, uint64_t applied_index);
+
+// The applied index recorded in packed bytes, without unpacking them
+// (the checksum is verified).
+Result<uint64_t> packed_applied_index(std::string_view bytes);
+
+// Writes the files of packed bytes into `dir`, which must not exist yet, and
+// returns the applied index. errc::parse_error for bytes that are not a
+// whole, intact archive.
+Result<uint64_t> unpack_checkpoint(std::string_view bytes, const std::string& dir);
+
+}  // namespace cairn::server
