@@ -102,6 +102,23 @@ std::string uuid_of(const std::string& name) {
   return std::string("aaaaaaaa-0000-4000-8000-") + tail;
 }
 
+// Asio's timers cancel asynchronously: a cancelled timer may still fire.
+// This scheduler never cancels, the worst case of that.
+class LateCancelScheduler final : public Scheduler {
+ public:
+  explicit LateCancelScheduler(Scheduler& inner) : inner_(inner) {}
+  std::shared_ptr<TimerHandle> after(Duration delay, std::function<void()> fn) override {
+    inner_.after(delay, std::move(fn));
+    return std::make_shared<NoCancel>();
+  }
+
+ private:
+  struct NoCancel final : TimerHandle {
+    void cancel() override {}
+  };
+  Scheduler& inner_;
+};
+
 gossip::MemberInfo client(const std::string& name, const std::string& ip, const std::string& dc = "dc1") {
   gossip::MemberInfo m;
   m.name = name;
@@ -157,7 +174,7 @@ class LeaderTest : public ::testing::Test {
       };
       d.members = [this] { return members_; };
       d.last_index = [this] { return last_index_; };
-      d.scheduler = &scheduler_;
+      d.scheduler = late_cancel_ ? static_cast<Scheduler*>(&late_cancel_scheduler_) : &scheduler_;
       d.clock = &clock_;
       duties_ = std::make_unique<LeaderDuties>(options_, std::move(d));
     }
@@ -242,6 +259,8 @@ class LeaderTest : public ::testing::Test {
   std::unique_ptr<fsm::Fsm> fsm_;
   ManualClock clock_;
   ManualScheduler scheduler_{clock_};
+  LateCancelScheduler late_cancel_scheduler_{scheduler_};
+  bool late_cancel_ = false;
   std::unique_ptr<StoreServer> server_;
   LeaderOptions options_;
   raft::ConfState conf_;
@@ -540,6 +559,42 @@ TEST_F(LeaderTest, ReapedServerFoundOnlyInTheCatalogIsRemovedFromRaft) {
   EXPECT_FALSE(node("srv2").has_value());
 }
 
+TEST_F(LeaderTest, SuspectMemberStaysPassing) {
+  auto m = client("web1", "10.0.0.2");
+  members_ = {m};
+  start();
+  gossip_says(m, gossip::MemberState::suspect, gossip::MemberEvent::Kind::update);
+  EXPECT_EQ(serf("web1")->status, "passing");
+  EXPECT_EQ(server_->writes.size(), 1u);
+}
+
+TEST_F(LeaderTest, ServerWhoseVersionChangedIsRewritten) {
+  auto m = start_with_server2();
+  size_t writes = server_->writes.size();
+  m.tags["build"] = "1.1.0:def";
+  gossip_says(m, gossip::MemberState::alive, gossip::MemberEvent::Kind::update);
+  EXPECT_EQ(server_->writes.size(), writes + 1);
+  EXPECT_EQ(store_->read().node_services("srv2")->value->services[0].meta.at("version"), "1.1.0");
+}
+
+TEST_F(LeaderTest, SecondServerInBootstrapModeIsNotAdded) {
+  auto a = server_member("srv2", "10.0.0.3", kServerUuid);
+  auto b = server_member("srv3", "10.0.0.4", kServer3Uuid);
+  a.tags["bootstrap"] = b.tags["bootstrap"] = "1";
+  members_ = {a, b};
+  start();
+  EXPECT_TRUE(changes_.empty());
+  EXPECT_TRUE(node("srv2").has_value());  // still registered in the catalog
+}
+
+TEST_F(LeaderTest, ResultsArrivingAfterDestructionAreDropped) {
+  members_ = {client("web1", "10.0.0.2")};
+  duties().start();  // reads answered, their results posted but not yet run
+  duties_.reset();
+  settle();
+  EXPECT_TRUE(server_->writes.empty());
+}
+
 // ---- session TTLs ----
 
 class LeaderSessionTest : public LeaderTest {
@@ -571,6 +626,19 @@ TEST_F(LeaderSessionTest, RenewPostponesExpiry) {
   scheduler_.advance(15s);
   duties().session_ttl_reset("s1", 10s);  // renewed: now expires at 35s
   scheduler_.advance(19s);
+  EXPECT_TRUE(session("s1").has_value());
+  scheduler_.advance(1s);
+  EXPECT_FALSE(session("s1").has_value());
+}
+
+TEST_F(LeaderSessionTest, ATimerCancelledTooLateDoesNotExpireARenewedSession) {
+  late_cancel_ = true;
+  start();
+  create_session("s1", "web1", "10s");
+  duties().session_ttl_reset("s1", 10s);
+  scheduler_.advance(15s);
+  duties().session_ttl_reset("s1", 10s);
+  scheduler_.advance(19s);  // the first timer fires at 20s anyway
   EXPECT_TRUE(session("s1").has_value());
   scheduler_.advance(1s);
   EXPECT_FALSE(session("s1").has_value());
