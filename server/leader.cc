@@ -342,8 +342,8 @@ void LeaderDuties::pump_members() {
     std::string name = std::move(member_order_.front());
     member_order_.pop_front();
     auto node = member_tasks_.extract(name);
+    if (node.empty()) return pump_members();  // not reached: the order and the map agree
     member_running_ = true;
-    reconcile_raft(node.mapped());
     reconcile_catalog(std::move(node.mapped()));
   } else if (reap_scan_queued_) {
     reap_scan_queued_ = false;
@@ -384,17 +384,11 @@ void LeaderDuties::reconcile_catalog(MemberTask task) {
                          if (!r.ok()) {
                            log::warn(kLog, "reconcile of member {}: reading the catalog failed: {}",
                                      task.member.name, r.error().message());
+                           self.reconcile_raft(task, std::nullopt);
                            return self.finish_member();
                          }
                          auto node = std::move(rpc::value_of<rpc::CatalogNodeServices>(*r));
-                         if (task.from_catalog && node) {
-                           // A reaped server: Consul's reconcileReaped rebuilds it from its "consul" service.
-                           bool server = std::any_of(node->services.begin(), node->services.end(),
-                                                     [](const auto& s) { return s.id == kConsulServiceId; });
-                           uint64_t id = api::raft_id_of(node->node.id);
-                           if (server && id != 0)
-                             self.queue_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, id});
-                         }
+                         self.reconcile_raft(task, node);
                          with_checks(self, task, std::move(node));
                        }));
 }
@@ -438,8 +432,18 @@ void LeaderDuties::write(rpc::Write w, std::string what, std::function<void(Lead
 
 // ---- servers → Raft configuration ----
 
-void LeaderDuties::reconcile_raft(const MemberTask& task) {
-  if (task.from_catalog) return;  // handled once the catalog has told us whether it was a server
+void LeaderDuties::reconcile_raft(const MemberTask& task, const std::optional<api::NodeServices>& node) {
+  // The Raft id the catalog last recorded for this node, when it was a server.
+  uint64_t catalog_id = 0;
+  if (node && std::any_of(node->services.begin(), node->services.end(),
+                          [](const api::NodeService& s) { return s.id == kConsulServiceId; }))
+    catalog_id = api::raft_id_of(node->node.id);
+  if (task.from_catalog) {
+    // A server gossip no longer knows: Consul's reconcileReaped rebuilds it
+    // from its "consul" service and removes it.
+    if (catalog_id != 0) queue_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, catalog_id});
+    return;
+  }
   auto server = server_of(options_, task.member);
   if (!server) return;
   uint64_t id = server->raft_id;
@@ -453,6 +457,14 @@ void LeaderDuties::reconcile_raft(const MemberTask& task) {
       std::erase_if(conf_changes_, [id](const raft::ConfChange& cc) {
         return cc.node_id == id && cc.type == raft::ConfChangeType::remove_node;
       });
+      if (catalog_id != 0 && catalog_id != id && catalog_id != options_.raft_id) {
+        // The server came back under a new node ID (Consul's joinConsulServer
+        // removes the old entry of a reused address first): the old id would
+        // count against the quorum for ever.
+        log::info(kLog, "server {} now has Raft id {:016x}: removing its old id {:016x} first", server->name, id,
+                  catalog_id);
+        queue_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, catalog_id});
+      }
       if (deps_.conf_state().is_voter(id)) return;
       if (server->bootstrap) {
         // Consul's joinConsulServer: two servers in bootstrap mode is a misconfiguration.

@@ -180,7 +180,9 @@ class LeaderDuties {
   void enqueue(MemberTask task);
   void pump_members();
   void finish_member();
-  void reconcile_raft(const MemberTask& task);
+  // The Raft side of a member, once its catalog node is known (nullopt when
+  // absent or unreadable).
+  void reconcile_raft(const MemberTask& task, const std::optional<api::NodeServices>& node);
   void reconcile_catalog(MemberTask task);
   void reap_unknown_nodes();
   void write(api::rpc::Write w, std::string what, std::function<void(LeaderDuties&, bool)> then);

@@ -243,6 +243,23 @@ class LeaderTest : public ::testing::Test {
     }
     ASSERT_TRUE(server_->apply(fsm::encode(c)).ok());
   }
+  // srv2 in the catalog as a leader registered it (consul service), failed.
+  void register_failed_server2(const std::string& uuid) {
+    fsm::RegisterCommand c;
+    c.request.node = "srv2";
+    c.request.id = uuid;
+    c.request.address = "10.0.0.3";
+    api::NodeService s;
+    s.id = s.service = "consul";
+    s.port = 8300;
+    c.request.service = s;
+    api::HealthCheck serf;
+    serf.node = "srv2";
+    serf.check_id = "serfHealth";
+    serf.status = "critical";
+    c.request.check = serf;
+    ASSERT_TRUE(server_->apply(fsm::encode(c)).ok());
+  }
   void create_session(const std::string& id, const std::string& node, const std::string& ttl) {
     fsm::SessionCommand c;
     c.op = fsm::SessionOp::create;
@@ -539,20 +556,7 @@ TEST_F(LeaderTest, ConfigurationChangesGoOneAtATime) {
 
 TEST_F(LeaderTest, ReapedServerFoundOnlyInTheCatalogIsRemovedFromRaft) {
   conf_.voters = {kSelfId, kServerId};
-  fsm::RegisterCommand c;
-  c.request.node = "srv2";
-  c.request.id = kServerUuid;
-  c.request.address = "10.0.0.3";
-  api::NodeService s;
-  s.id = s.service = "consul";
-  s.port = 8300;
-  c.request.service = s;
-  api::HealthCheck serf;
-  serf.node = "srv2";
-  serf.check_id = "serfHealth";
-  serf.status = "critical";
-  c.request.check = serf;
-  ASSERT_TRUE(server_->apply(fsm::encode(c)).ok());
+  register_failed_server2(kServerUuid);
   start();  // srv2 is not a gossip member any more
   ASSERT_EQ(changes_.size(), 1u);
   EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::remove_node, kServerId}));
@@ -593,6 +597,25 @@ TEST_F(LeaderTest, ResultsArrivingAfterDestructionAreDropped) {
   duties_.reset();
   settle();
   EXPECT_TRUE(server_->writes.empty());
+}
+
+TEST_F(LeaderTest, ServerBackUnderANewNodeIdHasItsOldRaftIdRemovedFirst) {
+  constexpr uint64_t kOldId = 0x4444444444444444;
+  conf_.voters = {kSelfId, kServer3Id, kOldId};
+  // It failed before it came back (the store lets a new ID take over a name
+  // only from a node whose serfHealth is critical, as Consul's does).
+  register_failed_server2("44444444-4444-4444-4444-444444444444");
+  members_ = {server_member("srv2", "10.0.0.3", kServerUuid)};  // reinstalled: same name, new ID
+  start();
+  ASSERT_EQ(changes_.size(), 2u);
+  EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::remove_node, kOldId}));
+  EXPECT_EQ(changes_[1], (raft::ConfChange{raft::ConfChangeType::add_node, kServerId}));
+  EXPECT_EQ(node("srv2")->id, kServerUuid);
+  // Nothing more at the next reconcile.
+  size_t writes = server_->writes.size();
+  scheduler_.advance(options_.reconcile_interval);
+  EXPECT_EQ(changes_.size(), 2u);
+  EXPECT_EQ(server_->writes.size(), writes);
 }
 
 // ---- session TTLs ----
