@@ -34,6 +34,11 @@ namespace cairn::api::rpc {
 
 inline constexpr uint8_t kRpcVersion = 1;
 
+// The first byte of every connection to a server's port 8300 (Consul's
+// pool.RPCType): what the connection carries.
+inline constexpr uint8_t kProtocolRpc = 0x00;
+inline constexpr uint8_t kProtocolRaft = 0x01;
+
 struct QueryCall {
   QueryOptions options;
   Query query;

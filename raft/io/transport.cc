@@ -5,6 +5,9 @@
 #include <mutex>
 #include <set>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "core/io/pch.h"
 #include "core/log.h"
 
@@ -73,6 +76,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     uint64_t queued_bytes = 0;
     bool writer_parked = false;
     bool broken = false;  // the watcher saw the peer close the connection
+    bool protocol_byte_due = false;  // the connection's first write has not gone yet
     std::shared_ptr<tcp::socket> socket;
   };
 
@@ -99,6 +103,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> read_loop(std::shared_ptr<tcp::socket> sock);
+  void serve_inbound(std::shared_ptr<tcp::socket> sock);
   asio::awaitable<void> peer_loop(Peer& p);
   asio::awaitable<void> watch(Peer& p, std::shared_ptr<tcp::socket> sock);
   void enqueue(Peer& p, std::vector<Frame> frames);
@@ -115,6 +120,7 @@ Result<std::shared_ptr<TcpTransport>> TcpTransport::create(asio::io_context& io,
     if (!hp.ok()) return Error(cairn::errc::invalid_argument, "peer " + std::to_string(id) + ": " + hp.error().message());
     impl->peers.emplace(id, std::make_unique<Impl::Peer>(io, id, tcp::endpoint(asio::ip::make_address(hp->ip), hp->port)));
   }
+  if (!o.listen_enabled) return std::shared_ptr<TcpTransport>(new TcpTransport(impl));
   auto listen = parse_host_port(o.listen);
   if (!listen.ok()) return Error(cairn::errc::invalid_argument, "listen: " + listen.error().message());
   tcp::endpoint ep(asio::ip::make_address(listen->ip), listen->port);
@@ -132,7 +138,7 @@ TcpTransport::~TcpTransport() { stop(); }
 
 void TcpTransport::start(TransportHandlers handlers) {
   impl_->handlers = std::move(handlers);
-  asio::co_spawn(impl_->acceptor_strand, impl_->accept_loop(), asio::detached);
+  if (impl_->options.listen_enabled) asio::co_spawn(impl_->acceptor_strand, impl_->accept_loop(), asio::detached);
   for (auto& [id, peer] : impl_->peers) asio::co_spawn(peer->strand, impl_->peer_loop(*peer), asio::detached);
 }
 
@@ -255,6 +261,7 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
     p.socket->set_option(tcp::no_delay(true), ec);
     p.state = Peer::State::up;
     p.broken = false;
+    p.protocol_byte_due = options.protocol_byte.has_value();
     backoff = options.backoff_initial;
     asio::co_spawn(p.strand, watch(p, p.socket), asio::detached);
 
@@ -269,7 +276,9 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       batch.swap(p.queue);
       p.queued_bytes = 0;
       std::vector<asio::const_buffer> bufs;
-      bufs.reserve(batch.size());
+      bufs.reserve(batch.size() + 1);
+      uint8_t protocol_byte = options.protocol_byte.value_or(0);
+      if (p.protocol_byte_due) bufs.push_back(asio::buffer(&protocol_byte, 1));
       for (auto& f : batch) bufs.push_back(asio::buffer(f.bytes));
       arm(p.deadline, p.socket, options.write_timeout);
       auto [werr, n] = co_await asio::async_write(*p.socket, bufs, kTuple);
@@ -284,6 +293,7 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
         drop(p, p.queue, &TransportCounters::dropped_peer_down);
         break;
       }
+      p.protocol_byte_due = false;
       bump(&TransportCounters::frames_sent, batch.size());
       for (auto& f : batch) {
         if (f.snapshot && handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, true);
@@ -329,13 +339,40 @@ asio::awaitable<void> TcpTransport::Impl::accept_loop() {
       co_await pause.async_wait(kTuple);
       continue;
     }
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
-    {
-      std::lock_guard lock(mu);
-      inbound.insert(sock);
-    }
-    asio::co_spawn(strand, read_loop(sock), asio::detached);
+    serve_inbound(std::make_shared<tcp::socket>(std::move(socket)));
   }
+}
+
+void TcpTransport::Impl::serve_inbound(std::shared_ptr<tcp::socket> sock) {
+  {
+    std::lock_guard lock(mu);
+    // stop() closes what is in `inbound`; one arriving after it closes here.
+    if (stopped) {
+      boost::system::error_code ec;
+      sock->close(ec);
+      return;
+    }
+    inbound.insert(sock);
+  }
+  asio::co_spawn(sock->get_executor(), read_loop(sock), asio::detached);
+}
+
+void TcpTransport::adopt_inbound(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (impl_->stopped || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) {
+    ::close(fd);
+    return;
+  }
+  auto sock = std::make_shared<tcp::socket>(asio::make_strand(impl_->io));
+  boost::system::error_code ec;
+  sock->assign(addr.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  impl_->serve_inbound(std::move(sock));
 }
 
 asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<tcp::socket> sock) {

@@ -35,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,13 @@ struct TcpTransportOptions {
   Duration backoff_initial = std::chrono::milliseconds(50);
   Duration backoff_max = std::chrono::seconds(2);
   MessageLimits limits;
+  // Written first on every outbound connection when set: a server's port
+  // 8300 is shared with agent RPC and reads this byte to tell the protocols
+  // apart (server/rpc; Consul's pool.RPCType, 0x01 for Raft).
+  std::optional<uint8_t> protocol_byte;
+  // false: no acceptor of its own (`listen` is ignored, port() is 0); inbound
+  // connections arrive through adopt_inbound() from a shared listener.
+  bool listen_enabled = true;
 };
 
 struct TransportCounters {
@@ -111,6 +119,11 @@ class TcpTransport final : public Transport {
   void start(TransportHandlers handlers);
   uint16_t port() const;
   void send(std::vector<Message> messages) override;
+  // Takes ownership of `fd`, an accepted, connected TCP socket whose protocol
+  // byte (if any) was already read, and serves it exactly like a connection
+  // its own acceptor accepted. After stop() the fd is closed at once. Any
+  // thread.
+  void adopt_inbound(int fd);
   TransportCounters counters() const;
   // Closes every connection and the listener; queued messages are dropped.
   void stop();

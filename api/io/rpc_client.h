@@ -1,0 +1,88 @@
+// RpcClient: api::rpc::Handler over TCP to Cairn servers on port 8300 — what
+// a client agent hands its HTTP handlers, and what a follower uses to forward
+// writes to the leader (RpcClient::to).
+//
+// Servers come from a provider called on every call ("ip:port" RPC
+// addresses; the agent fills it from gossip). The client sticks to the
+// server that last worked and moves to the next one in the list when a
+// connection to it fails. Per server it keeps one connection, opened on
+// demand (protocol byte 0x00 first, then length-prefixed api/rpc_codec.h
+// frames), with any number of requests in flight matched by request id.
+//
+// Failover: a call whose connection fails before its request was written
+// goes to another server (each server is tried once per call). After the
+// request was written, a broken connection retries a query on another
+// server, but fails a write with errc::unavailable "rpc error: ..." — the
+// write may have been applied. No servers known: errc::unavailable
+// "No known Consul servers" (Consul's text).
+//
+// Deadlines: a blocking query (min_index > 0) gets max_wait + max_wait/16 +
+// 5 s (a max_wait of 0 counts as the server's 10 minute cap); any other call
+// call_timeout; then errc::timeout "rpc error: timeout". A connection idle
+// for idle_close is closed by the client, before the server's idle timeout.
+//
+// Thread-safety: query()/write() from any thread; callbacks run on the
+// client's strand and must not block. The io_context must outlive the client
+// and be running. Destroying the client fails calls in flight with
+// errc::cancelled.
+//
+// TLS is not implemented (server/rpc/README.md).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/rpc.h"
+#include "core/clock.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace cairn::api {
+
+struct RpcClientOptions {
+  Duration call_timeout = std::chrono::seconds(30);  // non-blocking calls
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration write_timeout = std::chrono::seconds(10);  // one batch of requests
+  Duration frame_timeout = std::chrono::seconds(10);  // the rest of a response once its length arrived
+  Duration idle_close = std::chrono::seconds(60);     // below the server's idle_timeout (120 s)
+  uint32_t max_frame_bytes = 64u << 20;
+};
+
+struct RpcClientCounters {
+  uint64_t calls = 0;
+  uint64_t connects = 0;
+  uint64_t connect_failures = 0;
+  uint64_t failovers = 0;   // a call moved to another server
+  uint64_t timeouts = 0;
+  uint64_t bad_frames = 0;  // responses that did not decode: connection closed
+};
+
+class RpcClient final : public rpc::Handler {
+ public:
+  using ServerList = std::function<std::vector<std::string>()>;
+
+  RpcClient(boost::asio::io_context& io, ServerList servers, RpcClientOptions options = {});
+  ~RpcClient() override;
+
+  // A client bound to one server ("ip:port"), e.g. the leader for forwarding.
+  static std::unique_ptr<RpcClient> to(boost::asio::io_context& io, std::string address,
+                                       RpcClientOptions options = {});
+
+  void query(rpc::QueryOptions options, rpc::Query query, rpc::QueryCallback done) override;
+  void write(rpc::WriteOptions options, rpc::Write write, rpc::WriteCallback done) override;
+
+  RpcClientCounters counters() const;
+  // Closes every connection and fails calls in flight with errc::cancelled.
+  void close();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::api

@@ -1,0 +1,498 @@
+// Port 8300 end to end over real sockets on 127.0.0.1 (port 0): RpcListener
+// + RpcServer against a fake Handler, RpcClient calling it, raw sockets for
+// bad input, and Raft frames through the mux into a TcpTransport. Waits are
+// on futures and condition variables with a generous bound; nothing sleeps.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "api/io/rpc_client.h"
+#include "api/rpc_codec.h"
+#include "raft/io/transport.h"
+#include "server/rpc/listener.h"
+
+namespace cairn::server::rpc {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using api::KvOp;
+using api::KVPair;
+using api::rpc::QueryOptions;
+using api::rpc::QueryResponse;
+using api::rpc::WriteResponse;
+namespace r = api::rpc;
+
+// Answers KvGet at once with the key as value, parks KvGet "park/..." until
+// released, drops the callback of KvGet "drop", answers KvApply true at index
+// 7 and SessionRenew "unknown" with Consul's not-found error.
+class FakeHandler : public r::Handler {
+ public:
+  void query(QueryOptions options, r::Query query, r::QueryCallback done) override {
+    std::unique_lock lock(mu_);
+    ++queries_;
+    last_options_ = options;
+    auto* get = std::get_if<r::KvGet>(&query);
+    if (!get) {
+      lock.unlock();
+      return done(Error(errc::invalid_argument, "fake: only KvGet"));
+    }
+    if (get->key.starts_with("park")) {
+      parked_.emplace_back(get->key, std::move(done));
+      cv_.notify_all();
+      return;
+    }
+    lock.unlock();
+    if (get->key == "drop") return;  // the callback dies unanswered
+    done(answer(get->key));
+  }
+  void write(r::WriteOptions options, r::Write write, r::WriteCallback done) override {
+    std::unique_lock lock(mu_);
+    ++writes_;
+    last_write_token_ = options.token;
+    if (auto* renew = std::get_if<r::SessionRenew>(&write); renew && renew->id == "unknown") {
+      lock.unlock();
+      return done(Error(errc::not_found, "Session id 'unknown' not found"));
+    }
+    if (auto* apply = std::get_if<r::KvApply>(&write); apply && apply->entry.key.starts_with("park")) {
+      parked_writes_.push_back(std::move(done));
+      cv_.notify_all();
+      return;
+    }
+    lock.unlock();
+    done(WriteResponse{7, r::make_value<r::KvApply, r::WriteValue>(true)});
+  }
+
+  static QueryResponse answer(const std::string& key) {
+    KVPair kv;
+    kv.key = key;
+    kv.value = key;
+    return QueryResponse{{42, 0ms, true}, r::make_value<r::KvGet, r::QueryValue>(kv)};
+  }
+  bool wait_parked(size_t n, size_t writes = 0) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 10s, [&] { return parked_.size() >= n && parked_writes_.size() >= writes; });
+  }
+  // Answers the parked queries, last parked first.
+  void release_reversed() {
+    std::vector<std::pair<std::string, r::QueryCallback>> p;
+    {
+      std::lock_guard lock(mu_);
+      p.swap(parked_);
+    }
+    for (auto it = p.rbegin(); it != p.rend(); ++it) it->second(answer(it->first));
+  }
+  int queries() {
+    std::lock_guard lock(mu_);
+    return queries_;
+  }
+  int writes() {
+    std::lock_guard lock(mu_);
+    return writes_;
+  }
+  QueryOptions last_options() {
+    std::lock_guard lock(mu_);
+    return last_options_;
+  }
+  std::string last_write_token() {
+    std::lock_guard lock(mu_);
+    return last_write_token_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int queries_ = 0, writes_ = 0;
+  QueryOptions last_options_;
+  std::string last_write_token_;
+  std::vector<std::pair<std::string, r::QueryCallback>> parked_;
+  std::vector<r::WriteCallback> parked_writes_;
+};
+
+template <typename T>
+struct Pending {
+  std::shared_ptr<std::promise<Result<T>>> promise = std::make_shared<std::promise<Result<T>>>();
+  std::future<Result<T>> future = promise->get_future();
+  std::function<void(Result<T>)> callback() {
+    return [p = promise](Result<T> r) { p->set_value(std::move(r)); };
+  }
+  bool ready(std::chrono::seconds within = 10s) { return future.wait_for(within) == std::future_status::ready; }
+  Result<T> get() {
+    if (!ready()) return Error(errc::timeout, "test: no answer within 10 s");
+    return future.get();
+  }
+};
+
+Pending<QueryResponse> get_async(r::Handler& h, std::string key, QueryOptions o = {}) {
+  Pending<QueryResponse> p;
+  h.query(std::move(o), r::KvGet{std::move(key)}, p.callback());
+  return p;
+}
+Result<QueryResponse> get(r::Handler& h, std::string key, QueryOptions o = {}) {
+  return get_async(h, std::move(key), std::move(o)).get();
+}
+Pending<WriteResponse> apply_async(r::Handler& h, std::string key) {
+  Pending<WriteResponse> p;
+  KVPair kv;
+  kv.key = std::move(key);
+  h.write(r::WriteOptions{"w-token"}, r::KvApply{KvOp::set, kv}, p.callback());
+  return p;
+}
+
+std::string value_of(const Result<QueryResponse>& r) {
+  if (!r.ok()) return "error: " + r.error().message();
+  const auto& v = r::value_of<r::KvGet>(*r);
+  return v && v->value ? *v->value : "none";
+}
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    clients_.clear();
+    for (auto& l : listeners_) l->stop();
+    for (auto& t : transports_) t->stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) t.join();
+  }
+  void run() {
+    if (threads_.empty()) {
+      for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    }
+  }
+  RpcListener& listen(FakeHandler& h, RpcListenerOptions o = {}, std::function<void(int)> raft = {}) {
+    o.listen = "127.0.0.1:0";
+    auto l = RpcListener::create(io_, o);
+    EXPECT_TRUE(l.ok()) << l.error().message();
+    (*l)->start(h, std::move(raft));
+    listeners_.push_back(std::move(l).value());
+    run();
+    return *listeners_.back();
+  }
+  static std::string addr(const RpcListener& l) { return "127.0.0.1:" + std::to_string(l.port()); }
+  api::RpcClient& client(std::vector<std::string> servers, api::RpcClientOptions o = {}) {
+    clients_.push_back(std::make_unique<api::RpcClient>(io_, [servers] { return servers; }, o));
+    run();
+    return *clients_.back();
+  }
+  // An address nothing listens on: bound, then closed.
+  std::string dead_address() {
+    asio::ip::tcp::acceptor a(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    auto port = a.local_endpoint().port();
+    a.close();
+    return "127.0.0.1:" + std::to_string(port);
+  }
+  // Connects, writes `bytes` and reports whether the server then closed the connection.
+  static bool sends_and_gets_closed(uint16_t port, const std::string& bytes) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(s, asio::buffer(bytes));
+    char c;
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(&c, 1), ec);  // blocks until the server closes
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  std::vector<std::thread> threads_;
+  // Handlers outlive the listeners and clients that call them (declared first, destroyed last).
+  std::deque<FakeHandler> handlers_;
+  std::vector<std::unique_ptr<RpcListener>> listeners_;
+  std::vector<std::shared_ptr<raft::TcpTransport>> transports_;
+  std::vector<std::unique_ptr<api::RpcClient>> clients_;
+};
+
+TEST_F(RpcTest, QueryIsAnsweredWithItsMetaAndValueAndOptionsArrive) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  auto& c = client({addr(l)});
+  QueryOptions o{3, 2s, r::Consistency::consistent, "secret"};
+  auto res = get(c, "a/b", o);
+  ASSERT_TRUE(res.ok()) << res.error().message();
+  EXPECT_EQ(res->meta.index, 42u);
+  EXPECT_TRUE(res->meta.known_leader);
+  EXPECT_EQ(value_of(res), "a/b");
+  auto seen = h.last_options();
+  EXPECT_EQ(seen.min_index, 3u);
+  EXPECT_EQ(seen.max_wait, 2s);
+  EXPECT_EQ(seen.consistency, r::Consistency::consistent);
+  EXPECT_EQ(seen.token, "secret");
+}
+
+TEST_F(RpcTest, WriteIsAnsweredWithItsIndexAndValue) {
+  auto& h = handlers_.emplace_back();
+  auto& c = client({addr(listen(h))});
+  auto res = apply_async(c, "k").get();
+  ASSERT_TRUE(res.ok()) << res.error().message();
+  EXPECT_EQ(res->index, 7u);
+  EXPECT_TRUE(r::value_of<r::KvApply>(*res));
+  EXPECT_EQ(h.last_write_token(), "w-token");
+}
+
+TEST_F(RpcTest, ErrorsArriveWithTheirCodeAndDetail) {
+  auto& h = handlers_.emplace_back();
+  auto& c = client({addr(listen(h))});
+  Pending<WriteResponse> renew;
+  c.write({}, r::SessionRenew{"unknown"}, renew.callback());
+  auto res = renew.get();
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::not_found));
+  EXPECT_EQ(res.error().detail(), "Session id 'unknown' not found");
+
+  Pending<QueryResponse> other;
+  c.query({}, r::CatalogNodes{}, other.callback());
+  auto q = other.get();
+  ASSERT_FALSE(q.ok());
+  EXPECT_TRUE(q.error().is(errc::invalid_argument));
+  EXPECT_EQ(q.error().detail(), "fake: only KvGet");
+}
+
+TEST_F(RpcTest, ManyConcurrentRequestsOnOneConnectionAreAnsweredOutOfOrder) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  auto& c = client({addr(l)});
+  constexpr int kCalls = 200;
+  std::vector<Pending<QueryResponse>> calls;
+  for (int i = 0; i < kCalls; ++i) calls.push_back(get_async(c, "park/" + std::to_string(i)));
+  ASSERT_TRUE(h.wait_parked(kCalls));
+  h.release_reversed();
+  for (int i = 0; i < kCalls; ++i) EXPECT_EQ(value_of(calls[i].get()), "park/" + std::to_string(i));
+  EXPECT_EQ(l.counters().rpc_connections, 1u);
+  EXPECT_EQ(l.counters().responses, static_cast<uint64_t>(kCalls));
+}
+
+TEST_F(RpcTest, ABlockingRequestDoesNotDelayAFastOne) {
+  auto& h = handlers_.emplace_back();
+  auto& c = client({addr(listen(h))});
+  auto slow = get_async(c, "park/slow", QueryOptions{5, 10min, r::Consistency::leader, ""});
+  ASSERT_TRUE(h.wait_parked(1));
+  EXPECT_EQ(value_of(get(c, "fast")), "fast");
+  EXPECT_FALSE(slow.ready(0s));
+  h.release_reversed();
+  EXPECT_EQ(value_of(slow.get()), "park/slow");
+}
+
+TEST_F(RpcTest, NoKnownServersIsUnavailable) {
+  auto& c = client({});
+  auto res = get(c, "a");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::unavailable));
+  EXPECT_EQ(res.error().detail(), "No known Consul servers");
+}
+
+TEST_F(RpcTest, FailsOverFromADeadAddressToALiveOne) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  auto& c = client({dead_address(), addr(l)});
+  EXPECT_EQ(value_of(get(c, "a")), "a");
+  EXPECT_EQ(value_of(get(c, "b")), "b");  // sticks to the live one
+  EXPECT_EQ(c.counters().connect_failures, 1u);
+  EXPECT_EQ(c.counters().failovers, 1u);
+  EXPECT_EQ(c.counters().connects, 1u);
+}
+
+TEST_F(RpcTest, AllServersDeadIsUnavailableNamingTheFailure) {
+  auto& c = client({dead_address(), dead_address()});
+  auto res = get(c, "a");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::unavailable));
+  EXPECT_TRUE(res.error().detail().starts_with("rpc error: failed to connect to")) << res.error().detail();
+}
+
+TEST_F(RpcTest, AWrittenWriteIsNotRetriedButAQueryIsWhenTheConnectionBreaks) {
+  auto& first = handlers_.emplace_back();
+  auto& second = handlers_.emplace_back();
+  auto& l1 = listen(first);
+  auto& l2 = listen(second);
+  auto& c = client({addr(l1), addr(l2)});
+  auto w = apply_async(c, "park/w");
+  auto q = get_async(c, "park/q");
+  ASSERT_TRUE(first.wait_parked(1, 1));
+  l1.stop();  // no grace: the connection closes under both
+  auto wr = w.get();
+  ASSERT_FALSE(wr.ok());
+  EXPECT_TRUE(wr.error().is(errc::unavailable));
+  EXPECT_TRUE(wr.error().detail().starts_with("rpc error: ")) << wr.error().detail();
+  // The query moved to the second server, which parks it too.
+  ASSERT_TRUE(second.wait_parked(1));
+  second.release_reversed();
+  EXPECT_EQ(value_of(q.get()), "park/q");
+  EXPECT_EQ(second.writes(), 0);
+}
+
+TEST_F(RpcTest, AForwardingClientTalksToOneAddress) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  auto leader = api::RpcClient::to(io_, addr(l));
+  EXPECT_TRUE(apply_async(*leader, "k").get().ok());
+  auto dead = api::RpcClient::to(io_, dead_address());
+  auto res = apply_async(*dead, "k").get();
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::unavailable));
+}
+
+TEST_F(RpcTest, ACallbackDroppedUnansweredBecomesAnInternalError) {
+  auto& h = handlers_.emplace_back();
+  auto& c = client({addr(listen(h))});
+  auto res = get(c, "drop");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::internal));
+  EXPECT_EQ(value_of(get(c, "after")), "after");  // the connection is still good
+}
+
+TEST_F(RpcTest, RequestsOverTheInFlightCapAreAnsweredUnavailable) {
+  auto& h = handlers_.emplace_back();
+  RpcListenerOptions o;
+  o.max_in_flight = 2;
+  auto& l = listen(h, o);
+  auto& c = client({addr(l)});
+  auto a = get_async(c, "park/a");
+  auto b = get_async(c, "park/b");
+  ASSERT_TRUE(h.wait_parked(2));
+  auto res = get(c, "c");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::unavailable));
+  EXPECT_EQ(l.counters().rejected_in_flight, 1u);
+  h.release_reversed();
+  EXPECT_EQ(value_of(a.get()), "park/a");
+  EXPECT_EQ(value_of(b.get()), "park/b");
+}
+
+TEST_F(RpcTest, ClientTimesOutACallTheServerSitsOn) {
+  auto& h = handlers_.emplace_back();
+  api::RpcClientOptions o;
+  o.call_timeout = 50ms;
+  auto& c = client({addr(listen(h))}, o);
+  auto res = get(c, "park/never");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::timeout));
+  EXPECT_EQ(res.error().detail(), "rpc error: timeout");
+  EXPECT_EQ(c.counters().timeouts, 1u);
+  h.release_reversed();  // the late answer is dropped by the client
+  EXPECT_EQ(value_of(get(c, "next")), "next");
+}
+
+TEST_F(RpcTest, GracefulStopAnswersRequestsInFlight) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  auto& c = client({addr(l)});
+  auto q = get_async(c, "park/q");
+  ASSERT_TRUE(h.wait_parked(1));
+  l.stop(30s);
+  h.release_reversed();
+  EXPECT_EQ(value_of(q.get()), "park/q");
+  auto after = get(c, "late");  // the listener is gone
+  ASSERT_FALSE(after.ok());
+  EXPECT_TRUE(after.error().is(errc::unavailable));
+}
+
+TEST_F(RpcTest, OversizedFrameClosesTheConnection) {
+  auto& h = handlers_.emplace_back();
+  RpcListenerOptions o;
+  o.max_frame_bytes = 1024;
+  auto& l = listen(h, o);
+  EXPECT_TRUE(sends_and_gets_closed(l.port(), std::string("\x00\x00\x00\x04\x01", 5)));
+  EXPECT_EQ(l.counters().bad_frames, 1u);
+  EXPECT_TRUE(sends_and_gets_closed(l.port(), std::string("\x00\x00\x00\x00\x00", 5)));  // length 0
+  EXPECT_EQ(l.counters().bad_frames, 2u);
+  EXPECT_EQ(h.queries(), 0);
+}
+
+TEST_F(RpcTest, GarbageFrameClosesTheConnection) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  EXPECT_TRUE(sends_and_gets_closed(l.port(), std::string("\x00\x00\x00\x00\x05hello", 10)));
+  EXPECT_EQ(l.counters().bad_frames, 1u);
+  EXPECT_EQ(h.queries(), 0);
+  auto& c = client({addr(l)});
+  EXPECT_EQ(value_of(get(c, "still")), "still");  // the listener is unharmed
+}
+
+TEST_F(RpcTest, UnknownProtocolByteClosesTheConnection) {
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h);
+  EXPECT_TRUE(sends_and_gets_closed(l.port(), "\x07"));
+  // Raft with no transport to take it counts the same.
+  EXPECT_TRUE(sends_and_gets_closed(l.port(), "\x01"));
+  EXPECT_EQ(l.counters().unknown_protocol, 2u);
+  EXPECT_EQ(l.counters().rpc_connections, 0u);
+}
+
+// Raft inbox for the mux test.
+struct Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<raft::Message> messages;
+  raft::TransportHandlers handlers() {
+    return {[this](raft::Message m) {
+              std::lock_guard l(mu);
+              messages.push_back(std::move(m));
+              cv.notify_all();
+            },
+            [](raft::NodeId) {}, [](raft::NodeId, bool) {}};
+  }
+  bool wait(size_t n) {
+    std::unique_lock l(mu);
+    return cv.wait_for(l, 10s, [&] { return messages.size() >= n; });
+  }
+};
+
+TEST_F(RpcTest, RaftFramesThroughTheMuxReachTheTransportAndRpcSharesThePort) {
+  Inbox inbox;
+  raft::TcpTransportOptions to1;
+  to1.id = 1;
+  to1.listen_enabled = false;
+  auto t1 = raft::TcpTransport::create(io_, to1);
+  ASSERT_TRUE(t1.ok()) << t1.error().message();
+  EXPECT_EQ((*t1)->port(), 0);
+  (*t1)->start(inbox.handlers());
+  transports_.push_back(*t1);
+
+  auto& h = handlers_.emplace_back();
+  auto& l = listen(h, {}, [t = *t1](int fd) { t->adopt_inbound(fd); });
+
+  Inbox unused;
+  raft::TcpTransportOptions to2;
+  to2.id = 2;
+  to2.peers = {{1, addr(l)}};
+  to2.protocol_byte = api::rpc::kProtocolRaft;
+  auto t2 = raft::TcpTransport::create(io_, to2);
+  ASSERT_TRUE(t2.ok()) << t2.error().message();
+  (*t2)->start(unused.handlers());
+  transports_.push_back(*t2);
+
+  std::vector<raft::Message> out;
+  for (raft::Term term = 1; term <= 3; ++term) {
+    raft::Message m;
+    m.type = raft::MessageType::heartbeat;
+    m.from = 2;
+    m.to = 1;
+    m.term = term;
+    out.push_back(m);
+  }
+  (*t2)->send(out);
+  ASSERT_TRUE(inbox.wait(3));
+  {
+    std::lock_guard lock(inbox.mu);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(inbox.messages[i].from, 2u);
+      EXPECT_EQ(inbox.messages[i].term, static_cast<raft::Term>(i + 1));
+    }
+  }
+  EXPECT_EQ(l.counters().raft_connections, 1u);
+  EXPECT_EQ((*t1)->counters().frames_received, 3u);
+
+  auto& c = client({addr(l)});
+  EXPECT_EQ(value_of(get(c, "rpc too")), "rpc too");
+  EXPECT_EQ(l.counters().rpc_connections, 1u);
+}
+
+}  // namespace
+}  // namespace cairn::server::rpc
