@@ -80,7 +80,7 @@ bool is_status_query(const rpc::Query& q) {
 }  // namespace
 
 void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done) {
-  if (is_stopped()) return done(Error(errc::cancelled, "server stopped"));
+  if (Status st = usable(); !st.ok()) return done(st.error());
   if (is_status_query(q)) return done(status_query(q));
   switch (o.consistency) {
     case rpc::Consistency::stale:
@@ -149,11 +149,14 @@ void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
     }
     w->finished = true;
     parked.erase(w);
+    std::shared_ptr<TimerHandle> timer = std::move(w->timer);
     lock.unlock();
-    if (w->timer) w->timer->cancel();
+    if (timer) timer->cancel();
     return w->done(Error(errc::cancelled, "server stopped"));
   }
   bool first_park = false;
+  bool answered = false;
+  std::shared_ptr<TimerHandle> timer;  // to cancel once answered
   Result<ReadResult> r = Error(errc::internal);
   {
     // Read and park under one lock: a write applied after this read cannot
@@ -168,12 +171,14 @@ void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
         if (auto self = weak.lock()) asio::post(self->strand, [self, w] { self->run(w); });
       });
       w->parked = true;
-      first_park = !w->timer;
+      first_park = !w->armed;
+      w->armed = true;
       parked.insert(w);
     } else {
-      w->finished = true;
+      w->finished = answered = true;
       w->parked = false;
       parked.erase(w);
+      timer = std::move(w->timer);
     }
   }
   if (first_park) {
@@ -184,13 +189,19 @@ void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
     Duration wait = w->options.max_wait.count() > 0 ? std::min(w->options.max_wait, options.max_query_wait)
                                                    : options.default_query_wait;
     std::weak_ptr<Impl> weak = shared_from_this();
-    w->timer = scheduler->after(wait, [weak, w] {
+    auto handle = scheduler->after(wait, [weak, w] {
       if (auto self = weak.lock()) self->expire(w);
     });
+    std::lock_guard lock(watch_mu);
+    if (w->finished) {
+      handle->cancel();  // answered in between (woken on another thread)
+    } else {
+      w->timer = std::move(handle);
+    }
     return;
   }
-  if (!w->finished) return;  // parked again after a wake-up
-  if (w->timer) w->timer->cancel();
+  if (!answered) return;  // parked again after a wake-up
+  if (timer) timer->cancel();
   if (!r.ok()) return w->done(r.error());
   rpc::QueryResponse resp{meta_for(w->options), std::move(r->value)};
   resp.meta.index = std::max<uint64_t>(r->index, 1);
@@ -221,7 +232,7 @@ void Server::Impl::fail_parked(const Error& why) {
     parked.clear();
   }
   for (auto& w : all) {
-    if (w->timer) w->timer->cancel();
+    if (w->timer) w->timer->cancel();  // finished: nobody else touches it now
     w->done(why);
   }
 }

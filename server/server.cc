@@ -104,8 +104,16 @@ void Server::write(api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteC
 }
 
 void Server::set_hooks(ServerHooks hooks) {
-  std::lock_guard lock(impl_->mu);
-  impl_->hooks = std::move(hooks);
+  std::function<void(bool)> on_leader = hooks.on_leader;
+  bool leading;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->hooks = std::move(hooks);
+    leading = impl_->leading;
+  }
+  // Leadership may have come before the hooks (a one-server cluster leads
+  // during start()): tell them now.
+  if (leading && on_leader) on_leader(true);
 }
 
 void Server::propose_command(std::string command, std::function<void(Status)> done) {
@@ -207,6 +215,13 @@ std::shared_ptr<state::Store> Server::Impl::store_ref() const {
 bool Server::Impl::is_stopped() const {
   std::lock_guard lock(mu);
   return stopped;
+}
+
+Status Server::Impl::usable() const {
+  std::lock_guard lock(mu);
+  if (stopped) return Error(errc::cancelled, "server stopped");
+  if (stats.failed) return Error(errc::unavailable, "server failed: it stopped applying the Raft log (see its log)");
+  return {};
 }
 
 bool Server::Impl::is_leader() const { return driver->status().state == raft::StateType::leader; }

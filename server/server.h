@@ -114,7 +114,7 @@ struct ServerCounters {
   bool failed = false;            // the FSM or storage failed; the server stopped applying
 };
 
-class Server : public api::rpc::Handler, public std::enable_shared_from_this<Server> {
+class Server : public api::rpc::Handler {
  public:
   static Result<std::shared_ptr<Server>> start(boost::asio::io_context& io, ServerOptions options, ServerDeps deps);
   ~Server() override;
@@ -131,6 +131,8 @@ class Server : public api::rpc::Handler, public std::enable_shared_from_this<Ser
   void write(api::rpc::WriteOptions options, api::rpc::Write write, api::rpc::WriteCallback done) override;
 
   // --- for leader duties (server/leader.h) ---
+  // Replaces the hooks; if this server leads already, calls on_leader(true)
+  // at once (on the caller's thread).
   void set_hooks(ServerHooks hooks);
   // Proposes a raw FSM command (server/fsm/command.h) on this server, which
   // must lead; `done` once applied here (a rejection is invalid_argument).

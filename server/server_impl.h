@@ -39,6 +39,7 @@ struct Waiter {
   std::shared_ptr<TimerHandle> timer;
   state::WatchRegistry::WaiterId id = 0;  // registry entry while parked
   bool parked = false;
+  bool armed = false;     // the max_wait timer was started
   bool expired = false;   // max_wait passed: answer with what is there
   bool finished = false;  // answered
 };
@@ -98,6 +99,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Applicat
   // --- lifecycle, gossip, bootstrap (server.cc) ---
   std::shared_ptr<state::Store> store_ref() const;
   bool is_stopped() const;
+  // cancelled once stopped, unavailable once failed; ok otherwise.
+  Status usable() const;
   bool is_leader() const;
   std::string address_of(raft::NodeId id) const;   // "" when unknown
   std::string node_id_of(raft::NodeId id) const;   // "" when unknown

@@ -94,8 +94,9 @@ void Server::Impl::propose(std::string command, std::function<void(Result<std::p
 }
 
 void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback done) {
+  if (Status st = usable(); !st.ok()) return done(st.error());
   std::shared_ptr<state::Store> s = store_ref();
-  if (!s) return done(Error(errc::cancelled, "server stopped"));
+  if (!s) return done(Error(errc::unavailable, "restoring a snapshot; try again"));
   if (!is_leader()) return forward_write(raft::kNoNode, std::move(o), std::move(w), std::move(done));
 
   auto self = shared_from_this();
@@ -112,6 +113,16 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
           done(rpc::WriteResponse{r->first, std::move(v).value()});
         },
         [self, o, w, done](raft::NodeId leader) { self->forward_write(leader, o, w, done); });
+  };
+  // A driver request's completion: `answer` on success, forwarded when
+  // leadership moved meanwhile, else the error.
+  auto on_driver = [&](std::function<rpc::WriteResponse(const raft::Completion&)> answer) {
+    return [self, o, w, done, answer = std::move(answer)](raft::Completion c) {
+      if (c.status.ok()) return done(answer(c));
+      if (c.status.error().code() == raft::make_error_code(raft::errc::not_leader))
+        return self->forward_write(c.leader, o, w, done);
+      done(rpc_error_of(c.status.error()));
+    };
   };
   WallTime now = clock->wall_now();
 
@@ -205,14 +216,10 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
               return done(Error(errc::not_found, what + " was not found in the Raft configuration"));
             }
             driver->propose_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, id},
-                                        [self, o, w, done](raft::Completion c) {
-                                          if (c.status.ok())
-                                            return done(rpc::WriteResponse{
-                                                c.index, rpc::make_value<rpc::OperatorRaftRemovePeer, rpc::WriteValue>(true)});
-                                          if (c.status.error().code() == raft::make_error_code(raft::errc::not_leader))
-                                            return self->forward_write(c.leader, o, w, done);
-                                          done(rpc_error_of(c.status.error()));
-                                        });
+                                        on_driver([](const raft::Completion& c) {
+                                          return rpc::WriteResponse{
+                                              c.index, rpc::make_value<rpc::OperatorRaftRemovePeer, rpc::WriteValue>(true)};
+                                        }));
           },
           [&](const rpc::OperatorRaftTransferLeader& t) {
             raft::NodeId to = raft::kNoNode;
@@ -220,15 +227,11 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
               to = api::raft_id_of(t.id);
               if (to == raft::kNoNode) return done(Error(errc::invalid_argument, "id: not a node ID: \"" + t.id + "\""));
             }
-            driver->transfer_leadership(to, [self, o, w, done](raft::Completion c) {
-              if (c.status.ok()) {
-                return done(rpc::WriteResponse{
-                    0, rpc::make_value<rpc::OperatorRaftTransferLeader, rpc::WriteValue>(self->node_id_of(c.leader))});
-              }
-              if (c.status.error().code() == raft::make_error_code(raft::errc::not_leader))
-                return self->forward_write(c.leader, o, w, done);
-              done(rpc_error_of(c.status.error()));
-            });
+            driver->transfer_leadership(to, on_driver([self](const raft::Completion& c) {
+                                          return rpc::WriteResponse{
+                                              0, rpc::make_value<rpc::OperatorRaftTransferLeader, rpc::WriteValue>(
+                                                     self->node_id_of(c.leader))};
+                                        }));
           },
       },
       w);

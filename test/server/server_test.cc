@@ -222,6 +222,53 @@ TEST_F(SingleServerTest, RaftCommandsFromLeaderDutiesApply) {
   EXPECT_EQ(c.at(1).conf_state().voters, std::vector<raft::NodeId>{raft_id(1)});
 }
 
+TEST_F(SingleServerTest, AnUnknownCommandStopsTheServerLoudly) {
+  std::optional<Status> done;
+  c.at(1).propose_command(std::string("\x63\x01", 2), [&](Status s) { done = s; });  // type 99, not ignorable
+  c.await(done);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_FALSE(done->ok());
+  EXPECT_TRUE(c.at(1).counters().failed);
+  auto w = c.write(1, kv_set("after", "failure"));
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.error().is(errc::unavailable));
+  auto r = c.query(1, rpc::KvGet{"after"}, stale());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().is(errc::unavailable));
+}
+
+TEST_F(SingleServerTest, AnIgnorableUnknownCommandIsSkipped) {
+  std::optional<Status> done;
+  c.at(1).propose_command(std::string("\xe3\x01", 2), [&](Status s) { done = s; });  // type 99 | 128
+  c.await(done);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->ok()) << done->error().message();
+  EXPECT_FALSE(c.at(1).counters().failed);
+  EXPECT_TRUE(c.write(1, kv_set("still", "works")).ok());
+}
+
+TEST_F(SingleServerTest, HooksHearOfLeadershipAndKvDeletes) {
+  std::vector<uint64_t> tombstones;
+  ServerHooks hooks;
+  hooks.on_kv_tombstone = [&](uint64_t index) { tombstones.push_back(index); };
+  c.at(1).set_hooks(hooks);
+  ASSERT_TRUE(c.write(1, kv_set("gone", "soon")).ok());
+  EXPECT_TRUE(tombstones.empty());
+  rpc::KvApply del;
+  del.op = api::KvOp::delete_key;
+  del.entry.key = "gone";
+  auto d = c.write(1, del);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(tombstones, std::vector<uint64_t>{d->index});
+
+  // Leadership came during start(), before the hooks: set_hooks tells them.
+  std::vector<bool> leading;
+  ServerHooks h2;
+  h2.on_leader = [&](bool l) { leading.push_back(l); };
+  c.at(1).set_hooks(h2);
+  EXPECT_EQ(leading, std::vector<bool>{true});
+}
+
 TEST(ServerRestartTest, RestartKeepsStateAndDoesNotReapplyOldEntries) {
   Cluster c;
   ServerOptions o = c.options(1);
@@ -363,6 +410,27 @@ TEST_F(ThreeServerTest, AnotherServerLeadsAfterTheLeaderStopsAndKeepsAcknowledge
   ASSERT_TRUE(w.ok()) << w.error().message();
 }
 
+TEST_F(ThreeServerTest, SessionRenewOnAFollowerIsAnsweredByTheLeader) {
+  ASSERT_TRUE(c.write(leader, register_node("n1", "10.1.0.1")).ok());
+  rpc::SessionCreate create;
+  create.session.node = "n1";
+  create.session.ttl = "10s";
+  auto created = c.write(follower(), create);
+  ASSERT_TRUE(created.ok()) << created.error().message();
+  std::vector<std::string> renewed_on_leader;
+  ServerHooks hooks;
+  hooks.on_session_ttl = [&](const std::string& id, Duration) { renewed_on_leader.push_back(id); };
+  c.at(leader).set_hooks(hooks);
+  std::string id = value_of<rpc::SessionCreate>(*created);
+  auto r = c.write(follower(), rpc::SessionRenew{id});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(value_of<rpc::SessionRenew>(*r).id, id);
+  EXPECT_EQ(renewed_on_leader, std::vector<std::string>{id});
+  auto unknown = c.write(follower(), rpc::SessionRenew{"00000000-0000-4000-8000-000000000000"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_TRUE(unknown.error().is(errc::not_found));
+}
+
 TEST_F(ThreeServerTest, NoLeaderIsUnavailable) {
   int f = follower();
   c.isolated = {1, 2, 3};
@@ -374,9 +442,14 @@ TEST_F(ThreeServerTest, NoLeaderIsUnavailable) {
 
 TEST_F(ThreeServerTest, RemovePeerAndTransferLeaderGoThroughRaft) {
   int f = follower();
+  std::vector<bool> old_leader_hook;
+  ServerHooks hooks;
+  hooks.on_leader = [&](bool l) { old_leader_hook.push_back(l); };
+  c.at(leader).set_hooks(hooks);
   auto t = c.write(f, rpc::OperatorRaftTransferLeader{node_id(f)});
   ASSERT_TRUE(t.ok()) << t.error().message();
   EXPECT_EQ(value_of<rpc::OperatorRaftTransferLeader>(*t), node_id(f));
+  EXPECT_EQ(old_leader_hook, (std::vector<bool>{true, false}));
   leader = c.elect();
   EXPECT_EQ(leader, f);
   int gone = follower();
