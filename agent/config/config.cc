@@ -227,12 +227,17 @@ Result<std::vector<Source>> read_sources(const std::string& path) {
 
 Result<Config> load(bool dev, const std::vector<Source>& sources) {
   Config c = defaults(dev);
+  bool leave_set = false;
   for (const auto& s : sources) {
     json doc = json::parse(s.json, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return Error(errc::parse_error, s.name + ": invalid JSON");
     if (!doc.is_object()) return Error(errc::parse_error, s.name + ": expected a JSON object at the top level");
     CAIRN_RETURN_IF_ERROR(apply_object(c, doc, s.name, ""));
+    leave_set = leave_set || doc.contains("leave_on_terminate");
   }
+  // Consul: servers do not leave on SIGTERM unless told to (a server that
+  // leaves is removed from the Raft configuration at once).
+  if (c.server && !leave_set) c.leave_on_terminate = false;
   CAIRN_RETURN_IF_ERROR(validate(c));
   return c;
 }

@@ -43,7 +43,7 @@ struct Config {
   std::string encrypt;           // base64 gossip key (cairn keygen)
   bool encrypt_verify_incoming = true;  // false: also accept plaintext (transitional)
   bool encrypt_verify_outgoing = true;  // false: send plaintext even with a key (transitional)
-  bool leave_on_terminate = true;       // leave the pool on SIGTERM (clients, as Consul)
+  bool leave_on_terminate = true;       // leave the pool on SIGTERM; servers default to false, as Consul
   std::string log_level;         // "info"
   bool log_json = false;
   bool dev = false;

@@ -69,6 +69,16 @@ TEST(Config, ServerFieldsHaveConsulsDefaults) {
   EXPECT_EQ(c->server_port, 8300);
   EXPECT_EQ(c->raft_multiplier, 5);
   EXPECT_EQ(c->tombstone_ttl, 15min);
+  EXPECT_TRUE(c->leave_on_terminate);
+}
+
+TEST(Config, ServersDoNotLeaveOnTerminateUnlessTold) {
+  auto s = load_json({{"a.json", R"({"data_dir": "/d", "server": true})"}});
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_FALSE(s->leave_on_terminate);
+  auto told = load_json({{"a.json", R"({"data_dir": "/d", "server": true, "leave_on_terminate": true})"}});
+  ASSERT_TRUE(told.ok()) << told.error().message();
+  EXPECT_TRUE(told->leave_on_terminate);
 }
 
 TEST(Config, ServerWithBootstrapExpect) {
