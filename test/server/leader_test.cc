@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <cstdio>
 #include <functional>
 
@@ -119,6 +120,8 @@ class LateCancelScheduler final : public Scheduler {
   Scheduler& inner_;
 };
 
+std::string ip_of_addr(const std::string& addr) { return addr.substr(0, addr.rfind(':')); }
+
 gossip::MemberInfo client(const std::string& name, const std::string& ip, const std::string& dc = "dc1") {
   gossip::MemberInfo m;
   m.name = name;
@@ -138,7 +141,7 @@ gossip::MemberInfo server_member(const std::string& name, const std::string& ip,
 class LeaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = state::Store::open(dir_.sub("db"));
+    auto s = state::Store::open(dir_.sub("db" + std::to_string(++stores_)));
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
     fsm_ = std::make_unique<fsm::Fsm>(*store_);
@@ -272,6 +275,7 @@ class LeaderTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
+  int stores_ = 0;
   std::unique_ptr<state::Store> store_;
   std::unique_ptr<fsm::Fsm> fsm_;
   ManualClock clock_;
@@ -616,6 +620,100 @@ TEST_F(LeaderTest, ServerBackUnderANewNodeIdHasItsOldRaftIdRemovedFirst) {
   scheduler_.advance(options_.reconcile_interval);
   EXPECT_EQ(changes_.size(), 2u);
   EXPECT_EQ(server_->writes.size(), writes);
+}
+
+// Random joins, failures, leaves and reaps, with a third of the events lost:
+// after each full reconcile the catalog and the Raft configuration agree
+// with the gossip view, and a second reconcile writes nothing.
+TEST_F(LeaderTest, RandomMembershipHistoriesConvergeAtEachReconcile) {
+  options_.dead_server_removal_after = 1000h;  // failed servers stay voters here
+  struct Candidate {
+    gossip::MemberInfo info;
+    uint64_t raft_id = 0;  // 0: a client
+  };
+  std::vector<Candidate> pool;
+  for (int i = 0; i < 5; ++i) pool.push_back({client("c" + std::to_string(i), "10.0.1." + std::to_string(i + 1)), 0});
+  pool.push_back({server_member("srv2", "10.0.0.3", kServerUuid), kServerId});
+  pool.push_back({server_member("srv3", "10.0.0.4", kServer3Uuid), kServer3Id});
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    duties_.reset();
+    SetUp();  // a fresh store per seed
+    members_.clear();
+    changes_.clear();
+    std::mt19937 rng(seed);
+    start();
+    for (int step = 1; step <= 120; ++step) {
+      auto& c = pool[rng() % pool.size()];
+      auto kind = gossip::MemberEvent::Kind::join;
+      switch (rng() % 5) {
+        case 0:
+          c.info.state = gossip::MemberState::alive;
+          break;
+        case 1:
+          c.info.state = gossip::MemberState::suspect;
+          kind = gossip::MemberEvent::Kind::update;
+          break;
+        case 2:
+          c.info.state = gossip::MemberState::dead;
+          kind = gossip::MemberEvent::Kind::failed;
+          break;
+        case 3:
+          c.info.state = gossip::MemberState::left;
+          kind = gossip::MemberEvent::Kind::leave;
+          break;
+        case 4:
+          kind = gossip::MemberEvent::Kind::reap;
+          break;
+      }
+      if (kind == gossip::MemberEvent::Kind::reap)
+        remove_member(c.info.name);
+      else
+        set_member(c.info);
+      if (rng() % 3 != 0) event(kind, c.info);
+      if (step % 10 != 0) continue;
+      scheduler_.advance(options_.reconcile_interval);
+      for (const auto& cand : pool) {
+        SCOPED_TRACE(cand.info.name + " at step " + std::to_string(step));
+        auto it = std::find_if(members_.begin(), members_.end(),
+                               [&](const auto& m) { return m.name == cand.info.name; });
+        auto n = node(cand.info.name);
+        auto check = serf(cand.info.name);
+        MemberStatus status = it == members_.end() ? MemberStatus::reaped : status_of(it->state);
+        switch (status) {
+          case MemberStatus::alive:
+            ASSERT_TRUE(n.has_value());
+            EXPECT_EQ(n->address, ip_of_addr(cand.info.addr));
+            ASSERT_TRUE(check.has_value());
+            EXPECT_EQ(check->status, "passing");
+            if (cand.raft_id) {
+              EXPECT_TRUE(conf_.is_voter(cand.raft_id));
+            }
+            break;
+          case MemberStatus::failed:
+            if (n) {
+              ASSERT_TRUE(check.has_value());
+              EXPECT_EQ(check->status, "critical");
+            }
+            break;
+          case MemberStatus::left:
+          case MemberStatus::reaped:
+            EXPECT_FALSE(n.has_value());
+            if (cand.raft_id) {
+              EXPECT_FALSE(conf_.contains(cand.raft_id));
+            }
+            break;
+        }
+      }
+      EXPECT_TRUE(conf_.is_voter(kSelfId));
+      uint64_t applied = store_->applied_index();
+      size_t changes = changes_.size();
+      scheduler_.advance(options_.reconcile_interval);
+      EXPECT_EQ(store_->applied_index(), applied);
+      EXPECT_EQ(changes_.size(), changes);
+    }
+    duties_.reset();
+  }
 }
 
 // ---- session TTLs ----
