@@ -425,6 +425,107 @@ TEST_F(RpcTest, UnknownProtocolByteClosesTheConnection) {
   EXPECT_EQ(l.counters().rpc_connections, 0u);
 }
 
+// A server that reads one request and answers `reply` raw, then waits for
+// the client to close the connection.
+class RawServer {
+ public:
+  explicit RawServer(std::string reply) {
+    thread_ = std::thread([this, reply = std::move(reply)] {
+      asio::ip::tcp::socket s(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      if (ec) return;
+      unsigned char head[5];  // the protocol byte and the request's length
+      asio::read(s, asio::buffer(head), ec);
+      std::string body((size_t{head[1]} << 24) | (size_t{head[2]} << 16) | (size_t{head[3]} << 8) | head[4], '\0');
+      asio::read(s, asio::buffer(body), ec);
+      asio::write(s, asio::buffer(reply), ec);
+      char c;
+      s.read_some(asio::buffer(&c, 1), ec);  // until the client closes
+    });
+  }
+  ~RawServer() { thread_.join(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_{io_, {asio::ip::make_address("127.0.0.1"), 0}};
+  std::thread thread_;
+};
+
+TEST_F(RpcTest, ClientClosesAConnectionThatAnswersGarbage) {
+  RawServer raw(std::string("\x00\x00\x00\x05hello", 9));
+  auto& c = client({raw.address()});
+  auto res = get(c, "a");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::unavailable));
+  EXPECT_TRUE(res.error().detail().starts_with("rpc error: bad response from")) << res.error().detail();
+  EXPECT_EQ(c.counters().bad_frames, 1u);
+}
+
+TEST_F(RpcTest, ClientRefusesAnOversizedResponse) {
+  RawServer raw(std::string("\x7f\xff\xff\xff", 4));
+  api::RpcClientOptions o;
+  o.max_frame_bytes = 1024;
+  auto& c = client({raw.address()}, o);
+  auto res = get(c, "a");
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::unavailable));
+  EXPECT_NE(res.error().detail().find("over the limit"), std::string::npos) << res.error().detail();
+  EXPECT_EQ(c.counters().bad_frames, 1u);
+}
+
+TEST_F(RpcTest, IdleDeadlineWaitsForRequestsInFlight) {
+  auto& h = handlers_.emplace_back();
+  RpcListenerOptions o;
+  o.idle_timeout = 1ms;
+  auto& l = listen(h, o);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), l.port()});
+  // The protocol byte and the request in one write: the request is read at once.
+  r::Request request{1, r::QueryCall{QueryOptions{9, 10min, r::Consistency::leader, ""}, r::KvGet{"park/long"}}};
+  std::string frame = r::encode(request);
+  uint32_t n = static_cast<uint32_t>(frame.size());
+  std::string bytes{static_cast<char>(r::kProtocolRpc), static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                    static_cast<char>(n >> 8), static_cast<char>(n)};
+  asio::write(s, asio::buffer(bytes + frame));
+  ASSERT_TRUE(h.wait_parked(1));
+  // A connection opened after the request was parked is closed as idle:
+  // the first one's idle deadline, had it been armed, has passed too.
+  EXPECT_TRUE(sends_and_gets_closed(l.port(), std::string(1, static_cast<char>(r::kProtocolRpc))));
+  h.release_reversed();
+  unsigned char len[4];
+  boost::system::error_code ec;
+  asio::read(s, asio::buffer(len), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  std::string body((size_t{len[0]} << 24) | (size_t{len[1]} << 16) | (size_t{len[2]} << 8) | len[3], '\0');
+  asio::read(s, asio::buffer(body), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  auto response = r::decode_response(body);
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_EQ(response->id, 1u);
+  ASSERT_EQ(response->result.index(), 1u);
+  // Now idle, the connection closes.
+  char c;
+  s.read_some(asio::buffer(&c, 1), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+}
+
+TEST_F(RpcTest, ClosingTheClientCancelsCallsInFlight) {
+  auto& h = handlers_.emplace_back();
+  auto& c = client({addr(listen(h))});
+  auto q = get_async(c, "park/q");
+  ASSERT_TRUE(h.wait_parked(1));
+  c.close();
+  auto res = q.get();
+  ASSERT_FALSE(res.ok());
+  EXPECT_TRUE(res.error().is(errc::cancelled));
+  auto late = get(c, "late");
+  ASSERT_FALSE(late.ok());
+  EXPECT_TRUE(late.error().is(errc::cancelled));
+}
+
 // Raft inbox for the mux test.
 struct Inbox {
   std::mutex mu;
