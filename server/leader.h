@@ -19,8 +19,9 @@
 // thread that runs the Scheduler's callbacks). Results of rpc calls,
 // proposals and configuration changes may arrive on any thread: they are
 // posted back to the strand (Scheduler::after(0)) before they touch state.
-// The Scheduler must outlive this object and everything it scheduled;
-// results that arrive after destruction or after stop() are dropped.
+// The Scheduler must outlive this object, everything it scheduled, and every
+// callback the dependencies may still run (results hop through it); results
+// that arrive after destruction or after stop() are dropped.
 //
 // Nothing here blocks. A failed write is logged and retried at the next full
 // reconcile (every reconcile_interval while leading).
