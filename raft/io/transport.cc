@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/codec.h"
 #include "core/io/pch.h"
 #include "core/log.h"
 
@@ -42,13 +43,42 @@ std::string encode_frame(const Message& m) {
   return frame;
 }
 
+std::string encode_chunk_frame(const Message& snap, uint64_t offset, uint64_t len) {
+  const Snapshot& s = *snap.snapshot;
+  Message header = snap;
+  header.snapshot = Snapshot{s.metadata, {}};
+  std::string frame(4, '\0');
+  ByteWriter w(&frame);
+  w.varint(snap.from);
+  w.varint(snap.to);
+  w.varint(s.metadata.index);
+  w.varint(s.metadata.term);
+  w.varint(s.data.size());
+  w.varint(offset);
+  w.bytes(encode(header));
+  w.bytes(std::string_view(s.data).substr(offset, len));
+  uint32_t n = static_cast<uint32_t>(frame.size() - 4) | kChunkFrameBit;
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(n >> (24 - 8 * i));
+  return frame;
+}
+
 namespace {
 
 struct Frame {
   NodeId to = kNoNode;
-  bool snapshot = false;
+  bool snapshot = false;  // reports on_snapshot_status when written or dropped (a snapshot's last chunk)
   std::string bytes;
+  std::shared_ptr<Message> snap;  // a snap message not yet cut into chunks
 };
+
+std::string encode_ack(Index index, Term term, uint64_t held) {
+  std::string out;
+  ByteWriter w(&out);
+  w.u64(index);
+  w.u64(term);
+  w.u64(held);
+  return out;
+}
 
 // Arms `timer` to close `sock` after `d`; re-arming cancels the previous
 // deadline (its handler sees operation_aborted and does nothing).
@@ -78,6 +108,25 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     bool broken = false;  // the watcher saw the peer close the connection
     bool protocol_byte_due = false;  // the connection's first write has not gone yet
     std::shared_ptr<tcp::socket> socket;
+    // What the peer last said it holds of a snapshot: where a resend resumes.
+    struct SnapshotHeld {
+      Index index = 0;
+      Term term = 0;
+      uint64_t bytes = 0;
+    };
+    SnapshotHeld snapshot_held;
+  };
+  // A snapshot being received from one peer; it outlives the connection.
+  struct Partial {
+    Index index = 0;
+    Term term = 0;
+    uint64_t total = 0;
+    std::string data;
+  };
+  struct ChunkOutcome {
+    Status status;                 // not ok: the frame is bad, close the connection
+    std::string ack;               // to write back
+    std::optional<Message> whole;  // the snapshot is complete: deliver it
   };
 
   Impl(asio::io_context& io_, TcpTransportOptions o)
@@ -95,6 +144,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
   mutable std::mutex mu;  // guards counters and inbound
   TransportCounters counters;
   std::set<std::shared_ptr<tcp::socket>> inbound;
+  std::map<NodeId, Partial> partial;  // by sender
 
   void bump(uint64_t TransportCounters::*field, uint64_t n = 1) {
     std::lock_guard lock(mu);
@@ -107,6 +157,8 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
   asio::awaitable<void> peer_loop(Peer& p);
   asio::awaitable<void> watch(Peer& p, std::shared_ptr<tcp::socket> sock);
   void enqueue(Peer& p, std::vector<Frame> frames);
+  std::vector<Frame> cut(Peer& p, const Message& snap);
+  ChunkOutcome receive_chunk(std::string_view body);
   void drop(Peer& p, std::deque<Frame>& frames, uint64_t TransportCounters::*why);
 };
 
@@ -183,7 +235,12 @@ void TcpTransport::send(std::vector<Message> messages) {
       log::debug("raft", "transport: no address for node {}; message dropped", m.to);
       continue;
     }
-    by_peer[m.to].push_back(Frame{m.to, m.type == MessageType::snap, encode_frame(m)});
+    if (m.type == MessageType::snap && m.snapshot) {
+      // Cut on the peer's strand, which knows where a resend resumes.
+      by_peer[m.to].push_back(Frame{m.to, true, {}, std::make_shared<Message>(std::move(m))});
+      continue;
+    }
+    by_peer[m.to].push_back(Frame{m.to, m.type == MessageType::snap, encode_frame(m), nullptr});
   }
   for (auto& [to, frames] : by_peer) {
     Impl::Peer& p = *impl_->peers.at(to);
@@ -210,16 +267,48 @@ void TcpTransport::Impl::enqueue(Peer& p, std::vector<Frame> frames) {
   for (auto& f : frames) {
     if (p.state == Peer::State::down) {
       dropped.push_back(std::move(f));
-    } else if (p.queue.size() >= options.max_queue_messages || p.queued_bytes + f.bytes.size() > options.max_queue_bytes) {
-      why = &TransportCounters::dropped_queue_full;
-      dropped.push_back(std::move(f));
-    } else {
-      p.queued_bytes += f.bytes.size();
-      p.queue.push_back(std::move(f));
+      continue;
     }
+    std::vector<Frame> parts;
+    if (f.snap) {
+      parts = cut(p, *f.snap);
+    } else {
+      parts.push_back(std::move(f));
+    }
+    uint64_t bytes = 0;
+    for (auto& part : parts) bytes += part.bytes.size();
+    // A snapshot's chunks are queued all or none: its last chunk reports the outcome.
+    if (p.queue.size() + parts.size() > options.max_queue_messages || p.queued_bytes + bytes > options.max_queue_bytes) {
+      why = &TransportCounters::dropped_queue_full;
+      dropped.push_back(std::move(parts.back()));
+      continue;
+    }
+    p.queued_bytes += bytes;
+    for (auto& part : parts) p.queue.push_back(std::move(part));
   }
   drop(p, dropped, why);
   if (!p.queue.empty() && p.writer_parked) p.wake.cancel();
+}
+
+std::vector<Frame> TcpTransport::Impl::cut(Peer& p, const Message& snap) {
+  const Snapshot& s = *snap.snapshot;
+  uint64_t total = s.data.size();
+  uint64_t from = 0;
+  const Peer::SnapshotHeld& held = p.snapshot_held;
+  if (held.index == s.metadata.index && held.term == s.metadata.term && held.bytes < total) {
+    from = held.bytes;  // the peer kept this much of the same snapshot (§7 resend)
+    bump(&TransportCounters::snapshot_bytes_resumed, from);
+  }
+  uint64_t chunk = std::max<uint64_t>(1, options.snapshot_chunk_bytes);
+  std::vector<Frame> parts;
+  for (uint64_t off = from;;) {
+    uint64_t len = std::min(chunk, total - off);
+    parts.push_back(Frame{snap.to, false, encode_chunk_frame(snap, off, len), nullptr});
+    off += len;
+    if (off >= total) break;
+  }
+  parts.back().snapshot = true;
+  return parts;
 }
 
 asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
@@ -294,10 +383,15 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
         break;
       }
       p.protocol_byte_due = false;
-      bump(&TransportCounters::frames_sent, batch.size());
+      uint64_t messages = 0, chunks = 0;
       for (auto& f : batch) {
+        bool is_chunk = (static_cast<unsigned char>(f.bytes[0]) & 0x80) != 0;
+        chunks += is_chunk;
+        messages += !is_chunk || f.snapshot;  // a chunked snapshot counts once, with its last chunk
         if (f.snapshot && handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, true);
       }
+      bump(&TransportCounters::frames_sent, messages);
+      bump(&TransportCounters::snapshot_chunks_sent, chunks);
     }
     p.socket->close(ec);
     if (p.state == Peer::State::down && !stopped) {
@@ -308,15 +402,22 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
   }
 }
 
-// The peer never writes on a connection we opened, so any completion of this
-// read means the connection is gone: typically the peer process restarted.
-// Without it the first frame after a restart is written into a dead socket
-// and lost silently (the kernel accepts it; the RST comes back later) — a
-// lost PreVote costs a whole election timeout.
+// The peer writes nothing on a connection we opened but snapshot chunk
+// acknowledgements, so a read that fails means the connection is gone:
+// typically the peer process restarted. Without it the first frame after a
+// restart is written into a dead socket and lost silently (the kernel accepts
+// it; the RST comes back later) — a lost PreVote costs a whole election timeout.
 asio::awaitable<void> TcpTransport::Impl::watch(Peer& p, std::shared_ptr<tcp::socket> sock) {
   auto self = shared_from_this();
-  char byte;
-  co_await sock->async_read_some(asio::buffer(&byte, 1), kTuple);
+  unsigned char ack[kSnapshotAckBytes];
+  for (;;) {
+    auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(ack), kTuple);
+    if (ec || stopped || p.socket != sock) break;
+    ByteReader r(std::string_view(reinterpret_cast<const char*>(ack), sizeof ack));
+    p.snapshot_held.index = r.u64();
+    p.snapshot_held.term = r.u64();
+    p.snapshot_held.bytes = r.u64();
+  }
   if (stopped || p.socket != sock || !sock->is_open()) co_return;
   boost::system::error_code ec;
   sock->close(ec);
@@ -386,6 +487,8 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<tcp::socket>
     if (e1) break;
     uint32_t len = (uint32_t{len_bytes[0]} << 24) | (uint32_t{len_bytes[1]} << 16) | (uint32_t{len_bytes[2]} << 8) |
                    len_bytes[3];
+    bool chunk = (len & kChunkFrameBit) != 0;
+    len &= ~kChunkFrameBit;
     if (len == 0 || len > options.limits.max_message_bytes) {
       bump(&TransportCounters::bad_frames);
       log::warn("raft", "transport: frame of {} bytes (limit {}); closing", len, options.limits.max_message_bytes);
@@ -395,6 +498,23 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<tcp::socket>
     arm(deadline, sock, options.frame_timeout);
     auto [e2, n2] = co_await asio::async_read(*sock, asio::buffer(body), kTuple);
     if (e2) break;
+    if (chunk) {
+      ChunkOutcome out = receive_chunk(body);
+      if (!out.status.ok()) {
+        bump(&TransportCounters::bad_frames);
+        log::warn("raft", "transport: bad snapshot chunk: {}; closing", out.status.error().message());
+        break;
+      }
+      bump(&TransportCounters::snapshot_chunks_received);
+      arm(deadline, sock, options.frame_timeout);
+      auto [e3, n3] = co_await asio::async_write(*sock, asio::buffer(out.ack), kTuple);
+      if (e3) break;
+      if (out.whole) {
+        bump(&TransportCounters::frames_received);
+        if (handlers.on_message) handlers.on_message(std::move(*out.whole));
+      }
+      continue;
+    }
     auto m = decode(body, options.limits);
     if (!m.ok() || m->to != options.id) {
       bump(&TransportCounters::bad_frames);
@@ -410,6 +530,60 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<tcp::socket>
   sock->close(ec);
   std::lock_guard lock(mu);
   inbound.erase(sock);
+}
+
+}  // namespace cairn::raft
+
+namespace cairn::raft {
+
+TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_view body) {
+  auto bad = [](const std::string& why) { return ChunkOutcome{Error(cairn::errc::invalid_argument, why), {}, {}}; };
+  const MessageLimits& lim = options.limits;
+  ByteReader r(body);
+  NodeId from = r.varint();
+  NodeId to = r.varint();
+  Index index = r.varint();
+  Term term = r.varint();
+  uint64_t total = r.varint();
+  uint64_t offset = r.varint();
+  std::string_view header = r.bytes(lim.max_message_bytes);
+  std::string_view data = r.bytes(lim.max_snapshot_bytes);
+  if (!r.ok() || !r.at_end()) return bad("chunk does not decode");
+  if (to != options.id) return bad("chunk addressed to node " + std::to_string(to));
+  if (from == kNoNode || index == 0) return bad("chunk without a sender or snapshot index");
+  if (total > lim.max_snapshot_bytes) return bad("snapshot of " + std::to_string(total) + " bytes over the limit");
+  if (offset > total || data.size() > total - offset) return bad("chunk past the snapshot's end");
+
+  std::unique_lock lock(mu);
+  Partial& pt = partial[from];
+  if (pt.index != index || pt.term != term || pt.total != total) {
+    if (offset != 0) {
+      // A resend that resumes a transfer we no longer hold: say so, and the
+      // sender's next resend starts over.
+      if (pt.index == 0) partial.erase(from);
+      return ChunkOutcome{{}, encode_ack(index, term, 0), {}};
+    }
+    pt = Partial{index, term, total, {}};
+  }
+  // Overlap with what we hold is skipped; a gap is ignored (acknowledged with what we hold).
+  if (offset <= pt.data.size() && offset + data.size() > pt.data.size()) {
+    pt.data.append(data.substr(pt.data.size() - offset));
+  }
+  uint64_t held = pt.data.size();
+  ChunkOutcome out{{}, encode_ack(index, term, held), {}};
+  if (held < total) return out;
+  std::string whole = std::move(pt.data);
+  partial.erase(from);
+  lock.unlock();
+  auto m = decode(header, lim);
+  if (!m.ok()) return bad("snapshot header: " + m.error().message());
+  if (m->type != MessageType::snap || !m->snapshot || m->from != from || m->to != to ||
+      m->snapshot->metadata.index != index || m->snapshot->metadata.term != term || !m->snapshot->data.empty()) {
+    return bad("snapshot header does not match its chunks");
+  }
+  m->snapshot->data = std::move(whole);
+  out.whole = std::move(m).value();
+  return out;
 }
 
 }  // namespace cairn::raft

@@ -21,6 +21,15 @@
 // oversized or misaddressed frame closes the connection and is counted; it
 // never reaches an assert.
 //
+// Snapshots travel in chunks (snapshot_chunk_bytes each; a chunk frame sets
+// the length prefix's top bit), and the receiver answers each chunk on the
+// same connection with how much of that snapshot it holds. When the
+// connection breaks mid-transfer the sender reports the snapshot failed; the
+// leader later sends the same snapshot again (§7) and the transport resumes
+// it from the last acknowledged offset, while the receiver keeps the part it
+// has (one partial snapshot per sender). A chunk at an offset past what the
+// receiver holds is ignored and acknowledged with what it holds.
+//
 // Every connect, read and write has a deadline. An outbound connection idle
 // for idle_close is closed by its sender, before the receiver's idle_timeout
 // would close it from the other side and lose a frame in flight.
@@ -79,6 +88,8 @@ struct TcpTransportOptions {
   Duration backoff_initial = std::chrono::milliseconds(50);
   Duration backoff_max = std::chrono::seconds(2);
   MessageLimits limits;
+  // Snapshot data per chunk frame (≥ 1). Its limit is limits.max_snapshot_bytes.
+  uint64_t snapshot_chunk_bytes = 1u << 20;
   // Written first on every outbound connection when set: a server's port
   // 8300 is shared with agent RPC and reads this byte to tell the protocols
   // apart (server/rpc; Consul's pool.RPCType, 0x01 for Raft).
@@ -98,6 +109,9 @@ struct TransportCounters {
   uint64_t connect_failures = 0;
   uint64_t write_failures = 0;
   uint64_t closed_by_peer = 0;      // outbound connections the peer closed (restart, idle)
+  uint64_t snapshot_chunks_sent = 0;
+  uint64_t snapshot_chunks_received = 0;
+  uint64_t snapshot_bytes_resumed = 0;  // sender: snapshot bytes not sent again thanks to a resume
 };
 
 // "ip:port" → (ip, port); the ip must be literal.
@@ -109,6 +123,16 @@ Result<HostPort> parse_host_port(std::string_view text);
 
 // A frame's 4-byte big-endian length prefix followed by the message.
 std::string encode_frame(const Message& m);
+
+// One chunk of the snapshot a `snap` message carries: data [offset,
+// offset + len) of it. The frame's length prefix has its top bit set; the
+// body is varints from, to, snapshot index, term, total size, offset, then
+// the message without its snapshot data (length-prefixed) and the chunk
+// (length-prefixed). The receiver answers on the same connection with a
+// SnapshotAck: three big-endian u64 (index, term, bytes held).
+std::string encode_chunk_frame(const Message& snap, uint64_t offset, uint64_t len);
+inline constexpr uint32_t kChunkFrameBit = 0x80000000u;
+inline constexpr size_t kSnapshotAckBytes = 24;
 
 class TcpTransport final : public Transport {
  public:
