@@ -104,6 +104,7 @@ struct RpcClient::Impl : std::enable_shared_from_this<RpcClient::Impl> {
   void start(std::shared_ptr<Call> call, Duration timeout);
   void route(const std::shared_ptr<Call>& call);
   void submit(const std::shared_ptr<Conn>& conn, const std::shared_ptr<Call>& call);
+  void start_writing(const std::shared_ptr<Conn>& conn);
   void finish(const std::shared_ptr<Call>& call, Result<rpc::Response> result);
   void fail(const std::shared_ptr<Call>& call, Error e) { finish(call, Result<rpc::Response>(std::move(e))); }
   void conn_failed(const std::shared_ptr<Conn>& conn, const std::string& reason);
@@ -208,7 +209,12 @@ void RpcClient::Impl::submit(const std::shared_ptr<Conn>& conn, const std::share
   call->conn = conn;
   conn->queue.push_back(call);
   conn->idle.cancel();
-  if (conn->up && !conn->writing) asio::co_spawn(strand, write_loop(conn), asio::detached);
+  if (conn->up && !conn->writing) start_writing(conn);
+}
+
+void RpcClient::Impl::start_writing(const std::shared_ptr<Conn>& conn) {
+  conn->writing = true;  // before the coroutine runs, so that one writer runs at a time
+  asio::co_spawn(strand, write_loop(conn), asio::detached);
 }
 
 void RpcClient::Impl::finish(const std::shared_ptr<Call>& call, Result<rpc::Response> result) {
@@ -240,13 +246,12 @@ asio::awaitable<void> RpcClient::Impl::connect(std::shared_ptr<Conn> conn) {
   conn->sock->set_option(tcp::no_delay(true), ignored);
   conn->up = true;
   asio::co_spawn(strand, read_loop(conn), asio::detached);
-  if (!conn->queue.empty() && !conn->writing) asio::co_spawn(strand, write_loop(conn), asio::detached);
+  if (!conn->queue.empty() && !conn->writing) start_writing(conn);
   update_idle(conn);
 }
 
 asio::awaitable<void> RpcClient::Impl::write_loop(std::shared_ptr<Conn> conn) {
   auto self = shared_from_this();
-  conn->writing = true;
   while (!conn->dead && !conn->queue.empty()) {
     std::vector<std::shared_ptr<Call>> batch;
     std::vector<asio::const_buffer> bufs;

@@ -22,7 +22,8 @@
 // for idle_close is closed by the client, before the server's idle timeout.
 //
 // Thread-safety: query()/write() from any thread; callbacks run on the
-// client's strand and must not block. The io_context must outlive the client
+// client's strand and must not block. The server-list provider is called on
+// that strand too, so it must be safe to call from an io_context thread. The io_context must outlive the client
 // and be running. Destroying the client fails calls in flight with
 // errc::cancelled.
 //
