@@ -33,13 +33,16 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   int exit_code = kExitOk;
   add_agent_command(app, &exit_code);
+  add_catalog_command(app, &exit_code);
   add_event_command(app, &exit_code);
   add_force_leave_command(app, &exit_code);
   add_join_command(app, &exit_code);
   add_keygen_command(app, &exit_code);
   add_keyring_command(app, &exit_code);
+  add_kv_command(app, &exit_code);
   add_leave_command(app, &exit_code);
   add_members_command(app, &exit_code);
+  add_operator_command(app, &exit_code);
   add_validate_command(app, &exit_code);
   add_version_command(app, &exit_code);
   auto args = normalize_flags(argc, argv);

@@ -11,6 +11,8 @@
 #include "cli/command.h"
 #include "core/io/runtime.h"
 #include "core/log.h"
+#include "gossip/membership.h"
+#include "server/server_node.h"
 
 namespace cairn::cli {
 namespace {
@@ -62,6 +64,32 @@ Result<agent::Source> flags_source(const AgentFlags& f, const CLI::App& cmd) {
   return agent::Source{"command line", j.dump()};
 }
 
+// The server's settings from the agent's configuration.
+server::ServerNodeOptions server_options(const agent::Config& c) {
+  server::ServerNodeOptions o;
+  o.server.data_dir = c.data_dir;  // data_dir/raft and data_dir/state, beside the agent's serf/ and node-id
+  o.server.node_name = c.node_name;
+  o.server.node_id = c.node_id;
+  o.server.datacenter = c.datacenter;
+  o.server.bootstrap = c.bootstrap;
+  o.server.bootstrap_expect = c.bootstrap_expect;
+  // performance.raft_multiplier (agent/config/config.h): a tick of 10 ms ×
+  // multiplier, heartbeats every 5 ticks, elections after 50–100 ticks.
+  o.server.raft.tick_interval = std::chrono::milliseconds(10 * c.raft_multiplier);
+  o.server.raft.raft.heartbeat_tick = 5;
+  o.server.raft.raft.election_tick = 50;
+  o.server.raft.request_timeout_ticks = 1000;  // 10 s × multiplier
+  o.bind_ip = c.bind_addr;
+  o.port = static_cast<uint16_t>(c.server_port);
+  // Others dial the address gossip advertises (the same rule as gossip/io).
+  o.advertise_ip = !c.advertise_addr.empty() ? c.advertise_addr
+                   : (c.bind_addr == "0.0.0.0" || c.bind_addr == "::") ? "127.0.0.1"
+                                                                       : c.bind_addr;
+  o.leader.dead_server_removal_after = c.dead_server_removal_after;
+  o.leader.tombstone_ttl = c.tombstone_ttl;
+  return o;
+}
+
 int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_paths, const CLI::App& cmd) {
   std::vector<agent::Source> sources;
   for (const auto& p : config_paths) {
@@ -88,11 +116,27 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
 
   Runtime runtime;
   agent::Agent agent(std::move(config).value());
+  std::unique_ptr<server::ServerNode> server_node;
+  if (agent.config().server) {
+    if (auto st = agent.prepare(); !st.ok()) {
+      std::cerr << "==> " << st.error().message() << "\n";
+      return kExitError;
+    }
+    auto started = server::ServerNode::start(runtime.io(), server_options(agent.config()));
+    if (!started.ok()) {
+      std::cerr << "==> server: " << started.error().message() << "\n";
+      return kExitError;
+    }
+    server_node = std::move(started).value();
+    agent.set_server(server_node->port(), server_node->handler());
+    agent.set_member_listener([node = server_node.get()](const gossip::MemberEvent& e) { node->on_member_event(e); });
+  }
   std::once_flag stopping;
   auto graceful_shutdown = [&](bool leave) {
     std::call_once(stopping, [&] {
       runtime.exit_after(agent.config().limits.shutdown_grace + std::chrono::seconds(10));
       agent.shutdown(leave, [&] {
+        if (server_node) server_node->stop();
         log::info("agent", "shutdown complete");
         runtime.stop();
       });
@@ -115,6 +159,7 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
     std::cerr << "==> " << st.error().message() << "\n";
     return kExitError;
   }
+  if (server_node) server_node->set_members(agent.members());
   runtime.on_shutdown_signal([&] { graceful_shutdown(agent.config().leave_on_terminate); });
   // CAIRN_IO_THREADS caps the io threads (default: one per core), e.g. to
   // compare with a one-worker peer in bench/.

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "cli/client.h"
+#include "cli/commands/http_call.h"
 #include "cli/command.h"
 
 namespace cairn::cli {
@@ -17,22 +18,6 @@ std::string status_text(int s) {
     case 3: return "left";
     case 4: return "failed";
     default: return "none";
-  }
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (width.size() <= i) width.push_back(0);
-      width[i] = std::max(width[i], r[i].size());
-    }
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) {
-      std::cout << r[i];
-      if (i + 1 < r.size()) std::cout << std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    std::cout << "\n";
   }
 }
 
@@ -85,7 +70,7 @@ void add_members_command(CLI::App& app, int* exit_code) {
     }
     std::sort(sorted.begin(), sorted.end());
     for (auto& [name, row] : sorted) rows.push_back(std::move(row));
-    print_table(rows);
+    print_table(std::cout, rows);
     *exit_code = kExitOk;
   });
 }
