@@ -276,6 +276,7 @@ void LeaderDuties::stop() {
   conf_change_running_ = false;
   for (auto& [id, f] : failed_servers_) f.timer.cancel();
   failed_servers_.clear();
+  unknown_servers_.clear();
   for (auto& [id, t] : session_timers_) t.cancel();
   session_timers_.clear();
   sessions_to_destroy_.clear();
@@ -292,6 +293,7 @@ void LeaderDuties::full_reconcile() {
   for (auto& m : deps_.members())
     if (handled_by_leader(options_, m)) enqueue(MemberTask{m, status_of(m.state)});
   reap_scan_queued_ = true;
+  prune_unknown_servers();
   // Retry what failed since the last round.
   auto sessions = std::move(sessions_to_destroy_);
   sessions_to_destroy_.clear();
@@ -523,6 +525,34 @@ void LeaderDuties::watch_failed_server(uint64_t raft_id, const std::string& name
     self.queue_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, raft_id});
   });
   failed_servers_.emplace(raft_id, std::move(f));
+}
+
+void LeaderDuties::prune_unknown_servers() {
+  // A Raft member that no gossip member (of any state) names: its node was
+  // reaped and its catalog entry is gone, or it never had one (it was added
+  // by hand or came back under a new ID unseen). Consul's autopilot prunes
+  // such "stale" servers; here they go after dead_server_removal_after of
+  // continuous absence, counted from when this leader first saw it.
+  std::set<uint64_t> named;
+  for (const auto& m : deps_.members())
+    if (auto s = api::parse_server(m.name, m.addr, m.tags)) named.insert(s->raft_id);
+  raft::ConfState cs = deps_.conf_state();
+  std::vector<uint64_t> ids = cs.voters;
+  ids.insert(ids.end(), cs.learners.begin(), cs.learners.end());
+  Instant now = deps_.clock->now();
+  std::map<uint64_t, Instant> still_unknown;
+  for (uint64_t id : ids) {
+    if (id == options_.raft_id || named.count(id)) continue;
+    auto it = unknown_servers_.find(id);
+    Instant since = it == unknown_servers_.end() ? now : it->second;
+    still_unknown.emplace(id, since);
+    if (now - since >= options_.dead_server_removal_after) {
+      log::info(kLog, "server {:016x} has been unknown to gossip for {}: removing it from Raft", id,
+                format_duration(now - since));
+      queue_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, id});
+    }
+  }
+  unknown_servers_ = std::move(still_unknown);
 }
 
 void LeaderDuties::queue_conf_change(raft::ConfChange cc) {

@@ -5,7 +5,8 @@
 //     failed); members that left or were reaped are deregistered, and so are
 //     catalog nodes with a serfHealth check that gossip no longer knows;
 //   - servers → Raft configuration: alive servers join as voters, servers
-//     that left go at once, failed ones after dead_server_removal_after;
+//     that left go at once, failed ones after dead_server_removal_after, and
+//     so do Raft members that no gossip member names any more;
 //   - session TTLs: a session not renewed within 2×TTL is destroyed;
 //   - KV tombstone GC: tombstones are reaped tombstone_ttl after the delete.
 //
@@ -15,7 +16,8 @@
 // the catalog differs from what gossip says (an identical rewrite would bump
 // indexes and wake blocking queries).
 //
-// Thread-safety: every method must be called on the scheduler's strand (the
+// Thread-safety: every method, and the destructor, must be called on the
+// scheduler's strand (the
 // thread that runs the Scheduler's callbacks). Results of rpc calls,
 // proposals and configuration changes may arrive on any thread: they are
 // posted back to the strand (Scheduler::after(0)) before they touch state.
@@ -188,6 +190,7 @@ class LeaderDuties {
   void reap_unknown_nodes();
   void write(api::rpc::Write w, std::string what, std::function<void(LeaderDuties&, bool)> then);
 
+  void prune_unknown_servers();
   void queue_conf_change(raft::ConfChange cc);
   void pump_conf_changes();
   void watch_failed_server(uint64_t raft_id, const std::string& name);
@@ -215,6 +218,9 @@ class LeaderDuties {
   std::deque<raft::ConfChange> conf_changes_;
   bool conf_change_running_ = false;
   std::map<uint64_t, FailedServer> failed_servers_;  // by Raft id
+  // Raft members no gossip member names, by Raft id: since when (seen at
+  // full reconciles).
+  std::map<uint64_t, Instant> unknown_servers_;
 
   std::map<std::string, Timer> session_timers_;
   std::set<std::string> sessions_to_destroy_;  // expired, destroy failed: retried at reconcile

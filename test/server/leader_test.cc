@@ -518,6 +518,28 @@ TEST_F(LeaderTest, FailedServerFoundByTheFullReconcileIsRemovedAfterTheTimeout) 
   EXPECT_FALSE(conf_.contains(kServerId));
 }
 
+TEST_F(LeaderTest, RaftMemberUnknownToGossipIsRemovedAfterTheTimeout) {
+  options_.dead_server_removal_after = 10min;
+  conf_.voters = {kSelfId, kServerId};
+  start();
+  scheduler_.advance(9min);
+  EXPECT_TRUE(changes_.empty());
+  scheduler_.advance(1min);  // the reconcile at 10min
+  ASSERT_EQ(changes_.size(), 1u);
+  EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::remove_node, kServerId}));
+}
+
+TEST_F(LeaderTest, RaftMemberThatGossipNamesAgainIsKept) {
+  options_.dead_server_removal_after = 10min;
+  conf_.voters = {kSelfId, kServerId};
+  start();
+  scheduler_.advance(5min);
+  members_ = {server_member("srv2", "10.0.0.3", kServerUuid)};
+  scheduler_.advance(1h);
+  EXPECT_TRUE(changes_.empty());
+  EXPECT_TRUE(conf_.is_voter(kServerId));
+}
+
 TEST_F(LeaderTest, NeverRemovesTheLastVoter) {
   conf_.voters = {kServerId};  // odd, but possible while a configuration change is pending
   auto m = server_member("srv2", "10.0.0.3", kServerUuid);
