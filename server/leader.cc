@@ -86,6 +86,13 @@ std::optional<api::ServerInfo> server_of(const LeaderOptions& o, const gossip::M
 
 bool positive(Duration d) { return d > Duration::zero(); }
 
+// The leader reads its own state: no forwarding, no ReadIndex round.
+rpc::QueryOptions stale_read() {
+  rpc::QueryOptions o;
+  o.consistency = rpc::Consistency::stale;
+  return o;
+}
+
 }  // namespace
 
 Status LeaderOptions::validate() const {
@@ -242,8 +249,7 @@ void LeaderDuties::start() {
   ++term_;
   log::info(kLog, "leadership established: reconciling members, sessions and tombstones");
   full_reconcile();
-  rpc::QueryOptions stale;
-  stale.consistency = rpc::Consistency::stale;
+  const rpc::QueryOptions stale = stale_read();
   deps_.rpc->query(stale, rpc::SessionList{},
                    on_strand<Result<rpc::QueryResponse>>([](LeaderDuties& self, Result<rpc::QueryResponse> r) {
                      if (!r.ok()) {
@@ -333,9 +339,7 @@ void LeaderDuties::on_member_event(const gossip::MemberEvent& e) {
 
 void LeaderDuties::enqueue(MemberTask task) {
   std::string name = task.member.name;
-  auto [it, fresh] = member_tasks_.insert_or_assign(name, std::move(task));
-  (void)it;
-  if (fresh) member_order_.push_back(std::move(name));
+  if (member_tasks_.insert_or_assign(name, std::move(task)).second) member_order_.push_back(std::move(name));
 }
 
 void LeaderDuties::pump_members() {
@@ -360,8 +364,7 @@ void LeaderDuties::finish_member() {
 }
 
 void LeaderDuties::reconcile_catalog(MemberTask task) {
-  rpc::QueryOptions stale;
-  stale.consistency = rpc::Consistency::stale;
+  const rpc::QueryOptions stale = stale_read();
   std::string name = task.member.name;
   auto with_checks = [stale, name](LeaderDuties& self, MemberTask task, std::optional<api::NodeServices> node) {
     self.deps_.rpc->query(
@@ -396,8 +399,7 @@ void LeaderDuties::reconcile_catalog(MemberTask task) {
 }
 
 void LeaderDuties::reap_unknown_nodes() {
-  rpc::QueryOptions stale;
-  stale.consistency = rpc::Consistency::stale;
+  const rpc::QueryOptions stale = stale_read();
   deps_.rpc->query(
       stale, rpc::HealthState{"any"},
       on_strand<Result<rpc::QueryResponse>>([](LeaderDuties& self, Result<rpc::QueryResponse> r) {
