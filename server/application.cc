@@ -1,5 +1,6 @@
 // Server as the raft::Application: committed entries into the FSM, RocksDB
 // checkpoints as snapshots, and the wake-up of blocking queries.
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -79,34 +80,72 @@ void Server::Impl::wake_all() {
   for (auto& w : all) asio::post(strand, [self = shared_from_this(), w] { self->run(w); });
 }
 
-std::string Server::Impl::snapshot() {
+Result<std::pair<std::string, uint64_t>> Server::Impl::checkpoint_to_temp() {
   std::shared_ptr<state::Store> s = store_ref();
-  if (!s) return {};
+  if (!s) return Error(errc::cancelled, "server stopped");
   uint64_t seq;
   {
     std::lock_guard lock(mu);
     seq = ++snapshot_seq;
   }
-  // The driver compacts the log up to what this snapshot covers, so the
-  // store must be durable up to there first (server/state/README.md).
-  Result<uint64_t> synced = s->sync();
-  if (!synced.ok()) {
-    fail_server("syncing the store for a snapshot", synced.error());
-    return {};
-  }
   std::string dir = options.data_dir + "/snapshot-tmp-" + std::to_string(seq);
   std::error_code ec;
   fs::remove_all(dir, ec);
+  // A checkpoint flushes the memtables into fsynced SST files, so the store
+  // is durable up to the index it holds: the driver may compact the log up
+  // to there (server/state/README.md "Atomicity and durability").
   Result<uint64_t> index = s->checkpoint(dir);
-  Result<std::string> packed = index.ok() ? pack_checkpoint(dir, *index) : Result<std::string>(index.error());
+  if (!index.ok()) {
+    fs::remove_all(dir, ec);
+    fail_server("writing a checkpoint for a snapshot", index.error());
+    return index.error();
+  }
+  return std::make_pair(dir, *index);
+}
+
+namespace {
+
+// Packs a checkpoint (server/snapshot_archive.h) and removes its directory.
+Result<std::string> pack_and_remove(const std::string& dir, uint64_t index, std::atomic<uint64_t>& taken) {
+  Result<std::string> packed = pack_checkpoint(dir, index);
+  std::error_code ec;
   fs::remove_all(dir, ec);
+  if (!packed.ok()) {
+    log::error("server", "packing the snapshot at {} failed: {}", index, packed.error().message());
+    return packed;
+  }
+  ++taken;
+  return packed;
+}
+
+}  // namespace
+
+std::string Server::Impl::snapshot() {
+  auto cp = checkpoint_to_temp();
+  if (!cp.ok()) return {};  // the server failed (see fail_server); nothing is applied any more
+  Result<std::string> packed = pack_and_remove(cp->first, cp->second, *snapshots_taken);
   if (!packed.ok()) {
     fail_server("taking a snapshot", packed.error());
     return {};
   }
-  std::lock_guard lock(mu);
-  ++stats.snapshots_taken;
   return std::move(packed).value();
+}
+
+bool Server::Impl::snapshot_async(raft::Index, std::function<void(Result<std::string>)> done) {
+  if (!snapshot_pool) return false;
+  // The checkpoint (hard links after a memtable flush) is taken here, on the
+  // driver's strand, so it holds exactly the entries applied so far; reading
+  // and packing its files, the slow part, runs on the snapshot thread.
+  auto cp = checkpoint_to_temp();
+  if (!cp.ok()) {
+    done(cp.error());
+    return true;
+  }
+  // The job holds no reference to the Server: ~Impl joins this thread.
+  asio::post(*snapshot_pool, [taken = snapshots_taken, cp = std::move(cp).value(), done = std::move(done)] {
+    done(pack_and_remove(cp.first, cp.second, *taken));
+  });
+  return true;
 }
 
 Status Server::Impl::restore(const raft::Snapshot& snap) {

@@ -72,6 +72,7 @@ Result<std::shared_ptr<Server>> Server::start(asio::io_context& io, ServerOption
     log::info("server", "bootstrapped a one-server cluster ({})", o.node_name);
   }
 
+  if (o.snapshot_on_thread) impl->snapshot_pool.emplace(1);
   raft::DriverOptions dopts = o.raft;
   dopts.raft.id = self;
   std::weak_ptr<Impl> weak = impl;
@@ -143,7 +144,9 @@ raft::DriverStatus Server::raft_status() const { return impl_->driver->status();
 
 ServerCounters Server::counters() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->stats;
+  ServerCounters c = impl_->stats;
+  c.snapshots_taken = *impl_->snapshots_taken;
+  return c;
 }
 
 void Server::tick() { impl_->driver->tick(); }

@@ -66,6 +66,10 @@ struct ServerOptions {
   // on_leader_change and on_conf_change are set by start().
   raft::DriverOptions raft;
   state::StoreOptions store;
+  // Build Raft snapshots off the driver's strand: the checkpoint is taken on
+  // the strand, its files are read and packed on a dedicated thread
+  // (raft::Application::snapshot_async). Off: all of it on the strand.
+  bool snapshot_on_thread = true;
   // A blocking query without a wait waits this long (Consul: 5 min); no
   // query waits longer than max_query_wait (Consul: 10 min; the caller adds
   // the wait/16 jitter before).
@@ -105,7 +109,7 @@ struct ServerDeps {
 struct ServerCounters {
   uint64_t commands_applied = 0;  // entries handed to the FSM
   uint64_t entries_skipped = 0;   // entries at or below the store's applied index (restart)
-  uint64_t snapshots_taken = 0;
+  uint64_t snapshots_taken = 0;   // images packed (on the strand or the snapshot thread)
   uint64_t snapshots_restored = 0;
   uint64_t writes_forwarded = 0;
   uint64_t queries_forwarded = 0;

@@ -3,6 +3,7 @@
 // and queries.cc. Includes Asio: never include it from a public header.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Applicat
   std::unique_ptr<Scheduler> own_scheduler;
   std::unique_ptr<raft::RocksLogStorage> log_storage;
   std::shared_ptr<raft::RaftDriver> driver;
+  // Packs snapshots off the driver's strand (ServerOptions::snapshot_on_thread).
+  std::optional<asio::thread_pool> snapshot_pool;
+  std::shared_ptr<std::atomic<uint64_t>> snapshots_taken = std::make_shared<std::atomic<uint64_t>>(0);
 
   // Guards everything below up to watch_mu.
   mutable std::mutex mu;
@@ -90,6 +94,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Applicat
   // --- raft::Application (application.cc) ---
   void apply(const raft::Entry& entry) override;
   std::string snapshot() override;
+  bool snapshot_async(raft::Index applied, std::function<void(Result<std::string>)> done) override;
+  // A checkpoint of the store in a fresh temporary directory, and its index.
+  Result<std::pair<std::string, uint64_t>> checkpoint_to_temp();
   Status restore(const raft::Snapshot& snapshot) override;
   std::optional<fsm::Applied> take_applied(uint64_t index);
   void fail_server(const std::string& what, const Error& e);

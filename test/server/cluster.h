@@ -86,6 +86,7 @@ class Cluster {
     o.raft.tick_interval = Duration::zero();
     o.raft.persist_on_thread = false;
     o.raft.raft.check_invariants = true;
+    o.snapshot_on_thread = false;  // deterministic: the image is built on the strand
     return o;
   }
 

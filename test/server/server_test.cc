@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "server/fsm/command.h"
 #include "server/snapshot_archive.h"
@@ -306,6 +307,27 @@ TEST(ServerRestartTest, RestartAfterCompactionKeepsTheNewerStoreOverTheSnapshot)
   for (int i = 0; i < 8; ++i) EXPECT_EQ(kv_value(c, 1, "k" + std::to_string(i)), "v");
 }
 
+TEST(ServerSnapshotTest, ImagesBuiltOnTheSnapshotThreadCompactTheLog) {
+  Cluster c;
+  ServerOptions o = c.options(1);
+  o.bootstrap = true;
+  o.raft.snapshot_threshold = 3;
+  o.snapshot_on_thread = true;
+  c.start(1, o);
+  ASSERT_EQ(c.elect(), 1);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(c.write(1, kv_set("k" + std::to_string(i), "v")).ok());
+  // The image arrives from the snapshot thread: run the io_context until the
+  // driver compacted (bounded; no sleeping, no clock).
+  for (int spin = 0; spin < 2'000'000 && c.at(1).raft_status().compactions == 0; ++spin) {
+    c.pump();
+    std::this_thread::yield();
+  }
+  EXPECT_GE(c.at(1).raft_status().compactions, 1u);
+  EXPECT_GE(c.at(1).counters().snapshots_taken, 1u);
+  ASSERT_TRUE(c.write(1, kv_set("after", "compaction")).ok());
+  EXPECT_EQ(kv_value(c, 1, "k0"), "v");
+}
+
 // ---- three servers ----
 
 class ThreeServerTest : public ::testing::Test {
@@ -460,6 +482,30 @@ TEST_F(ThreeServerTest, RemovePeerAndTransferLeaderGoThroughRaft) {
   auto missing = c.write(leader, rpc::OperatorRaftRemovePeer{"", "10.9.9.9:8300"});
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(missing.error().is(errc::not_found));
+}
+
+TEST_F(ThreeServerTest, AnEmptyServerWaitsToBeAddedThenCatchesUp) {
+  ASSERT_TRUE(c.write(leader, kv_set("before", "join")).ok());
+  c.start(4);  // no bootstrap option: waits to be added
+  std::vector<gossip::MemberInfo> view;
+  for (int n = 1; n <= 4; ++n) view.push_back(member_info(n, n == 4 ? 0 : 3));
+  c.set_members_all(view);
+  c.tick_all(30);
+  EXPECT_TRUE(c.at(4).conf_state().voters.empty());
+  EXPECT_EQ(c.at(4).counters().bootstraps, 0u);
+
+  std::optional<Status> added;
+  c.at(leader).change_membership(raft::ConfChange{raft::ConfChangeType::add_node, raft_id(4)},
+                                 [&](Status s) { added = s; });
+  c.await(added);
+  ASSERT_TRUE(added.has_value());
+  ASSERT_TRUE(added->ok()) << added->error().message();
+  c.tick_all(10);
+  EXPECT_EQ(c.at(4).conf_state().voters.size(), 4u);
+  EXPECT_EQ(kv_value(c, 4, "before", stale()), "join");
+  auto peers = c.query(4, rpc::StatusPeers{});
+  ASSERT_TRUE(peers.ok());
+  EXPECT_EQ(value_of<rpc::StatusPeers>(*peers).size(), 4u);
 }
 
 class LaggingFollowerTest : public ThreeServerTest {
