@@ -12,6 +12,29 @@ namespace cairn::server {
 
 namespace fs = std::filesystem;
 
+void RaftSide::apply(const raft::Entry& entry) {
+  if (auto s = server.lock()) s->apply(entry);
+}
+
+std::string RaftSide::snapshot() {
+  auto s = server.lock();
+  return s ? s->snapshot() : std::string();
+}
+
+bool RaftSide::snapshot_async(raft::Index applied, std::function<void(Result<std::string>)> done) {
+  auto s = server.lock();
+  if (!s) {  // the Server is gone: no image, no compaction
+    done(Error(errc::cancelled, "server stopped"));
+    return true;
+  }
+  return s->snapshot_async(applied, std::move(done));
+}
+
+Status RaftSide::restore(const raft::Snapshot& snapshot) {
+  auto s = server.lock();
+  return s ? s->restore(snapshot) : Status(Error(errc::cancelled, "server stopped"));
+}
+
 void Server::Impl::apply(const raft::Entry& entry) {
   last_applied.reset();
   std::shared_ptr<state::Store> s;

@@ -64,10 +64,13 @@ Result<std::shared_ptr<Server>> Server::start(asio::io_context& io, ServerOption
 
   CAIRN_TRY(std::unique_ptr<state::Store> store, state::Store::open(o.data_dir + "/state", o.store));
   impl->store = std::move(store);
-  CAIRN_TRY(impl->log_storage, raft::RocksLogStorage::open(o.data_dir + "/raft"));
+  impl->raft_side = std::make_shared<RaftSide>();
+  impl->raft_side->server = impl;
+  CAIRN_TRY(impl->raft_side->log, raft::RocksLogStorage::open(o.data_dir + "/raft"));
+  raft::RocksLogStorage& log_storage = *impl->raft_side->log;
   bool fresh_bootstrap = false;
-  if (o.bootstrap && !impl->log_storage->has_state()) {
-    CAIRN_RETURN_IF_ERROR(impl->log_storage->bootstrap(raft::ConfState{{self}, {}}));
+  if (o.bootstrap && !log_storage.has_state()) {
+    CAIRN_RETURN_IF_ERROR(log_storage.bootstrap(raft::ConfState{{self}, {}}));
     fresh_bootstrap = true;
     log::info("server", "bootstrapped a one-server cluster ({})", o.node_name);
   }
@@ -79,11 +82,15 @@ Result<std::shared_ptr<Server>> Server::start(asio::io_context& io, ServerOption
   dopts.on_leader_change = [weak, self](raft::NodeId leader, raft::StateType state, raft::Term) {
     if (auto i = weak.lock()) i->leader_changed(state == raft::StateType::leader && leader == self);
   };
-  dopts.on_conf_change = [](const raft::ConfState& cs, raft::Index index) {
+  // This callback lives in the driver: it keeps the storage and the
+  // Application alive for as long as the driver may use them.
+  dopts.on_conf_change = [side = impl->raft_side](const raft::ConfState& cs, raft::Index index) {
+    (void)side;
     log::info("server", "raft configuration at {}: {} voters, {} learners", index, cs.voters.size(),
               cs.learners.size());
   };
-  CAIRN_TRY(impl->driver, raft::RaftDriver::start(io, dopts, impl->log_storage.get(), impl->deps.transport, impl.get()));
+  CAIRN_TRY(impl->driver,
+            raft::RaftDriver::start(io, dopts, &log_storage, impl->deps.transport, impl->raft_side.get()));
   if (o.bootstrap) {
     raft::ConfState cs = impl->driver->status().conf_state;
     if (fresh_bootstrap || cs.voters == std::vector<raft::NodeId>{self}) impl->driver->campaign();

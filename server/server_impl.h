@@ -45,14 +45,29 @@ struct Waiter {
   bool finished = false;  // answered
 };
 
+// What the RaftDriver refers to by raw pointer: the log storage and the
+// Application. The driver's own callbacks hold this, so it lives exactly as
+// long as the driver does (its strand and fsync thread may outlive the
+// Server by a moment after stop()); the Application forwards to the Server
+// while there is one.
+struct RaftSide final : raft::Application {
+  std::unique_ptr<raft::RocksLogStorage> log;
+  std::weak_ptr<Server::Impl> server;
+
+  void apply(const raft::Entry& entry) override;
+  std::string snapshot() override;
+  bool snapshot_async(raft::Index applied, std::function<void(Result<std::string>)> done) override;
+  Status restore(const raft::Snapshot& snapshot) override;
+};
+
 struct ServerEntry {
   api::ServerInfo info;
   gossip::MemberState state = gossip::MemberState::alive;
 };
 
-struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Application {
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io_, ServerOptions o, ServerDeps d);
-  ~Impl() override;
+  ~Impl();
 
   asio::io_context& io;
   asio::strand<asio::io_context::executor_type> strand;  // reads and wake-ups
@@ -62,7 +77,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Applicat
   Clock* clock = nullptr;
   Scheduler* scheduler = nullptr;
   std::unique_ptr<Scheduler> own_scheduler;
-  std::unique_ptr<raft::RocksLogStorage> log_storage;
+  std::shared_ptr<RaftSide> raft_side;
   std::shared_ptr<raft::RaftDriver> driver;
   // Packs snapshots off the driver's strand (ServerOptions::snapshot_on_thread).
   std::optional<asio::thread_pool> snapshot_pool;
@@ -91,13 +106,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl>, raft::Applicat
   state::WatchRegistry registry;
   std::set<std::shared_ptr<Waiter>> parked;
 
-  // --- raft::Application (application.cc) ---
-  void apply(const raft::Entry& entry) override;
-  std::string snapshot() override;
-  bool snapshot_async(raft::Index applied, std::function<void(Result<std::string>)> done) override;
+  // --- the raft::Application, through RaftSide (application.cc) ---
+  void apply(const raft::Entry& entry);
+  std::string snapshot();
+  bool snapshot_async(raft::Index applied, std::function<void(Result<std::string>)> done);
+  Status restore(const raft::Snapshot& snapshot);
   // A checkpoint of the store in a fresh temporary directory, and its index.
   Result<std::pair<std::string, uint64_t>> checkpoint_to_temp();
-  Status restore(const raft::Snapshot& snapshot) override;
   std::optional<fsm::Applied> take_applied(uint64_t index);
   void fail_server(const std::string& what, const Error& e);
   void wake(const state::TouchSet& touched);

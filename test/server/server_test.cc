@@ -289,6 +289,27 @@ TEST(ServerRestartTest, RestartKeepsStateAndDoesNotReapplyOldEntries) {
   EXPECT_EQ(c.at(1).counters().commands_applied, 1u);
 }
 
+TEST(ServerRestartTest, DestroyingTheServerBeforeItsDriverStoppedIsSafe) {
+  Cluster c;
+  ServerOptions o = c.options(1);
+  o.bootstrap = true;
+  c.start(1, o);
+  ASSERT_EQ(c.elect(), 1);
+  std::optional<Result<rpc::WriteResponse>> got;
+  c.at(1).write({}, kv_set("in", "flight"), [&](Result<rpc::WriteResponse> r) { got.emplace(std::move(r)); });
+  // Stop and drop the Server while the driver still has work posted: the
+  // driver keeps the log storage and the Application adapter until it ends.
+  c.members.at(1).server->stop();
+  c.members.at(1).server.reset();
+  c.members.at(1).handlers = {};
+  c.pump();
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->ok());
+  c.start(1, o);  // the raft and state directories were released
+  ASSERT_EQ(c.elect(), 1);
+  EXPECT_TRUE(c.write(1, kv_set("again", "ok")).ok());
+}
+
 TEST(ServerRestartTest, RestartAfterCompactionKeepsTheNewerStoreOverTheSnapshot) {
   Cluster c;
   ServerOptions o = c.options(1);
