@@ -39,6 +39,9 @@ peers="1=127.0.0.1:${rport[1]},2=127.0.0.1:${rport[2]},3=127.0.0.1:${rport[3]}"
 
 start() {  # id [extra flags]
   local id=$1; shift
+  # Empty the log here: a restarted node's child truncates it only once it
+  # runs, and until then the previous process's "http listening" line is read.
+  : >"$work/n$id.log"
   "$node_bin" --id "$id" --peers "$peers" --raft-port "${rport[$id]}" --http-port 0 \
     --data-dir "$work/n$id" --bootstrap ${NODE_FLAGS:-} "$@" >"$work/n$id.log" 2>&1 &
   pid[$id]=$!
