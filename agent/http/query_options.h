@@ -78,36 +78,48 @@ Response no_servers();
 // The Handler's error as the HTTP answer api/rpc.h specifies.
 inline Response rpc_error(const Error& e) { return error_response(e); }
 
+// Sends `q` with `options` and hands its value to `next`; a missing Handler,
+// an error or a value of another query type (a Handler bug, which must not
+// take the agent down) is answered on `responder` instead.
+template <typename Q>
+void query_then(EndpointContext& ctx, api::rpc::QueryOptions options, Q q, Responder responder,
+                std::function<void(typename Q::Value&, const api::rpc::QueryMeta&)> next) {
+  if (!ctx.rpc) return responder.respond(no_servers());
+  ctx.rpc->query(std::move(options), api::rpc::Query(std::move(q)),
+                 [responder, next = std::move(next)](Result<api::rpc::QueryResponse> r) {
+                   if (!r.ok()) return responder.respond(rpc_error(r.error()));
+                   if (r->value.index() != api::rpc::IndexOf<Q, api::rpc::Query>::value)
+                     return responder.respond(Response::error(500, "internal error: response type not correct"));
+                   next(api::rpc::value_of<Q>(*r), r->meta);
+                 });
+}
+
 // Sends `q` with `params.options`; on success answers render(value) with the
 // query meta headers added; on error answers rpc_error().
 template <typename Q>
 void run_query(EndpointContext& ctx, const ReadParams& params, Q q, Responder responder,
                std::function<Response(typename Q::Value&)> render) {
-  if (!ctx.rpc) return responder.respond(no_servers());
-  ctx.rpc->query(params.options, api::rpc::Query(std::move(q)),
-                 [responder, render = std::move(render)](Result<api::rpc::QueryResponse> r) {
-                   if (!r.ok()) return responder.respond(rpc_error(r.error()));
-                   // A Handler answering with another query's value is a bug there;
-                   // it must not take the agent down.
-                   if (r->value.index() != api::rpc::IndexOf<Q, api::rpc::Query>::value)
-                     return responder.respond(Response::error(500, "internal error: response type not correct"));
-                   Response resp = render(api::rpc::value_of<Q>(*r));
-                   set_query_meta(resp, r->meta);
-                   responder.respond(std::move(resp));
-                 });
+  query_then<Q>(ctx, params.options, std::move(q), responder,
+                [responder, render = std::move(render)](typename Q::Value& v, const api::rpc::QueryMeta& meta) {
+                  Response resp = render(v);
+                  set_query_meta(resp, meta);
+                  responder.respond(std::move(resp));
+                });
 }
 
 // Sends `w` with `token` (request_token() of the request); answers
-// render(value) or the error.
+// render(value), or the error through `on_error` (rpc_error() when null).
 template <typename W>
 void run_write(EndpointContext& ctx, std::string token, W w, Responder responder,
-               std::function<Response(typename W::Value&)> render) {
+               std::function<Response(typename W::Value&)> render,
+               std::function<Response(const Error&)> on_error = nullptr) {
   if (!ctx.rpc) return responder.respond(no_servers());
   api::rpc::WriteOptions options;
   options.token = std::move(token);
   ctx.rpc->write(std::move(options), api::rpc::Write(std::move(w)),
-                 [responder, render = std::move(render)](Result<api::rpc::WriteResponse> r) {
-                   if (!r.ok()) return responder.respond(rpc_error(r.error()));
+                 [responder, render = std::move(render),
+                  on_error = std::move(on_error)](Result<api::rpc::WriteResponse> r) {
+                   if (!r.ok()) return responder.respond(on_error ? on_error(r.error()) : rpc_error(r.error()));
                    if (r->value.index() != api::rpc::IndexOf<W, api::rpc::Write>::value)
                      return responder.respond(Response::error(500, "internal error: response type not correct"));
                    responder.respond(render(api::rpc::value_of<W>(*r)));

@@ -49,25 +49,15 @@ void register_session(Router& router, EndpointContext& ctx) {
     if (auto st = check_datacenter(req, ctx.config); !st.ok()) return responder.respond(error_response(st.error()));
     auto id = path_value(req, "id", "Missing session");
     if (!id.ok()) return responder.respond(error_response(id.error()));
-    bool pretty = req.query.has("pretty");
-    if (!ctx.rpc) return responder.respond(no_servers());
-    WriteOptions options;
-    options.token = request_token(req);
-    // Not run_write: an unknown session is Consul's 404 text with the id.
-    ctx.rpc->write(std::move(options), Write(SessionRenew{*id}),
-                   [responder, id = *id, pretty](Result<WriteResponse> r) {
-                     if (!r.ok()) {
-                       if (r.error().is(errc::not_found))
-                         return responder.respond(Response::error(404, "Session id '" + id + "' not found"));
-                       return responder.respond(rpc_error(r.error()));
-                     }
-                     if (r->value.index() != IndexOf<SessionRenew, Write>::value)
-                       return responder.respond(Response::error(500, "internal error: response type not correct"));
-                     ReadParams p;
-                     p.pretty = pretty;
-                     responder.respond(
-                         json_text_reply(p, api::to_json(std::vector<api::Session>{value_of<SessionRenew>(*r)})));
-                   });
+    ReadParams p;
+    p.pretty = req.query.has("pretty");
+    run_write<SessionRenew>(
+        ctx, request_token(req), SessionRenew{*id}, responder,
+        [p](api::Session& s) { return json_text_reply(p, api::to_json(std::vector<api::Session>{std::move(s)})); },
+        // An unknown session is Consul's 404 text with the id.
+        [id = *id](const Error& e) {
+          return e.is(errc::not_found) ? Response::error(404, "Session id '" + id + "' not found") : rpc_error(e);
+        });
   });
 
   router.add(Method::get, "/v1/session/info/<id...>", [&ctx](Request& req, Responder responder) {

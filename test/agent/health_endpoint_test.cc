@@ -99,11 +99,52 @@ TEST(HealthEndpoint, ABadPassingValueIs400) {
   EXPECT_TRUE(e.rpc->queries.empty());
 }
 
-TEST(HealthEndpoint, NodeMetaOnChecksIsRefusedClearly) {
+TEST(HealthEndpoint, NodeMetaOnChecksFiltersByTheCatalogsNodes) {
   RpcEndpoints e;
+  api::Node n1;
+  n1.node = "n1";
+  n1.meta = {{"rack", "a"}};
+  api::Node n2;
+  n2.node = "n2";
+  n2.meta = {{"rack", "b"}};
+  e.rpc->answer<CatalogNodes>({n1, n2});
+  e.rpc->answer<HealthChecks>({check("n1", "c1", "passing"), check("n2", "c2", "passing")}, QueryMeta{21});
+  auto r = e.get("/v1/health/checks/web?node-meta=rack:b&index=20&stale");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(e.rpc->queries.size(), 2u);
+  // The node lookup never blocks; the checks query carries the caller's index.
+  EXPECT_TRUE(std::holds_alternative<CatalogNodes>(e.rpc->queries[0].query));
+  EXPECT_EQ(e.rpc->queries[0].options.min_index, 0u);
+  EXPECT_EQ(e.rpc->queries[0].options.consistency, Consistency::stale);
+  EXPECT_EQ(e.rpc->queries[1].options.min_index, 20u);
+  auto j = nlohmann::json::parse(r->body);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["Node"], "n2");
+  EXPECT_EQ(header(*r, "X-Consul-Index"), "21");
+
+  e.rpc->answer<CatalogNodes>({n1, n2});
+  e.rpc->answer<HealthState>({check("n1", "c1", "critical"), check("n2", "c2", "critical")});
+  r = e.get("/v1/health/state/critical?node-meta=rack:a");
+  j = nlohmann::json::parse(r->body);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["Node"], "n1");
+}
+
+TEST(HealthEndpoint, NodeMetaIsIgnoredOnNodeChecksAsInConsul) {
+  RpcEndpoints e;
+  e.rpc->answer<HealthNode>({check("n1", "serfHealth", "passing")});
+  auto r = e.get("/v1/health/node/n1?node-meta=rack:zzz");
+  EXPECT_EQ(e.rpc->queries.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(r->body).size(), 1u);
+}
+
+TEST(HealthEndpoint, AFailedNodeLookupIsTheHandlersError) {
+  RpcEndpoints e;
+  e.rpc->fail_query(Error(errc::unavailable, "No cluster leader"));
   auto r = e.get("/v1/health/checks/web?node-meta=a:b");
-  EXPECT_EQ(r->status, 400);
-  EXPECT_NE(r->body.find("node-meta"), std::string::npos);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body, "No cluster leader\n");
+  EXPECT_EQ(e.rpc->queries.size(), 1u);
 }
 
 }  // namespace
