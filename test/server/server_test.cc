@@ -37,21 +37,29 @@ std::optional<std::string> kv_value(Cluster& c, int on, const std::string& key, 
 
 // ---- one server ----
 
-class SingleServerTest : public ::testing::Test {
+// One server in dev mode (bootstrap): `o` are its options, start() (re)starts it.
+class DevServerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ServerOptions o = c.options(1);
-    o.bootstrap = true;
+  ServerOptions dev_options() {
+    ServerOptions x = c.options(1);
+    x.bootstrap = true;
+    return x;
+  }
+  void start() {
     c.start(1, o);
     ASSERT_EQ(c.elect(), 1);
   }
   Cluster c;
+  ServerOptions o = dev_options();
 };
 
-TEST_F(SingleServerTest, BootstrapAloneLeadsAtOnce) {
-  Cluster fresh;
-  ServerOptions o = fresh.options(1);
-  o.bootstrap = true;
+class SingleServerTest : public DevServerTest {
+ protected:
+  void SetUp() override { start(); }
+};
+
+TEST_F(DevServerTest, BootstrapAloneLeadsAtOnce) {
+  Cluster& fresh = c;
   Server& s = fresh.start(1, o);
   EXPECT_TRUE(s.is_leader());  // campaigned without waiting for an election timeout
   auto leader = fresh.query(1, rpc::StatusLeader{});
@@ -270,18 +278,13 @@ TEST_F(SingleServerTest, HooksHearOfLeadershipAndKvDeletes) {
   EXPECT_EQ(leading, std::vector<bool>{true});
 }
 
-TEST(ServerRestartTest, RestartKeepsStateAndDoesNotReapplyOldEntries) {
-  Cluster c;
-  ServerOptions o = c.options(1);
-  o.bootstrap = true;
-  c.start(1, o);
-  ASSERT_EQ(c.elect(), 1);
+TEST_F(DevServerTest, RestartKeepsStateAndDoesNotReapplyOldEntries) {
+  start();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.write(1, kv_set("k" + std::to_string(i), "v")).ok());
   EXPECT_EQ(c.at(1).counters().commands_applied, 5u);
   c.kill(1);
 
-  c.start(1, o);
-  ASSERT_EQ(c.elect(), 1);
+  start();
   c.tick_all(3);
   EXPECT_EQ(c.at(1).counters().commands_applied, 0u) << "old entries were applied again";
   for (int i = 0; i < 5; ++i) EXPECT_EQ(kv_value(c, 1, "k" + std::to_string(i)), "v");
@@ -289,12 +292,8 @@ TEST(ServerRestartTest, RestartKeepsStateAndDoesNotReapplyOldEntries) {
   EXPECT_EQ(c.at(1).counters().commands_applied, 1u);
 }
 
-TEST(ServerRestartTest, DestroyingTheServerBeforeItsDriverStoppedIsSafe) {
-  Cluster c;
-  ServerOptions o = c.options(1);
-  o.bootstrap = true;
-  c.start(1, o);
-  ASSERT_EQ(c.elect(), 1);
+TEST_F(DevServerTest, DestroyingTheServerBeforeItsDriverStoppedIsSafe) {
+  start();
   std::optional<Result<rpc::WriteResponse>> got;
   c.at(1).write({}, kv_set("in", "flight"), [&](Result<rpc::WriteResponse> r) { got.emplace(std::move(r)); });
   // Stop and drop the Server while the driver still has work posted: the
@@ -305,37 +304,27 @@ TEST(ServerRestartTest, DestroyingTheServerBeforeItsDriverStoppedIsSafe) {
   c.pump();
   ASSERT_TRUE(got.has_value());
   EXPECT_FALSE(got->ok());
-  c.start(1, o);  // the raft and state directories were released
-  ASSERT_EQ(c.elect(), 1);
+  start();  // the raft and state directories were released
   EXPECT_TRUE(c.write(1, kv_set("again", "ok")).ok());
 }
 
-TEST(ServerRestartTest, RestartAfterCompactionKeepsTheNewerStoreOverTheSnapshot) {
-  Cluster c;
-  ServerOptions o = c.options(1);
-  o.bootstrap = true;
+TEST_F(DevServerTest, RestartAfterCompactionKeepsTheNewerStoreOverTheSnapshot) {
   o.raft.snapshot_threshold = 3;
-  c.start(1, o);
-  ASSERT_EQ(c.elect(), 1);
+  start();
   for (int i = 0; i < 8; ++i) ASSERT_TRUE(c.write(1, kv_set("k" + std::to_string(i), "v")).ok());
   EXPECT_GE(c.at(1).counters().snapshots_taken, 1u);
   EXPECT_GE(c.at(1).raft_status().compactions, 1u);
   c.kill(1);
-  c.start(1, o);
-  ASSERT_EQ(c.elect(), 1);
+  start();
   EXPECT_EQ(c.at(1).counters().snapshots_restored, 0u);
   EXPECT_EQ(c.at(1).counters().commands_applied, 0u);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(kv_value(c, 1, "k" + std::to_string(i)), "v");
 }
 
-TEST(ServerSnapshotTest, ImagesBuiltOnTheSnapshotThreadCompactTheLog) {
-  Cluster c;
-  ServerOptions o = c.options(1);
-  o.bootstrap = true;
+TEST_F(DevServerTest, ImagesBuiltOnTheSnapshotThreadCompactTheLog) {
   o.raft.snapshot_threshold = 3;
   o.snapshot_on_thread = true;
-  c.start(1, o);
-  ASSERT_EQ(c.elect(), 1);
+  start();
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(c.write(1, kv_set("k" + std::to_string(i), "v")).ok());
   // The image arrives from the snapshot thread: run the io_context until the
   // driver compacted (bounded; no sleeping, no clock).
