@@ -559,6 +559,32 @@ TEST(ServerBootstrapTest, BootstrapExpectWaitsForTheThirdServer) {
   EXPECT_NE(c.elect(), 0);
 }
 
+TEST(ServerBootstrapTest, ServersThatSeeTheFirstOneBootstrappedJoinItsCluster) {
+  Cluster c;
+  for (int n = 1; n <= 3; ++n) {
+    ServerOptions o = c.options(n);
+    o.bootstrap_expect = 3;
+    c.start(n, o);
+  }
+  std::vector<gossip::MemberInfo> view{member_info(1, 3), member_info(2, 3), member_info(3, 3)};
+  c.at(1).set_members(view);  // server 1 sees everyone first and bootstraps all three
+  c.pump();
+  EXPECT_EQ(c.at(1).counters().bootstraps, 1u);
+  c.at(2).set_members(view);  // the others find server 1 with peers: they wait
+  c.at(3).set_members(view);
+  c.pump();
+  EXPECT_EQ(c.at(2).counters().bootstraps, 0u);
+  EXPECT_EQ(c.at(3).counters().bootstraps, 0u);
+  int leader = c.elect();
+  ASSERT_EQ(leader, 1);  // the only server with a configuration can win
+  ASSERT_TRUE(c.write(1, kv_set("one", "cluster")).ok());
+  c.tick_all(5);
+  for (int n = 2; n <= 3; ++n) {
+    EXPECT_EQ(c.at(n).conf_state().voters.size(), 3u) << "server " << n;
+    EXPECT_EQ(kv_value(c, n, "one", stale()), "cluster") << "server " << n;
+  }
+}
+
 TEST(ServerBootstrapTest, ConflictingExpectDoesNotBootstrap) {
   Cluster c;
   for (int n = 1; n <= 3; ++n) {
