@@ -20,7 +20,7 @@ Result<api::HttpResult> http_call(const ClientFlags& flags, const std::string& m
   return Error(errc::io_error, "Unexpected response code: " + std::to_string(res.status) + " (" + text + ")");
 }
 
-void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows, size_t gap) {
   std::vector<size_t> width;
   for (const auto& r : rows)
     for (size_t i = 0; i < r.size(); ++i) {
@@ -31,7 +31,7 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
     std::string line;
     for (size_t i = 0; i < r.size(); ++i) {
       line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + gap, ' ');
     }
     // Empty trailing cells leave no trailing blanks.
     line.erase(line.find_last_not_of(' ') + 1);

@@ -19,8 +19,8 @@ namespace cairn::cli {
 Result<api::HttpResult> http_call(const ClientFlags& flags, const std::string& method, std::string target,
                                   const std::string& body = {}, bool allow_404 = false);
 
-// Columns left-aligned, two spaces apart, no trailing blanks (Consul's
-// columnize output).
-void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+// Columns left-aligned, `gap` spaces apart, no trailing blanks: Consul's
+// columnize output (gap 2), or its tabwriter with padding 6 (gap 6).
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows, size_t gap = 2);
 
 }  // namespace cairn::cli

@@ -266,7 +266,39 @@ TEST_F(CliCommands, CatalogDatacentersNodesAndServices) {
   r = run({"catalog", "services"}, 2);
   EXPECT_EQ(r.out, "consul\nweb\n");
   r = run({"catalog", "services", "--tags"}, 2);
-  EXPECT_EQ(r.out, "consul\nweb     blue,v2\n");
+  EXPECT_EQ(r.out, "consul\nweb         blue,v2\n");  // Consul's tabwriter pads by 6
+}
+
+TEST_F(CliCommands, CatalogNodesFlagsBecomeQueryParameters) {
+  answer("GET /v1/catalog/nodes", Response::json(R"([{"ID":"","Node":"alpha","Address":"10.0.0.1","Datacenter":"dc1",
+                                                      "TaggedAddresses":{},"Meta":{},"CreateIndex":1,"ModifyIndex":1}])"));
+  auto r = run({"catalog", "nodes", "--node-meta", "os=linux", "--near", "_agent"}, 2);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(seen().back().target, "/v1/catalog/nodes?node-meta=os%3Alinux&near=_agent");
+
+  answer("GET /v1/catalog/service/web",
+         Response::json(R"([{"ID":"","Node":"alpha","Address":"10.0.0.1","Datacenter":"dc1","TaggedAddresses":{},
+                             "NodeMeta":{},"ServiceID":"web1","ServiceName":"web","ServiceTags":[],"ServicePort":80,
+                             "CreateIndex":1,"ModifyIndex":1},
+                            {"ID":"","Node":"alpha","Address":"10.0.0.1","Datacenter":"dc1","TaggedAddresses":{},
+                             "NodeMeta":{},"ServiceID":"web2","ServiceName":"web","ServiceTags":[],"ServicePort":81,
+                             "CreateIndex":1,"ModifyIndex":1}])"));
+  r = run({"catalog", "nodes", "--service", "web"}, 2);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "Node   ID  Address   DC\nalpha      10.0.0.1  dc1\n");  // each node once
+}
+
+TEST_F(CliCommands, CatalogServicesOfOneNode) {
+  answer("GET /v1/catalog/node/alpha",
+         Response::json(R"({"Node":{"Node":"alpha"},"Services":{"web1":{"ID":"web1","Service":"web","Tags":["b","a"]},
+                                                                  "db1":{"ID":"db1","Service":"db","Tags":[]}}})"));
+  auto r = run({"catalog", "services", "--node", "alpha", "--tags"}, 2);
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "db\nweb      a,b\n");
+  answer("GET /v1/catalog/node/ghost", Response::json("null"));
+  r = run({"catalog", "services", "--node", "ghost"}, 2);
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.err, "No services match the given query - try expanding your search.\n");
 }
 
 TEST_F(CliCommands, OperatorRaft) {
