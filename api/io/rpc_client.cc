@@ -70,12 +70,6 @@ void deliver(Result<rpc::Response> response, size_t op_index, std::function<void
   done(Error(errc::internal, "rpc error: the server's result does not match the request"));
 }
 
-Duration call_deadline(const rpc::QueryOptions& o, Duration call_timeout) {
-  if (o.min_index == 0) return call_timeout;
-  Duration wait = o.max_wait > Duration(0) ? o.max_wait : std::chrono::minutes(10);
-  return wait + wait / 16 + std::chrono::seconds(5);
-}
-
 }  // namespace
 
 struct RpcClient::Impl : std::enable_shared_from_this<RpcClient::Impl> {
@@ -128,6 +122,14 @@ std::unique_ptr<RpcClient> RpcClient::to(asio::io_context& io, std::string addre
                                      std::move(options));
 }
 
+// A blocking query may legitimately wait max_wait plus the server's jitter
+// (wait/16, DESIGN.md) plus a round trip; 0 means the server's 10 minute cap.
+Duration RpcClient::deadline_for(const rpc::QueryOptions& o, Duration call_timeout) {
+  if (o.min_index == 0) return call_timeout;
+  Duration wait = o.max_wait > Duration(0) ? o.max_wait : std::chrono::minutes(10);
+  return wait + wait / 16 + std::chrono::seconds(5);
+}
+
 RpcClientCounters RpcClient::counters() const {
   std::lock_guard lock(impl_->mu);
   return impl_->counters;
@@ -141,7 +143,7 @@ void RpcClient::query(rpc::QueryOptions options, rpc::Query query, rpc::QueryCal
   auto call = std::make_shared<Call>();
   call->id = impl_->next_id++;
   call->op_index = query.index();
-  Duration timeout = call_deadline(options, impl_->options.call_timeout);
+  Duration timeout = deadline_for(options, impl_->options.call_timeout);
   call->frame = rpc::io::frame(rpc::encode(rpc::Request{call->id, rpc::QueryCall{std::move(options), std::move(query)}}));
   call->query_done = std::move(done);
   asio::post(impl_->strand, [impl = impl_, call, timeout] { impl->start(call, timeout); });

@@ -78,6 +78,8 @@ class RpcClient final : public rpc::Handler {
   void write(rpc::WriteOptions options, rpc::Write write, rpc::WriteCallback done) override;
 
   RpcClientCounters counters() const;
+  // How long a query may take before it fails with errc::timeout (see above).
+  static Duration deadline_for(const rpc::QueryOptions& options, Duration call_timeout);
   // Closes every connection and fails calls in flight with errc::cancelled.
   void close();
 
