@@ -61,7 +61,7 @@ void register_catalog(Router& router, EndpointContext& ctx) {
   });
 
   router.add(Method::get, "/v1/catalog/nodes", [&ctx](Request& req, Responder responder) {
-    auto params = parse_read(req, ctx.config);
+    auto params = parse_read(req, ctx.config, Filtering::applied);
     if (!params.ok()) return responder.respond(error_response(params.error()));
     run_query<CatalogNodes>(ctx, *params, {}, responder, [p = *params](std::vector<api::Node>& nodes) {
       keep_node_meta(p, nodes, &node_itself);
@@ -70,7 +70,7 @@ void register_catalog(Router& router, EndpointContext& ctx) {
   });
 
   router.add(Method::get, "/v1/catalog/services", [&ctx](Request& req, Responder responder) {
-    auto params = parse_read(req, ctx.config);
+    auto params = parse_read(req, ctx.config, Filtering::applied);
     if (!params.ok()) return responder.respond(error_response(params.error()));
     // The contract's CatalogServices result carries no nodes, so neither
     // filter can be applied here; refusing beats answering unfiltered.

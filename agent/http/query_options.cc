@@ -31,7 +31,7 @@ Status check_datacenter(const Request& req, const Config& config) {
   return {};
 }
 
-Result<ReadParams> parse_read(const Request& req, const Config& config) {
+Result<ReadParams> parse_read(const Request& req, const Config& config, Filtering filtering) {
   ReadParams p;
   CAIRN_TRY(BlockingParams b, parse_blocking(req, handler_rng()));
   p.options.min_index = b.index;
@@ -46,7 +46,7 @@ Result<ReadParams> parse_read(const Request& req, const Config& config) {
   p.options.token = request_token(req);
   CAIRN_RETURN_IF_ERROR(check_datacenter(req, config));
   p.pretty = req.query.has("pretty");
-  if (auto expr = req.query.get("filter"); expr && !expr->empty()) {
+  if (auto expr = req.query.get("filter"); filtering == Filtering::applied && expr && !expr->empty()) {
     CAIRN_TRY(p.filter, filter::Filter::parse(*expr));
   }
   for (const auto& kv : req.query.get_all("node-meta")) {
@@ -71,7 +71,7 @@ Result<NamedRead> parse_named_read(const Request& req, const Config& config, std
                                   std::string_view missing) {
   NamedRead r;
   CAIRN_TRY(r.name, path_value(req, param, missing));
-  CAIRN_TRY(r.params, parse_read(req, config));
+  CAIRN_TRY(r.params, parse_read(req, config, Filtering::applied));
   return r;
 }
 

@@ -40,14 +40,19 @@ struct ReadParams {
   std::vector<std::pair<std::string, std::string>> node_meta;  // ?node-meta=k:v, repeatable
 };
 
+// Whether an endpoint honours ?filter. Consul ignores it (unparsed) on the
+// endpoints that do not support it (KV, sessions, status, operator).
+enum class Filtering { ignored, applied };
+
 // Parses ?index/?wait (parse_blocking), ?stale/?consistent, the token, ?dc,
-// ?filter (parsed once so a bad expression is a 400 before any RPC) and
-// ?node-meta. Errors are invalid_argument (400) or unavailable (500, ?dc).
-Result<ReadParams> parse_read(const Request& req, const Config& config);
+// ?filter where applied (parsed once so a bad expression is a 400 before any
+// RPC) and ?node-meta. Errors are invalid_argument (400) or unavailable (500, ?dc).
+Result<ReadParams> parse_read(const Request& req, const Config& config, Filtering filtering = Filtering::ignored);
 
 // A read of a named thing in the path (/v1/catalog/service/<s>): the name,
 // or 400 with `missing` ("Missing service name") when it is empty, then
-// parse_read().
+// parse_read() with ?filter applied (every such catalog and health endpoint
+// supports it).
 struct NamedRead {
   std::string name;
   ReadParams params;

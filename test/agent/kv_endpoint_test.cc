@@ -273,6 +273,14 @@ TEST(KvEndpoint, NoServersIs500) {
   EXPECT_EQ(e.put("/v1/kv/k")->status, 500);
 }
 
+TEST(KvEndpoint, FilterIsIgnoredAsConsulIgnoresItOnKv) {
+  RpcEndpoints e;
+  e.rpc->answer<KvList>({pair("p/a", "1"), pair("p/b", "2")});
+  auto r = e.get("/v1/kv/p/?recurse&filter=" + cairn::http::percent_encode("Key == nothing ((("));
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r->body).size(), 2u);
+}
+
 TEST(KvEndpoint, AHandlerAnsweringTheWrongTypeIs500NotACrash) {
   RpcEndpoints e;
   e.rpc->answer<KvList>({});
