@@ -178,6 +178,25 @@ TEST_F(SingleServerTest, BlockingQueryNotWokenAnswersAtMaxWaitWithTheSameIndex) 
   EXPECT_EQ((**got)->meta.index, first->index);
 }
 
+TEST_F(SingleServerTest, BlockingHealthServiceQueryWakesOnlyForItsService) {
+  auto first = c.write(1, register_node("n1", "10.1.0.1", "web"));
+  ASSERT_TRUE(first.ok());
+  auto web = c.query(1, rpc::HealthService{"web", {}, false});
+  ASSERT_TRUE(web.ok());
+  auto got = c.begin_query(1, rpc::HealthService{"web", {}, false}, blocking(web->meta.index, std::chrono::minutes(1)));
+  EXPECT_FALSE(got->has_value());
+  ASSERT_TRUE(c.write(1, register_node("n2", "10.1.0.2", "db")).ok());
+  c.pump();
+  EXPECT_FALSE(got->has_value()) << "another service's instance must not wake it";
+  auto second = c.write(1, register_node("n2", "10.1.0.2", "web"));
+  ASSERT_TRUE(second.ok());
+  c.pump();
+  ASSERT_TRUE(got->has_value());
+  ASSERT_TRUE((*got)->ok());
+  EXPECT_EQ(value_of<rpc::HealthService>(***got).size(), 2u);
+  EXPECT_EQ((**got)->meta.index, second->index);
+}
+
 TEST_F(SingleServerTest, BlockingQueryAboveTheIndexAnswersAtOnce) {
   auto first = c.write(1, kv_set("k", "1"));
   ASSERT_TRUE(first.ok());
