@@ -71,6 +71,10 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
     std::string data;
   };
   std::optional<Image> image_ready;
+  // Staging an image into RocksLogStorage runs on the application's thread;
+  // stop() takes this lock so that no staging write outlives it.
+  std::mutex stage_mu;
+  bool closing = false;  // guarded by stage_mu
   uint64_t read_seq = 0;
   std::string read_nonce;  // tells this process's read contexts from a previous one's
 
@@ -142,6 +146,10 @@ Result<std::shared_ptr<RaftDriver>> RaftDriver::start(asio::io_context& io, Driv
 RaftDriver::~RaftDriver() { stop(); }
 
 void RaftDriver::stop() {
+  {
+    std::lock_guard lock(impl_->stage_mu);
+    impl_->closing = true;
+  }
   asio::post(impl_->strand, [impl = impl_] {
     if (impl->stopped) return;
     impl->fail_all(Error(cairn::errc::cancelled, "raft driver stopped"));
@@ -551,9 +559,18 @@ void RaftDriver::Impl::maybe_compact() {
   // stalls every commit behind it (bench/raft: p99 ~200 ms at 64 clients).
   std::weak_ptr<Impl> weak = weak_from_this();
   Index at = applied;
-  bool async = app->snapshot_async(at, [weak, at](Result<std::string> image) {
+  auto term = node->raft().log().term(at);
+  if (!term.ok()) return;
+  bool async = app->snapshot_async(at, [weak, at, term = *term](Result<std::string> image) {
     auto impl = weak.lock();
     if (!impl) return;
+    if (image.ok() && impl->rocks != nullptr) {
+      // The large write happens here, off the strand; compact() then writes a reference.
+      std::lock_guard lock(impl->stage_mu);
+      if (impl->closing) return;
+      Status st = impl->rocks->stage_snapshot_data(at, term, *image);
+      if (!st.ok()) log::warn("raft", "staging the snapshot at {} failed (it is written at compaction): {}", at, st.error().message());
+    }
     asio::post(impl->strand, [impl, at, image = std::move(image)]() mutable { impl->image_done(at, std::move(image)); });
   });
   if (async) {

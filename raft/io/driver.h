@@ -72,6 +72,9 @@ class Application {
   // thread, with the image as of `applied` or an error. The strand keeps
   // applying meanwhile; the driver compacts the log up to `applied` (never
   // further) when `done` arrives, and starts no other snapshot before it.
+  // With RocksLogStorage the image is also written to storage inside `done`,
+  // on the caller's thread (stage_snapshot_data), so the strand's compaction
+  // is a small write.
   // Returning false (the default) falls back to snapshot(). The io_context
   // must outlive the call to `done`; after stop() it is ignored.
   virtual bool snapshot_async(Index applied, std::function<void(Result<std::string>)> done) {
@@ -196,7 +199,9 @@ class RaftDriver {
   void tick();
 
   DriverStatus status() const;
-  // Stops ticking, fails pending requests with cancelled, waits for nothing.
+  // Stops ticking, fails pending requests with cancelled. Waits only for a
+  // snapshot image being written to RocksLogStorage off the strand (see
+  // Application::snapshot_async); images that arrive later are dropped.
   void stop();
 
  private:

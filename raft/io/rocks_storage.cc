@@ -63,27 +63,39 @@ std::vector<NodeId> read_ids(ByteReader& r) {
   return ids;
 }
 
-std::string encode_snapshot(const Snapshot& s) {
+std::string snapshot_data_key(Index i) { return index_key(i); }  // in column family "images"
+
+// The snapshot record: metadata, then the data inline, or (data_at != 0)
+// empty data and the index of the staged image under snapshot_data_key.
+std::string encode_snapshot(const Snapshot& s, Index data_at = 0) {
   std::string out;
   ByteWriter w(&out);
   w.varint(s.metadata.index);
   w.varint(s.metadata.term);
   write_ids(w, s.metadata.conf_state.voters);
   write_ids(w, s.metadata.conf_state.learners);
-  w.bytes(s.data);
+  w.bytes(data_at != 0 ? std::string_view() : std::string_view(s.data));
+  if (data_at != 0) w.varint(data_at);
   return out;
 }
 
-Result<Snapshot> decode_snapshot(std::string_view bytes) {
+struct SnapshotRecord {
+  Snapshot snapshot;
+  Index data_at = 0;
+};
+
+Result<SnapshotRecord> decode_snapshot(std::string_view bytes) {
   ByteReader r(bytes);
-  Snapshot s;
+  SnapshotRecord rec;
+  Snapshot& s = rec.snapshot;
   s.metadata.index = r.varint();
   s.metadata.term = r.varint();
   s.metadata.conf_state.voters = read_ids(r);
   s.metadata.conf_state.learners = read_ids(r);
   s.data = std::string(r.bytes(1u << 31));
+  if (r.ok() && !r.at_end()) rec.data_at = r.varint();
   if (!r.ok() || !r.at_end()) return Error(cairn::errc::internal, "raft log: snapshot record is corrupt");
-  return s;
+  return rec;
 }
 
 Error rocks_error(const rocksdb::Status& st, const std::string& what) {
@@ -96,6 +108,7 @@ struct RocksLogStorage::Db {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ColumnFamilyHandle* log = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* images = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   ~Db() {
     for (auto* h : handles) {
@@ -119,7 +132,7 @@ Result<std::unique_ptr<RocksLogStorage>> RocksLogStorage::open(const std::string
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 16u << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-      {rocksdb::kDefaultColumnFamilyName, cf}, {"log", cf}, {"meta", cf}};
+      {rocksdb::kDefaultColumnFamilyName, cf}, {"log", cf}, {"meta", cf}, {"images", cf}};
   auto db = std::make_unique<Db>();
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(options, dir, cfs, &db->handles, &raw);
@@ -127,6 +140,7 @@ Result<std::unique_ptr<RocksLogStorage>> RocksLogStorage::open(const std::string
   db->db.reset(raw);
   db->log = db->handles[1];
   db->meta = db->handles[2];
+  db->images = db->handles[3];
   std::unique_ptr<RocksLogStorage> s(new RocksLogStorage(std::move(db)));
   CAIRN_RETURN_IF_ERROR(s->load());
   if (bootstrap && !s->has_state()) CAIRN_RETURN_IF_ERROR(s->bootstrap(std::move(*bootstrap)));
@@ -151,8 +165,8 @@ Status RocksLogStorage::load() {
   }
   st = db_->db->Get(rocksdb::ReadOptions(), db_->meta, kSnapshotKey, &value);
   if (st.ok()) {
-    CAIRN_TRY(auto snap, decode_snapshot(value));
-    snapshot_meta_ = snap.metadata;
+    CAIRN_TRY(auto rec, decode_snapshot(value));
+    snapshot_meta_ = rec.snapshot.metadata;
   } else if (!st.IsNotFound()) {
     return rocks_error(st, "read snapshot");
   }
@@ -222,7 +236,12 @@ Result<Snapshot> RocksLogStorage::snapshot() const {
   auto st = db_->db->Get(rocksdb::ReadOptions(), db_->meta, kSnapshotKey, &value);
   if (st.IsNotFound()) return Snapshot{};
   if (!st.ok()) return rocks_error(st, "read snapshot");
-  return decode_snapshot(value);
+  CAIRN_TRY(auto rec, decode_snapshot(value));
+  if (rec.data_at != 0) {
+    st = db_->db->Get(rocksdb::ReadOptions(), db_->images, snapshot_data_key(rec.data_at), &rec.snapshot.data);
+    if (!st.ok()) return rocks_error(st, "read snapshot data " + std::to_string(rec.data_at));
+  }
+  return std::move(rec.snapshot);
 }
 
 Status RocksLogStorage::stage_append(void* batch_ptr, std::span<const Entry> entries, Index* new_last) {
@@ -288,6 +307,7 @@ Status RocksLogStorage::apply_snapshot(const Snapshot& snapshot) {
   }
   rocksdb::WriteBatch batch;
   batch.DeleteRange(db_->log, index_key(0), index_key(UINT64_MAX));
+  batch.DeleteRange(db_->images, snapshot_data_key(0), snapshot_data_key(UINT64_MAX));
   batch.Put(db_->meta, kSnapshotKey, encode_snapshot(snapshot));
   CAIRN_RETURN_IF_ERROR(write(&batch));
   snapshot_meta_ = snapshot.metadata;
@@ -321,12 +341,35 @@ Status RocksLogStorage::compact(const Snapshot& snapshot) {
     return raft_error(errc::unavailable,
                       "compact: index " + std::to_string(i) + " past last index " + std::to_string(last_));
   }
+  // An image staged for exactly this snapshot is referenced, not written again.
+  bool staged = staged_.index == i && staged_.term == snapshot.metadata.term && staged_.size == snapshot.data.size();
   rocksdb::WriteBatch batch;
-  batch.Put(db_->meta, kSnapshotKey, encode_snapshot(snapshot));
+  batch.Put(db_->meta, kSnapshotKey, encode_snapshot(snapshot, staged ? i : 0));
+  // Older images, and staged ones never used.
+  batch.DeleteRange(db_->images, snapshot_data_key(0), snapshot_data_key(staged ? i : UINT64_MAX));
+  if (staged) batch.DeleteRange(db_->images, snapshot_data_key(i + 1), snapshot_data_key(UINT64_MAX));
   batch.DeleteRange(db_->log, index_key(0), index_key(i + 1));
   CAIRN_RETURN_IF_ERROR(write(&batch));
   snapshot_meta_ = snapshot.metadata;
   first_ = i + 1;
+  staged_ = {};
+  return {};
+}
+
+Status RocksLogStorage::stage_snapshot_data(Index index, Term term, std::string_view data) {
+  // Not through the WAL: a large image there would sit in the same fsync as
+  // the log's next persist(). Written to its own column family and flushed
+  // to a synced table file instead, which the log's writes do not wait for.
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  auto st = db_->db->Put(wo, db_->images, snapshot_data_key(index), rocksdb::Slice(data.data(), data.size()));
+  if (!st.ok()) return rocks_error(st, "stage snapshot image " + std::to_string(index));
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  st = db_->db->Flush(fo, db_->images);
+  if (!st.ok()) return rocks_error(st, "flush snapshot image " + std::to_string(index));
+  staged_ = {index, term, data.size()};
   return {};
 }
 

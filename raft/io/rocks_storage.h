@@ -11,7 +11,8 @@
 //
 // Layout: column family "log" maps an 8-byte big-endian index to the entry
 // (varint term, type byte, length-prefixed data); "meta" holds "hard_state"
-// and "snapshot" (metadata and data). first_index/last_index are kept in
+// and "snapshot" (metadata and data, or metadata and the index of an image
+// staged in column family "images", key = 8-byte big-endian index). first_index/last_index are kept in
 // memory and rebuilt at open from the snapshot and the last log key.
 //
 // Thread affinity: owned by the Raft driver's strand; not thread-safe, with
@@ -28,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "raft/storage.h"
 
@@ -67,6 +69,17 @@ class RocksLogStorage final : public LogStorage {
   // RaftDriver::bootstrap once one does.
   Status bootstrap(ConfState cs);
 
+  // Writes a compaction image ahead of compact() (outside the WAL: flushed to
+  // a synced table file, so the log's fsyncs do not carry it), so that
+  // the strand's compact() of a snapshot with the same index, term and data
+  // size stores only a reference to it: a large image is then not written
+  // on the strand. The driver calls it from the thread that built the image
+  // (Application::snapshot_async); it may overlap persist() and the reads (it
+  // writes only its own key) but not compact() or apply_snapshot(), and it
+  // must happen-before the compact() that uses it. A later compact() or
+  // apply_snapshot() deletes images no longer referenced.
+  Status stage_snapshot_data(Index index, Term term, std::string_view data);
+
   // fsyncs performed so far (for bench/ and tests).
   uint64_t syncs() const { return syncs_; }
 
@@ -84,6 +97,12 @@ class RocksLogStorage final : public LogStorage {
   std::atomic<Index> first_{1};  // snapshot index + 1
   std::atomic<Index> last_{0};   // snapshot index when the log is empty
   std::atomic<uint64_t> syncs_{0};
+  struct Staged {
+    Index index = 0;
+    Term term = 0;
+    uint64_t size = 0;
+  };
+  Staged staged_;  // the last image stage_snapshot_data() wrote
 };
 
 }  // namespace cairn::raft

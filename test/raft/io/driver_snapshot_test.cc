@@ -106,5 +106,46 @@ TEST_F(DriverAsyncSnapshotTest, AnImageThatArrivesAfterStopIsIgnored) {
   SUCCEED();
 }
 
+TEST_F(DriverAsyncSnapshotTest, WithRocksDbTheImageIsStoredOffTheStrandAndSurvivesARestart) {
+  std::string dir = fresh_dir();
+  DriverOptions o;
+  o.snapshot_threshold = 5;
+  Index at = 0;
+  std::string image;
+  {
+    auto s = RocksLogStorage::open(dir, ConfState{{1}, {}});
+    ASSERT_TRUE(s.ok());
+    start(1, std::move(s).value(), o);
+    members_.at(1)->app.async_snapshots = true;
+    ASSERT_EQ(elect(), 1u);
+    ASSERT_TRUE(write_numbered(1, 6));
+    Member& m = *members_.at(1);
+    ASSERT_EQ(m.app.images.size(), 1u);
+    ASSERT_TRUE(propose(1, "after=1").status.ok());
+    at = m.app.images[0].at;
+    image = m.app.images[0].data;
+    finish(1, 0);
+    EXPECT_EQ(m.driver->status().compactions, 1u);
+    EXPECT_EQ(m.storage->first_index(), at + 1);
+    EXPECT_EQ(m.storage->snapshot()->data, image);
+    m.driver->stop();
+    net_.pump(io_);
+    members_.clear();
+    net_.members.clear();
+  }
+  auto s = RocksLogStorage::open(dir);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->snapshot()->data, image);
+  start(1, std::move(s).value(), o);
+  Member& m = *members_.at(1);
+  EXPECT_EQ(m.app.restores, 1);
+  ASSERT_EQ(elect(), 1u);
+  tick_all(2);
+  EXPECT_EQ(m.app.kv["k5"], "5");
+  EXPECT_EQ(m.app.kv["after"], "1");
+  members_.clear();
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cairn::raft::driver_test
