@@ -5,17 +5,12 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <map>
 #include <mutex>
-#include <sstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/command.h"
-#include "core/io/http_server.h"
-#include "core/io/runtime.h"
+#include "test/cli/cli_harness.h"
 
 namespace cairn::cli {
 namespace {
@@ -36,7 +31,7 @@ class CliCommands : public ::testing::Test {
   void SetUp() override {
     for (auto m : {Method::get, Method::put, Method::del, Method::post}) {
       for (const char* pattern : {"/v1/kv/<key...>", "/v1/catalog/<what...>", "/v1/operator/raft/<what...>"}) {
-        router_.add_sync(m, pattern, [this](Request& r) {
+        http_.router.add_sync(m, pattern, [this](Request& r) {
           std::lock_guard lock(mu_);
           seen_.push_back({std::string(http::method_name(r.method)), r.target, r.body});
           std::string key = std::string(http::method_name(r.method)) + " " + r.path;
@@ -46,20 +41,11 @@ class CliCommands : public ::testing::Test {
         });
       }
     }
-    server_ = std::make_unique<http::Server>(runtime_.io(), router_, http::ServerOptions{});
-    auto port = server_->listen("127.0.0.1", 0);
-    ASSERT_TRUE(port.ok()) << port.error().message();
-    addr_ = "127.0.0.1:" + std::to_string(*port);
-    server_->start();
-    thread_ = std::thread([this] { runtime_.run(1); });
+    http_.start();
   }
 
   void TearDown() override {
-    std::promise<void> drained;
-    server_->shutdown(1s, [&] { drained.set_value(); });
-    drained.get_future().wait_for(5s);
-    runtime_.stop();
-    thread_.join();
+    http_.stop();
     if (!tmp_.empty()) std::filesystem::remove(tmp_);
   }
 
@@ -72,37 +58,7 @@ class CliCommands : public ::testing::Test {
     return seen_;
   }
 
-  struct Run {
-    int code = -1;
-    std::string out, err;
-  };
-  // Runs `cairn <args>`; the client flags go right after the first `depth`
-  // words (the command path), as a user would type them.
-  Run run(std::vector<std::string> args, size_t depth) {
-    args.insert(args.begin() + static_cast<std::ptrdiff_t>(depth), "--http-addr=" + addr_);
-    CLI::App app{"cairn"};
-    app.require_subcommand(1);
-    Run r;
-    int code = kExitOk;
-    add_kv_command(app, &code);
-    add_catalog_command(app, &code);
-    add_operator_command(app, &code);
-    std::ostringstream out, err;
-    auto* old_out = std::cout.rdbuf(out.rdbuf());
-    auto* old_err = std::cerr.rdbuf(err.rdbuf());
-    std::reverse(args.begin(), args.end());
-    try {
-      app.parse(args);
-      r.code = code;
-    } catch (const CLI::ParseError&) {
-      r.code = kExitUsage;
-    }
-    std::cout.rdbuf(old_out);
-    std::cerr.rdbuf(old_err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-  }
+  test::CliRun run(std::vector<std::string> args, size_t depth) { return test::run_cli(std::move(args), depth, http_.addr); }
 
   std::string temp_file(const std::string& content) {
     tmp_ = (std::filesystem::temp_directory_path() / ("cairn-cli-test-" + std::to_string(::getpid()))).string();
@@ -110,11 +66,7 @@ class CliCommands : public ::testing::Test {
     return tmp_;
   }
 
-  Runtime runtime_;
-  http::Router router_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
-  std::string addr_;
+  test::HttpFixture http_;
   std::mutex mu_;
   std::vector<Seen> seen_;
   std::map<std::string, Response> answers_;
