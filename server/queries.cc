@@ -79,16 +79,23 @@ bool is_status_query(const rpc::Query& q) {
 
 }  // namespace
 
-void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done) {
+void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done, Hold hold) {
   if (Status st = usable(); !st.ok()) return done(st.error());
   if (is_status_query(q)) return done(status_query(q));
+  auto self = shared_from_this();
+  // No leader yet (an election is running): try again shortly, as Consul holds RPCs.
+  auto no_leader = [self, o, q, done, hold](const Error& e) mutable {
+    auto again = [self, o, q, done](Hold next) { self->query(o, q, done, next); };
+    if (e.is(errc::unavailable) && self->retry_for_leader(hold, again)) return;
+    done(e);
+  };
   switch (o.consistency) {
     case rpc::Consistency::stale:
       return start_read(std::move(o), std::move(q), std::move(done));
     case rpc::Consistency::leader: {
       if (is_leader()) return start_read(std::move(o), std::move(q), std::move(done));
       auto h = leader_handler(raft::kNoNode);
-      if (!h.ok()) return done(h.error());
+      if (!h.ok()) return no_leader(h.error());
       {
         std::lock_guard lock(mu);
         ++stats.queries_forwarded;
@@ -99,16 +106,16 @@ void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback d
       // ReadIndex (thesis §6.4) works on any member: once this server has
       // applied the read index, its state is at least as new as any write
       // acknowledged before the query began.
-      std::weak_ptr<Impl> weak = shared_from_this();
-      driver->read_index([weak, o = std::move(o), q = std::move(q), done = std::move(done)](raft::Completion c) mutable {
-        auto self = weak.lock();
-        if (!self) return done(Error(errc::cancelled, "server stopped"));
+      std::weak_ptr<Impl> weak = self;
+      driver->read_index([weak, o, q, done, no_leader](raft::Completion c) mutable {
+        auto me = weak.lock();
+        if (!me) return done(Error(errc::cancelled, "server stopped"));
         if (!c.status.ok()) {
           const Error& e = c.status.error();
-          bool no_leader = e.code().category() == raft::raft_category();
-          return done(no_leader ? Error(errc::unavailable, "No cluster leader") : rpc_error_of(e));
+          if (e.code().category() == raft::raft_category()) return no_leader(Error(errc::unavailable, "No cluster leader"));
+          return done(rpc_error_of(e));
         }
-        self->start_read(std::move(o), std::move(q), std::move(done));
+        me->start_read(std::move(o), std::move(q), std::move(done));
       });
       return;
     }

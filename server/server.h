@@ -75,6 +75,11 @@ struct ServerOptions {
   // the wait/16 jitter before).
   Duration default_query_wait = std::chrono::minutes(5);
   Duration max_query_wait = std::chrono::minutes(10) + std::chrono::minutes(10) / 16;
+  // A request that finds no leader (an election is running) is retried after
+  // random staggers of up to rpc_hold_timeout/16 until this much time passed,
+  // then answered "No cluster leader" (Consul's rpc_hold_timeout, 7s). Zero:
+  // answer at once.
+  Duration rpc_hold_timeout = std::chrono::seconds(7);
 };
 
 // What leader duties (server/leader.h) need to hear about. Set with

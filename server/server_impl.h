@@ -136,8 +136,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   void stop();
 
   // --- writes (writes.cc) ---
-  void write(api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteCallback done);
-  void forward_write(raft::NodeId hint, api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteCallback done);
+  // `hold`: until when a request that finds no leader is retried (set at the
+  // first such failure; see ServerOptions::rpc_hold_timeout).
+  using Hold = std::optional<Instant>;
+  void write(api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteCallback done, Hold hold = {});
+  void forward_write(raft::NodeId hint, api::rpc::WriteOptions o, api::rpc::Write w, api::rpc::WriteCallback done,
+                     Hold hold);
+  // While no leader is known: schedules `again` after a random stagger of up
+  // to rpc_hold_timeout/16 and returns true, until the hold is over (false:
+  // answer "No cluster leader"). Consul's RPC hold (agent/consul/rpc.go).
+  bool retry_for_leader(Hold& hold, std::function<void(Hold)> again);
   // The Handler of the leader (hint, else the driver's), or unavailable "No cluster leader".
   Result<std::shared_ptr<api::rpc::Handler>> leader_handler(raft::NodeId hint) const;
   // Proposes `command`; `done` gets the FSM's outcome at its index, or the
@@ -147,7 +155,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::string new_session_id(const state::Store& s);
 
   // --- queries (queries.cc) ---
-  void query(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done);
+  void query(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done, Hold hold = {});
   Result<api::rpc::QueryResponse> status_query(const api::rpc::Query& q) const;
   void start_read(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done);
   void run(const std::shared_ptr<Waiter>& w);

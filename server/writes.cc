@@ -64,9 +64,28 @@ Result<std::shared_ptr<rpc::Handler>> Server::Impl::leader_handler(raft::NodeId 
   return h;
 }
 
-void Server::Impl::forward_write(raft::NodeId hint, rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback done) {
+bool Server::Impl::retry_for_leader(Hold& hold, std::function<void(Hold)> again) {
+  if (options.rpc_hold_timeout.count() <= 0) return false;
+  Instant now = clock->now();
+  if (!hold) hold = now + options.rpc_hold_timeout;
+  if (now >= *hold) return false;
+  Duration stagger;
+  {
+    std::lock_guard lock(mu);
+    stagger = Duration(static_cast<int64_t>(rng->uniform(static_cast<uint64_t>((options.rpc_hold_timeout / 16).count()) + 1)));
+  }
+  scheduler->after(stagger, [again = std::move(again), h = hold] { again(h); });
+  return true;
+}
+
+void Server::Impl::forward_write(raft::NodeId hint, rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback done,
+                                 Hold hold) {
   auto h = leader_handler(hint);
-  if (!h.ok()) return done(h.error());
+  if (!h.ok()) {
+    auto again = [self = shared_from_this(), o, w, done](Hold next) { self->write(o, w, done, next); };
+    if (h.error().is(errc::unavailable) && retry_for_leader(hold, again)) return;
+    return done(h.error());
+  }
   {
     std::lock_guard lock(mu);
     ++stats.writes_forwarded;
@@ -93,11 +112,11 @@ void Server::Impl::propose(std::string command, std::function<void(Result<std::p
   });
 }
 
-void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback done) {
+void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback done, Hold hold) {
   if (Status st = usable(); !st.ok()) return done(st.error());
   std::shared_ptr<state::Store> s = store_ref();
   if (!s) return done(Error(errc::unavailable, "restoring a snapshot; try again"));
-  if (!is_leader()) return forward_write(raft::kNoNode, std::move(o), std::move(w), std::move(done));
+  if (!is_leader()) return forward_write(raft::kNoNode, std::move(o), std::move(w), std::move(done), hold);
 
   auto self = shared_from_this();
   // Proposes `command` for write `w` and answers with W's value; `after`
@@ -112,15 +131,15 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
           if (after) after(r->first, *v);
           done(rpc::WriteResponse{r->first, std::move(v).value()});
         },
-        [self, o, w, done](raft::NodeId leader) { self->forward_write(leader, o, w, done); });
+        [self, o, w, done, hold](raft::NodeId leader) { self->forward_write(leader, o, w, done, hold); });
   };
   // A driver request's completion: `answer` on success, forwarded when
   // leadership moved meanwhile, else the error.
   auto on_driver = [&](std::function<rpc::WriteResponse(const raft::Completion&)> answer) {
-    return [self, o, w, done, answer = std::move(answer)](raft::Completion c) {
+    return [self, o, w, done, hold, answer = std::move(answer)](raft::Completion c) {
       if (c.status.ok()) return done(answer(c));
       if (c.status.error().code() == raft::make_error_code(raft::errc::not_leader))
-        return self->forward_write(c.leader, o, w, done);
+        return self->forward_write(c.leader, o, w, done, hold);
       done(rpc_error_of(c.status.error()));
     };
   };

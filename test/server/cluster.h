@@ -87,6 +87,7 @@ class Cluster {
     o.raft.persist_on_thread = false;
     o.raft.raft.check_invariants = true;
     o.snapshot_on_thread = false;  // deterministic: the image is built on the strand
+    o.rpc_hold_timeout = Duration::zero();  // no-leader answers at once unless a test says otherwise
     return o;
   }
 

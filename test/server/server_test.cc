@@ -604,6 +604,47 @@ TEST(ServerBootstrapTest, ServersThatSeeTheFirstOneBootstrappedJoinItsCluster) {
   }
 }
 
+TEST(ServerBootstrapTest, RequestsWithoutALeaderAreHeldUntilOneIsElected) {
+  Cluster c;
+  for (int n = 1; n <= 3; ++n) {
+    ServerOptions o = c.options(n);
+    o.bootstrap_expect = 3;
+    o.rpc_hold_timeout = std::chrono::seconds(7);
+    c.start(n, o);
+  }
+  c.set_members_all({member_info(1, 3), member_info(2, 3), member_info(3, 3)});
+  std::optional<Result<rpc::WriteResponse>> wrote;
+  c.at(2).write({}, kv_set("held", "1"), [&](Result<rpc::WriteResponse> r) { wrote.emplace(std::move(r)); });
+  auto read = c.begin_query(3, rpc::KvGet{"held"});
+  c.pump();
+  EXPECT_FALSE(wrote.has_value());  // no leader yet: held, not failed
+  EXPECT_FALSE(read->has_value());
+  ASSERT_NE(c.elect(), 0);
+  c.tick_all(3);
+  for (int i = 0; i < 20 && !(wrote && read->has_value()); ++i) {
+    c.scheduler.advance(std::chrono::milliseconds(500));
+    c.pump();
+    c.tick_all(1);
+  }
+  ASSERT_TRUE(wrote.has_value());
+  EXPECT_TRUE(wrote->ok()) << wrote->error().message();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_TRUE((*read)->ok());
+
+  // With nobody able to win, the hold ends with "No cluster leader".
+  c.isolated = {1, 2, 3};
+  c.tick_all(40);
+  std::optional<Result<rpc::WriteResponse>> failed;
+  c.at(2).write({}, kv_set("k", "v"), [&](Result<rpc::WriteResponse> r) { failed.emplace(std::move(r)); });
+  for (int i = 0; i < 40 && !failed; ++i) {
+    c.scheduler.advance(std::chrono::milliseconds(500));
+    c.pump();
+  }
+  ASSERT_TRUE(failed.has_value());
+  ASSERT_FALSE(failed->ok());
+  EXPECT_EQ(failed->error().message(), "No cluster leader");
+}
+
 TEST(ServerBootstrapTest, ConflictingExpectDoesNotBootstrap) {
   Cluster c;
   for (int n = 1; n <= 3; ++n) {
