@@ -127,8 +127,11 @@ Response json_member_filtered_reply(const ReadParams& params, std::string body, 
   return dump_reply(params.pretty, doc, 200);
 }
 
-void set_query_meta(Response& resp, const api::rpc::QueryMeta& meta) {
+void set_query_meta(Response& resp, const api::rpc::QueryMeta& meta, api::rpc::Consistency consistency) {
   set_index(resp, meta.index);
+  resp.headers.set("X-Consul-Effective-Consistency", consistency == api::rpc::Consistency::stale        ? "stale"
+                                                     : consistency == api::rpc::Consistency::consistent ? "consistent"
+                                                                                                         : "leader");
   resp.headers.set("X-Consul-KnownLeader", meta.known_leader ? "true" : "false");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(meta.last_contact).count();
   resp.headers.set("X-Consul-LastContact", std::to_string(ms < 0 ? 0 : ms));

@@ -74,8 +74,9 @@ Response json_text_reply(const ReadParams& params, std::string body, int status 
 // ?filter applies to, as Consul filters a node's Services and not the node.
 Response json_member_filtered_reply(const ReadParams& params, std::string body, const char* member);
 
-// X-Consul-Index (never 0), X-Consul-KnownLeader, X-Consul-LastContact (ms).
-void set_query_meta(Response& resp, const api::rpc::QueryMeta& meta);
+// X-Consul-Index (never 0), X-Consul-KnownLeader, X-Consul-LastContact (ms)
+// and X-Consul-Effective-Consistency (leader, consistent or stale).
+void set_query_meta(Response& resp, const api::rpc::QueryMeta& meta, api::rpc::Consistency consistency);
 
 // 500 "No known Consul servers": the agent has no Handler.
 Response no_servers();
@@ -105,9 +106,10 @@ template <typename Q>
 void run_query(EndpointContext& ctx, const ReadParams& params, Q q, Responder responder,
                std::function<Response(typename Q::Value&)> render) {
   query_then<Q>(ctx, params.options, std::move(q), responder,
-                [responder, render = std::move(render)](typename Q::Value& v, const api::rpc::QueryMeta& meta) {
+                [responder, render = std::move(render), consistency = params.options.consistency](
+                    typename Q::Value& v, const api::rpc::QueryMeta& meta) {
                   Response resp = render(v);
-                  set_query_meta(resp, meta);
+                  set_query_meta(resp, meta, consistency);
                   responder.respond(std::move(resp));
                 });
 }

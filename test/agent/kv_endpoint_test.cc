@@ -28,6 +28,7 @@ TEST(KvEndpoint, GetSingleKeyAnswersAListOfOneWithTheQueryMetaHeaders) {
   EXPECT_EQ(header(*r, "X-Consul-Index"), "42");
   EXPECT_EQ(header(*r, "X-Consul-KnownLeader"), "false");
   EXPECT_EQ(header(*r, "X-Consul-LastContact"), "250");
+  EXPECT_EQ(header(*r, "X-Consul-Effective-Consistency"), "leader");
   auto j = nlohmann::json::parse(r->body);
   ASSERT_TRUE(j.is_array());
   ASSERT_EQ(j.size(), 1u);
@@ -108,10 +109,26 @@ TEST(KvEndpoint, ReadOptionsReachTheHandler) {
   EXPECT_EQ(o.token, "hdr");
 
   e.rpc->answer<KvGet>(std::nullopt);
-  e.call(Method::get, "/v1/kv/k?consistent&token=q", {}, {{"X-Consul-Token", "hdr"}});
+  auto r = e.call(Method::get, "/v1/kv/k?consistent&token=q", {}, {{"X-Consul-Token", "hdr"}});
+  EXPECT_EQ(header(*r, "X-Consul-Effective-Consistency"), "consistent");
   EXPECT_EQ(e.rpc->queries.back().options.consistency, Consistency::consistent);
   EXPECT_EQ(e.rpc->queries.back().options.token, "q");  // ?token wins
   EXPECT_EQ(e.rpc->queries.back().options.min_index, 0u);
+
+  e.rpc->answer<KvGet>(std::nullopt);
+  e.call(Method::get, "/v1/kv/k", {}, {{"Authorization", "Bearer btok"}});
+  EXPECT_EQ(e.rpc->queries.back().options.token, "btok");
+  EXPECT_EQ(e.rpc->queries.back().options.consistency, Consistency::leader);
+}
+
+TEST(KvEndpoint, PrettyIndentsTheJson) {
+  RpcEndpoints e;
+  e.rpc->answer<KvGet>(pair("k", "v"));
+  auto r = e.get("/v1/kv/k?pretty");
+  EXPECT_NE(r->body.find("\n    "), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(r->body)[0]["Key"], "k");
+  // Field order stays Consul's.
+  EXPECT_LT(r->body.find("\"LockIndex\""), r->body.find("\"CreateIndex\""));
 }
 
 TEST(KvEndpoint, BadReadOptionsAre400WithConsulsText) {
