@@ -2,6 +2,9 @@
 // service/<s>, node/<n> and node-services/<n> (GET), as Consul's
 // agent/catalog_endpoint.go answers them. ?near is accepted; coordinates do
 // not exist yet, so the server's order is kept.
+#include <mutex>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/http/endpoints.h"
@@ -43,6 +46,59 @@ void keep_node_meta(const ReadParams& p, std::vector<T>& list, const api::Node& 
 const api::Node& node_itself(const api::Node& n) { return n; }
 const api::Node& node_of_entry(const api::CatalogServiceEntry& e) { return e.node; }
 
+// /v1/catalog/services with ?node-meta or ?filter. The contract's
+// CatalogServices result has no nodes, so this joins: the services query
+// (blocking on the caller's index; its meta is the answer's), then each
+// service's instances (non-blocking), keeping a service when an instance's
+// node matches ?node-meta and the instance (Consul's ServiceNode shape)
+// matches ?filter; its tags are the union over those instances.
+struct ServicesJoin {
+  std::mutex mu;
+  size_t pending = 0;
+  std::map<std::string, std::set<std::string>> kept;
+};
+
+void filtered_services(EndpointContext& ctx, const ReadParams& p, Responder responder) {
+  query_then<CatalogServices>(
+      ctx, p.options, {}, responder,
+      [&ctx, p, responder](std::map<std::string, std::vector<std::string>>& services, const QueryMeta& meta) {
+        auto answer = [p, responder, meta](const std::map<std::string, std::set<std::string>>& kept) {
+          std::map<std::string, std::vector<std::string>> out;
+          for (const auto& [name, tags] : kept) out[name] = {tags.begin(), tags.end()};
+          ReadParams plain = p;
+          plain.filter.reset();  // already applied to the instances
+          Response resp = json_text_reply(plain, api::to_json(out));
+          set_query_meta(resp, meta, p.options.consistency);
+          responder.respond(std::move(resp));
+        };
+        if (services.empty()) return answer({});
+        auto join = std::make_shared<ServicesJoin>();
+        join->pending = services.size();
+        QueryOptions once = p.options;
+        once.min_index = 0;
+        once.max_wait = Duration{0};
+        for (const auto& [name, _] : services) {
+          // An error answers the responder at once; later answers are ignored.
+          query_then<CatalogServiceNodes>(
+              ctx, once, CatalogServiceNodes{name, {}}, responder,
+              [join, p, answer, name](std::vector<api::CatalogServiceEntry>& entries, const QueryMeta&) {
+                keep_node_meta(p, entries, &node_of_entry);
+                nlohmann::json docs = p.filter ? nlohmann::json::parse(api::to_json(entries)) : nlohmann::json();
+                std::set<std::string> tags;
+                bool any = false;
+                for (size_t i = 0; i < entries.size(); ++i) {
+                  if (p.filter && !p.filter->matches(docs[i])) continue;
+                  any = true;
+                  tags.insert(entries[i].service.tags.begin(), entries[i].service.tags.end());
+                }
+                std::lock_guard lock(join->mu);
+                if (any) join->kept[name].insert(tags.begin(), tags.end());
+                if (--join->pending == 0) answer(join->kept);
+              });
+        }
+      });
+}
+
 }  // namespace
 
 void register_catalog(Router& router, EndpointContext& ctx) {
@@ -72,12 +128,7 @@ void register_catalog(Router& router, EndpointContext& ctx) {
   router.add(Method::get, "/v1/catalog/services", [&ctx](Request& req, Responder responder) {
     auto params = parse_read(req, ctx.config, Filtering::applied);
     if (!params.ok()) return responder.respond(error_response(params.error()));
-    // The contract's CatalogServices result carries no nodes, so neither
-    // filter can be applied here; refusing beats answering unfiltered.
-    if (!params->node_meta.empty())
-      return responder.respond(Response::error(400, "?node-meta is not supported on /v1/catalog/services yet"));
-    if (params->filter)
-      return responder.respond(Response::error(400, "?filter is not supported on /v1/catalog/services yet"));
+    if (!params->node_meta.empty() || params->filter) return filtered_services(ctx, *params, responder);
     run_query<CatalogServices>(ctx, *params, {}, responder,
                                [p = *params](std::map<std::string, std::vector<std::string>>& services) {
                                  return json_text_reply(p, api::to_json(services));

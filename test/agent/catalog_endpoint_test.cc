@@ -112,8 +112,53 @@ TEST(CatalogEndpoint, ServicesIsAMapOfTags) {
   EXPECT_EQ(e.rpc->queries.back().options.consistency, Consistency::stale);
   e.rpc->answer<CatalogServices>({});
   EXPECT_EQ(e.get("/v1/catalog/services")->body, "{}");
-  // Not answerable from the contract's result yet: a clear 400, not a silent miss.
-  EXPECT_EQ(e.get("/v1/catalog/services?node-meta=a:b")->status, 400);
+}
+
+TEST(CatalogEndpoint, ServicesWithNodeMetaJoinEachServicesInstances) {
+  RpcEndpoints e;
+  e.rpc->answer<CatalogServices>({{"db", {"primary"}}, {"web", {"v1", "v2"}}}, QueryMeta{50});
+  e.rpc->answer<CatalogServiceNodes>({{node("a", {{"env", "prod"}}), service("db1", "db", {"primary"})}});
+  e.rpc->answer<CatalogServiceNodes>({{node("a", {{"env", "prod"}}), service("web1", "web", {"v1"})},
+                                      {node("b", {{"env", "dev"}}), service("web2", "web", {"v2"})}});
+  auto r = e.get("/v1/catalog/services?node-meta=env:prod&index=49");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r->body), nlohmann::json::parse(R"({"db":["primary"],"web":["v1"]})"));
+  EXPECT_EQ(header(*r, "X-Consul-Index"), "50");  // the services query's meta
+  ASSERT_EQ(e.rpc->queries.size(), 3u);
+  EXPECT_EQ(e.rpc->queries[0].options.min_index, 49u);  // blocks on the services list
+  EXPECT_EQ(e.rpc->queries[1].options.min_index, 0u);   // the instance reads do not
+  EXPECT_EQ(std::get<CatalogServiceNodes>(e.rpc->queries[1].query).service, "db");
+  EXPECT_EQ(std::get<CatalogServiceNodes>(e.rpc->queries[2].query).service, "web");
+}
+
+TEST(CatalogEndpoint, ServicesWithAFilterKeepServicesWithAMatchingInstance) {
+  RpcEndpoints e;
+  e.rpc->answer<CatalogServices>({{"db", {}}, {"web", {"v1", "v2"}}});
+  e.rpc->answer<CatalogServiceNodes>({{node("a"), service("db1", "db")}});
+  e.rpc->answer<CatalogServiceNodes>({{node("a"), service("web1", "web", {"v1"})},
+                                      {node("b"), service("web2", "web", {"v2"})}});
+  auto r = e.get("/v1/catalog/services?filter=" + cairn::http::percent_encode("ServiceTags contains v2"));
+  EXPECT_EQ(nlohmann::json::parse(r->body), nlohmann::json::parse(R"({"web":["v2"]})"));
+}
+
+TEST(CatalogEndpoint, ServicesJoinAnswersTheFirstErrorOnce) {
+  RpcEndpoints e;
+  e.rpc->answer<CatalogServices>({{"db", {}}, {"web", {}}});
+  e.rpc->fail_query(Error(errc::unavailable, "No cluster leader"));
+  e.rpc->answer<CatalogServiceNodes>({{node("a", {{"env", "prod"}}), service("web1", "web")}});
+  auto r = e.get("/v1/catalog/services?node-meta=env:prod");
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->body, "No cluster leader\n");
+}
+
+TEST(CatalogEndpoint, ServicesJoinOfAnEmptyCatalogIsAnEmptyMap) {
+  RpcEndpoints e;
+  e.rpc->answer<CatalogServices>({}, QueryMeta{3});
+  auto r = e.get("/v1/catalog/services?node-meta=env:prod");
+  EXPECT_EQ(r->body, "{}");
+  EXPECT_EQ(header(*r, "X-Consul-Index"), "3");
+  EXPECT_EQ(e.rpc->queries.size(), 1u);
 }
 
 TEST(CatalogEndpoint, ServiceTakesEveryTagAndFiltersFlattenedFields) {
