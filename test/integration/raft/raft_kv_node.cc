@@ -134,6 +134,7 @@ struct Flags {
   uint64_t snapshot_threshold = 10000;
   bool persist_on_strand = false;
   bool snapshot_async = false;
+  uint64_t snapshot_chunk_bytes = 1u << 20;
   unsigned threads = 2;
 };
 
@@ -141,7 +142,7 @@ struct Flags {
   std::cerr << "raft_kv_node: " << why << "\n"
             << "usage: raft_kv_node --id N --peers 1=ip:port,2=ip:port,... --data-dir DIR [--raft-port P]\n"
             << "       [--http-port P] [--bootstrap] [--tick-ms 100] [--snapshot-threshold N]\n"
-            << "       [--persist-on-strand] [--snapshot-async] [--threads N]\n";
+            << "       [--persist-on-strand] [--snapshot-async] [--snapshot-chunk-bytes N] [--threads N]\n";
   std::exit(2);
 }
 
@@ -165,6 +166,7 @@ Flags parse(int argc, char** argv) {
     else if (a == "--bootstrap") f.bootstrap = true;
     else if (a == "--persist-on-strand") f.persist_on_strand = true;
     else if (a == "--snapshot-async") f.snapshot_async = true;
+    else if (a == "--snapshot-chunk-bytes") f.snapshot_chunk_bytes = std::max<uint64_t>(1, number(a, value()));
     else if (a == "--tick-ms") f.tick_ms = static_cast<int>(number(a, value()));
     else if (a == "--snapshot-threshold") f.snapshot_threshold = number(a, value());
     else if (a == "--threads") f.threads = static_cast<unsigned>(number(a, value()));
@@ -201,7 +203,8 @@ std::string status_json(const DriverStatus& s, const TransportCounters& t) {
       {"compactions", s.compactions}, {"snapshots_async", s.snapshots_async}, {"frames_sent", t.frames_sent}, {"frames_received", t.frames_received},
       {"bad_frames", t.bad_frames}, {"dropped_queue_full", t.dropped_queue_full},
       {"dropped_peer_down", t.dropped_peer_down}, {"connects", t.connects}, {"connect_failures", t.connect_failures},
-      {"closed_by_peer", t.closed_by_peer}};
+      {"closed_by_peer", t.closed_by_peer}, {"snapshot_chunks_sent", t.snapshot_chunks_sent},
+      {"snapshot_chunks_received", t.snapshot_chunks_received}, {"snapshot_bytes_resumed", t.snapshot_bytes_resumed}};
   return j.dump();
 }
 
@@ -244,6 +247,7 @@ int main(int argc, char** argv) {
   topts.id = flags.id;
   topts.listen = "127.0.0.1:" + std::to_string(flags.raft_port);
   topts.peers = flags.peers;
+  topts.snapshot_chunk_bytes = flags.snapshot_chunk_bytes;
   auto transport = TcpTransport::create(io, topts);
   if (!transport.ok()) {
     std::cerr << "raft_kv_node: " << transport.error().message() << "\n";
