@@ -13,6 +13,7 @@
 #include "agent/http/endpoints.h"
 #include "agent/user_events.h"
 #include "agent/uuid.h"
+#include "api/io/rpc_client.h"
 #include "api/rpc.h"
 #include "api/server_tags.h"
 #include "core/io/asio_scheduler.h"
@@ -241,6 +242,23 @@ Status Agent::start(Runtime& runtime) {
       },
       impl_->gossip, encrypted, impl_->events.get(),
       [strand = *impl_->event_strand](std::function<void()> fn) { asio::post(strand, std::move(fn)); }});
+  if (!impl_->rpc) {
+    // A client agent: its handlers call the servers of its datacenter it
+    // learned of by gossip, over RPC (api/io/rpc_client.h fails over).
+    impl_->rpc = std::make_shared<api::RpcClient>(
+        runtime.io(), [gossip = std::weak_ptr<gossip::GossipNode>(impl_->gossip), dc = c.datacenter] {
+          std::vector<std::string> servers;
+          auto g = gossip.lock();
+          if (!g) return servers;
+          for (const auto& m : g->members()) {
+            if (m.state != gossip::MemberState::alive && m.state != gossip::MemberState::suspect) continue;
+            auto s = api::parse_server(m.name, m.addr, m.tags);
+            if (s && s->datacenter == dc) servers.push_back(s->rpc_addr);
+          }
+          return servers;
+        });
+  }
+  impl_->endpoints->rpc = impl_->rpc;
   http::register_endpoints(impl_->router, *impl_->endpoints);
 
   if (c.http_port >= 0) {

@@ -482,6 +482,9 @@ asio::awaitable<void> RaftDriver::Impl::ready_loop() {
 
     // 2. Send: only now may messages acknowledge what was persisted.
     if (!rd.messages.empty()) transport->send(std::move(rd.messages));
+    // status() must already say what on_leader_change reports: a listener
+    // that reacts by proposing checks status().state first.
+    publish();
     report_leader(rd);
 
     // 3. Apply.
