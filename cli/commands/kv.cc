@@ -245,8 +245,18 @@ void add_kv_command(CLI::App& app, int* exit_code) {
   put->add_flag("--release", po->release, "Release the lock on the key held by -session");
   put->add_option("--session", po->session, "Session for -acquire and -release");
   put->add_flag("--base64", po->base64, "DATA is base64-encoded");
-  put->add_option("args", po->args, "KEY [DATA | @file | -]")->allow_extra_args();
-  put->callback([=] { *exit_code = kv_put(*pf, *po); });
+  // As Go's flag package: flags end at KEY, so DATA may start with '-' ("-5").
+  put->prefix_command();
+  put->footer("Arguments: KEY [DATA | @file | -]");
+  put->callback([=] {
+    po->args = put->remaining();
+    if (!po->args.empty() && po->args[0].size() > 1 && po->args[0][0] == '-') {
+      std::cerr << "flag provided but not defined: " << po->args[0] << "\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = kv_put(*pf, *po);
+  });
 
   auto* del = kv->add_subcommand("delete", "Remove data from the KV store");
   auto df = add_client_flags(del);

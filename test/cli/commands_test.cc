@@ -130,6 +130,14 @@ TEST_F(CliCommands, KvPutSendsTheValueAndFlags) {
   EXPECT_EQ(seen().back().target, "/v1/kv/cfg/x?flags=42");
   EXPECT_EQ(seen().back().body, "hello world");
 
+  r = run({"kv", "put", "cfg/x", "-5"}, 2);  // flags end at KEY, as in Go
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(seen().back().body, "-5");
+  r = run({"kv", "put", "--bogus", "cfg/x"}, 2);
+  EXPECT_EQ(r.code, kExitUsage);
+  r = run({"kv", "put", "cfg/x", "a", "b"}, 2);
+  EXPECT_EQ(r.code, kExitError);
+  EXPECT_EQ(r.err, "Error! Too many arguments (expected 1 or 2, got 3)\n");
   r = run({"kv", "put", "--base64", "cfg/x", "aGk="}, 2);
   EXPECT_EQ(seen().back().body, "hi");
   r = run({"kv", "put", "cfg/x", "@" + temp_file("from a file\n")}, 2);
