@@ -284,7 +284,9 @@ void Server::Impl::maybe_bootstrap() {
       return;
     }
     for (auto& [id, s] : servers) {
-      if (id == self || s.state != gossip::MemberState::alive) continue;
+      // Suspect is still alive to serf (Consul counts StatusAlive members).
+      bool alive = s.state == gossip::MemberState::alive || s.state == gossip::MemberState::suspect;
+      if (id == self || !alive) continue;
       if (s.info.bootstrap) {
         log::error("server", "server {} is in bootstrap mode; not bootstrapping with bootstrap_expect", s.info.name);
         return;

@@ -645,6 +645,24 @@ TEST(ServerBootstrapTest, RequestsWithoutALeaderAreHeldUntilOneIsElected) {
   EXPECT_EQ(failed->error().message(), "No cluster leader");
 }
 
+TEST(ServerBootstrapTest, SuspectServersCountAsAliveAndFailedOnesDoNot) {
+  Cluster c;
+  for (int n = 1; n <= 3; ++n) {
+    ServerOptions o = c.options(n);
+    o.bootstrap_expect = 3;
+    c.start(n, o);
+  }
+  gossip::MemberInfo three = member_info(3, 3);
+  three.state = gossip::MemberState::dead;
+  c.at(1).set_members({member_info(1, 3), member_info(2, 3), three});
+  c.pump();
+  EXPECT_EQ(c.at(1).counters().bootstraps, 0u);
+  three.state = gossip::MemberState::suspect;
+  c.at(1).set_members({member_info(1, 3), member_info(2, 3), three});
+  c.pump();
+  EXPECT_EQ(c.at(1).counters().bootstraps, 1u);
+}
+
 TEST(ServerBootstrapTest, ConflictingExpectDoesNotBootstrap) {
   Cluster c;
   for (int n = 1; n <= 3; ++n) {
