@@ -136,6 +136,15 @@ class ServerClusterTest : public ::testing::Test {
     return r->body;
   }
 
+  // `cairn <command...> -http-addr ADDR <rest...>`: flags go before
+  // positional arguments, as with Go's flag package.
+  RunResult cli(const Node& via, std::vector<std::string> command, std::vector<std::string> rest = {}) {
+    command.insert(command.begin(), cairn_binary());
+    command.insert(command.end(), {"-http-addr", via.http});
+    command.insert(command.end(), rest.begin(), rest.end());
+    return run(command, dir_);
+  }
+
   TempDir dir_;
   std::deque<Node> nodes_;
   int launches_ = 0;
@@ -380,6 +389,88 @@ TEST_F(ServerClusterTest, ASessionHeldByAFailedNodeIsInvalidatedAndItsLockReleas
   ASSERT_TRUE(info.ok());
   auto sessions = json::parse(info->body, nullptr, false);
   EXPECT_TRUE(sessions.is_null() || sessions.empty()) << info->body;
+}
+
+TEST_F(ServerClusterTest, CliKvCatalogAndOperatorRaftAgainstAClusterAndALeavingServerIsRemoved) {
+  Node& s1 = server("s1", "");
+  server("s2", s1.gossip);
+  server("s3", s1.gossip);
+  Node* leader = agreed_leader(30s);
+  ASSERT_NE(leader, nullptr);
+
+  // kv put / get / export / import / delete through the CLI.
+  auto put = cli(s1, {"kv", "put"}, {"cli/a", "alpha"});
+  EXPECT_EQ(put.status, 0) << put.output;
+  EXPECT_NE(put.output.find("Success! Data written to: cli/a"), std::string::npos) << put.output;
+  auto get = cli(nodes_[1], {"kv", "get"}, {"cli/a"});
+  EXPECT_EQ(get.status, 0) << get.output;
+  EXPECT_EQ(get.output, "alpha\n");
+  auto exported = cli(s1, {"kv", "export"}, {"cli/"});
+  ASSERT_EQ(exported.status, 0) << exported.output;
+  auto exp_json = json::parse(exported.output, nullptr, false);
+  ASSERT_TRUE(exp_json.is_array()) << exported.output;
+  ASSERT_EQ(exp_json.size(), 1u);
+  EXPECT_EQ(exp_json[0]["key"], "cli/a");
+  EXPECT_EQ(exp_json[0]["value"], "YWxwaGE=");
+  auto imported = cli(s1, {"kv", "import"}, {R"([{"key":"cli/b","flags":0,"value":"YmV0YQ=="}])"});
+  EXPECT_EQ(imported.status, 0) << imported.output;
+  EXPECT_EQ(kv_raw(nodes_[2], "cli/b").value_or(""), "beta");
+  auto del = cli(s1, {"kv", "delete"}, {"-recurse", "cli/"});
+  EXPECT_EQ(del.status, 0) << del.output;
+  auto gone = cli(s1, {"kv", "get"}, {"cli/a"});
+  EXPECT_EQ(gone.status, 1) << gone.output;
+  EXPECT_NE(gone.output.find("No key exists at: cli/a"), std::string::npos) << gone.output;
+
+  // catalog: every server is a node.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto nodes = cli(s1, {"catalog", "nodes"});
+        return nodes.status == 0 && nodes.output.find("s1") != std::string::npos &&
+               nodes.output.find("s2") != std::string::npos && nodes.output.find("s3") != std::string::npos;
+      },
+      15s));
+
+  // operator raft list-peers: three voters, one leader.
+  auto peers = cli(s1, {"operator", "raft", "list-peers"});
+  ASSERT_EQ(peers.status, 0) << peers.output;
+  for (const char* n : {"s1", "s2", "s3"}) EXPECT_NE(peers.output.find(n), std::string::npos) << peers.output;
+  EXPECT_NE(peers.output.find("leader"), std::string::npos) << peers.output;
+
+  // transfer-leader to a named server moves leadership there.
+  auto config = json::parse(http(s1, "GET", "/v1/operator/raft/configuration")->body);
+  std::string target_id, target_addr;
+  for (const auto& srv : config["Servers"]) {
+    if (!srv["Leader"].get<bool>()) {
+      target_id = srv["ID"];
+      target_addr = srv["Address"];
+      break;
+    }
+  }
+  ASSERT_FALSE(target_id.empty()) << config.dump();
+  auto moved = cli(s1, {"operator", "raft", "transfer-leader"}, {"-id", target_id});
+  EXPECT_EQ(moved.status, 0) << moved.output;
+  EXPECT_TRUE(eventually([&] { return leader_of(s1) == target_addr; }, 10s)) << leader_of(s1);
+
+  // A server that leaves gracefully is removed from the Raft configuration
+  // at once (not after dead_server_removal_after).
+  Node* leaving = nullptr;
+  for (auto& n : nodes_)
+    if (n.rpc != target_addr) leaving = &n;
+  ASSERT_NE(leaving, nullptr);
+  auto left = cli(*leaving, {"leave"});
+  EXPECT_EQ(left.status, 0) << left.output;
+  leaving->process->wait_exit(15s);
+  Node* remaining = node_with_rpc(target_addr);
+  ASSERT_NE(remaining, nullptr);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = http(*remaining, "GET", "/v1/status/peers");
+        return r.ok() && r->status == 200 && json::parse(r->body, nullptr, false).size() == 2;
+      },
+      15s))
+      << http(*remaining, "GET", "/v1/status/peers")->body;
+  // The two left still commit writes.
+  EXPECT_TRUE(kv_put(*remaining, "after/leave", "ok"));
 }
 
 }  // namespace
