@@ -198,6 +198,18 @@ TEST_F(DriverMembershipTest, LeaderChangeFiresOnElectionAndStepDown) {
   EXPECT_EQ(leader_events_[leader].front(), (LeaderEvent{kNoNode, StateType::follower, term}));
 }
 
+TEST_F(DriverMembershipTest, StatusAgreesWithOnLeaderChangeWhenItFires) {
+  std::vector<std::pair<StateType, StateType>> seen;  // (reported, status().state) on node 1
+  DriverOptions o;
+  o.on_leader_change = [&](NodeId, StateType state, Term) { seen.emplace_back(state, members_.at(1)->driver->status().state); };
+  start(1, std::make_unique<MemoryStorage>(ConfState{{1}, {}}), o);
+  members_.at(1)->driver->campaign();
+  net_.pump(io_);
+  ASSERT_FALSE(seen.empty());
+  for (auto& [reported, status] : seen) EXPECT_EQ(reported, status);
+  EXPECT_EQ(seen.back().first, StateType::leader);
+}
+
 TEST_F(DriverMembershipTest, LeaderContactGrowsOnAPartitionedFollowerAndResets) {
   start_recorded_cluster();
   NodeId leader = settled_leader();
