@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,6 +116,16 @@ class Cluster {
     return *m.server;
   }
   Server& start(int n) { return start(n, options(n)); }
+  // Starts servers `first`..`last` with bootstrap_expect `expect`; `tweak`
+  // adjusts each one's options.
+  void start_expecting(int first, int last, int expect, const std::function<void(ServerOptions&)>& tweak = {}) {
+    for (int n = first; n <= last; ++n) {
+      ServerOptions o = options(n);
+      o.bootstrap_expect = expect;
+      if (tweak) tweak(o);
+      start(n, o);
+    }
+  }
 
   // Stops server n and forgets the object (its storage closes once the
   // driver has run its stop).

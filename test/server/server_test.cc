@@ -362,12 +362,7 @@ TEST_F(DevServerTest, ImagesBuiltOnTheSnapshotThreadCompactTheLog) {
 class ThreeServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (int n = 1; n <= 3; ++n) {
-      ServerOptions o = c.options(n);
-      o.bootstrap_expect = 3;
-      o.raft.snapshot_threshold = snapshot_threshold;
-      c.start(n, o);
-    }
+    c.start_expecting(1, 3, 3, [&](ServerOptions& o) { o.raft.snapshot_threshold = snapshot_threshold; });
     c.set_members_all({member_info(1, 3), member_info(2, 3), member_info(3, 3)});
     leader = c.elect();
     ASSERT_NE(leader, 0);
@@ -555,13 +550,7 @@ TEST_F(LaggingFollowerTest, CatchesUpFromASnapshotOfTheStore) {
 
 TEST(ServerBootstrapTest, BootstrapExpectWaitsForTheThirdServer) {
   Cluster c;
-  auto start = [&](int n) {
-    ServerOptions o = c.options(n);
-    o.bootstrap_expect = 3;
-    c.start(n, o);
-  };
-  start(1);
-  start(2);
+  c.start_expecting(1, 2, 3);
   c.set_members_all({member_info(1, 3), member_info(2, 3)});
   c.tick_all(50);
   for (int n = 1; n <= 2; ++n) {
@@ -569,7 +558,7 @@ TEST(ServerBootstrapTest, BootstrapExpectWaitsForTheThirdServer) {
     EXPECT_TRUE(c.at(n).conf_state().voters.empty());
   }
   EXPECT_EQ(c.elect(5), 0);
-  start(3);
+  c.start_expecting(3, 3, 3);
   c.set_members_all({member_info(1, 3), member_info(2, 3), member_info(3, 3)});
   for (int n = 1; n <= 3; ++n) {
     EXPECT_EQ(c.at(n).counters().bootstraps, 1u) << "server " << n;
@@ -580,11 +569,7 @@ TEST(ServerBootstrapTest, BootstrapExpectWaitsForTheThirdServer) {
 
 TEST(ServerBootstrapTest, ServersThatSeeTheFirstOneBootstrappedJoinItsCluster) {
   Cluster c;
-  for (int n = 1; n <= 3; ++n) {
-    ServerOptions o = c.options(n);
-    o.bootstrap_expect = 3;
-    c.start(n, o);
-  }
+  c.start_expecting(1, 3, 3);
   std::vector<gossip::MemberInfo> view{member_info(1, 3), member_info(2, 3), member_info(3, 3)};
   c.at(1).set_members(view);  // server 1 sees everyone first and bootstraps all three
   c.pump();
@@ -606,12 +591,7 @@ TEST(ServerBootstrapTest, ServersThatSeeTheFirstOneBootstrappedJoinItsCluster) {
 
 TEST(ServerBootstrapTest, RequestsWithoutALeaderAreHeldUntilOneIsElected) {
   Cluster c;
-  for (int n = 1; n <= 3; ++n) {
-    ServerOptions o = c.options(n);
-    o.bootstrap_expect = 3;
-    o.rpc_hold_timeout = std::chrono::seconds(7);
-    c.start(n, o);
-  }
+  c.start_expecting(1, 3, 3, [](ServerOptions& o) { o.rpc_hold_timeout = std::chrono::seconds(7); });
   c.set_members_all({member_info(1, 3), member_info(2, 3), member_info(3, 3)});
   std::optional<Result<rpc::WriteResponse>> wrote;
   c.at(2).write({}, kv_set("held", "1"), [&](Result<rpc::WriteResponse> r) { wrote.emplace(std::move(r)); });
@@ -647,11 +627,7 @@ TEST(ServerBootstrapTest, RequestsWithoutALeaderAreHeldUntilOneIsElected) {
 
 TEST(ServerBootstrapTest, SuspectServersCountAsAliveAndFailedOnesDoNot) {
   Cluster c;
-  for (int n = 1; n <= 3; ++n) {
-    ServerOptions o = c.options(n);
-    o.bootstrap_expect = 3;
-    c.start(n, o);
-  }
+  c.start_expecting(1, 3, 3);
   gossip::MemberInfo three = member_info(3, 3);
   three.state = gossip::MemberState::dead;
   c.at(1).set_members({member_info(1, 3), member_info(2, 3), three});
@@ -665,11 +641,8 @@ TEST(ServerBootstrapTest, SuspectServersCountAsAliveAndFailedOnesDoNot) {
 
 TEST(ServerBootstrapTest, ConflictingExpectDoesNotBootstrap) {
   Cluster c;
-  for (int n = 1; n <= 3; ++n) {
-    ServerOptions o = c.options(n);
-    o.bootstrap_expect = n == 3 ? 5 : 3;
-    c.start(n, o);
-  }
+  c.start_expecting(1, 2, 3);
+  c.start_expecting(3, 3, 5);
   c.set_members_all({member_info(1, 3), member_info(2, 3), member_info(3, 5)});
   c.tick_all(20);
   for (int n = 1; n <= 3; ++n) EXPECT_EQ(c.at(n).counters().bootstraps, 0u);
@@ -678,9 +651,7 @@ TEST(ServerBootstrapTest, ConflictingExpectDoesNotBootstrap) {
 
 TEST_F(ThreeServerTest, AServerThatFindsPeersIsNotBootstrappedAgain) {
   // A fourth server expecting 3 sees three servers that already have peers.
-  ServerOptions o = c.options(4);
-  o.bootstrap_expect = 3;
-  c.start(4, o);
+  c.start_expecting(4, 4, 3);
   c.at(4).set_members({member_info(1, 3), member_info(2, 3), member_info(3, 3), member_info(4, 3)});
   c.pump();
   EXPECT_EQ(c.at(4).counters().bootstraps, 0u);
