@@ -117,7 +117,7 @@ struct Response {
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
     auto at = lower.find("\r\n" + name + ":");
     if (at == std::string::npos) return "";
-    auto v = at + name.size() + 3;
+    auto v = h.find_first_not_of(" \t", at + name.size() + 3);
     return h.substr(v, h.find("\r\n", v) - v);
   }
 };

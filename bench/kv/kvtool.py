@@ -5,10 +5,10 @@
   kvtool.py etcd-leader HOST:PORT...                       the leader's client address
   kvtool.py row SYSTEM OP CONNS ROUND 'RESULT ...' CPU_TICKS BUSY_TICKS   one TSV row
   kvtool.py summary RESULTS.tsv                            the tables (markdown)
-  kvtool.py ready HOST:PORT PATH COUNT T0_NS TIMEOUT_S     poll PATH (a catalog
-      service list) until it has COUNT entries; prints ms from T0_NS (a
-      CLOCK_REALTIME ns stamp taken at exec) to the first answer of any kind
-      and to the first full answer
+  kvtool.py ready HOST:PORT PATH COUNT T0_FILE TIMEOUT_S   poll /v1/status/leader
+      until it names a leader, then PATH (a catalog service list) until it has
+      COUNT entries; prints ms to each from the CLOCK_REALTIME ns stamp that
+      run.sh writes to T0_FILE just before the exec
 """
 import base64
 import http.client
@@ -128,28 +128,38 @@ def summary(path):
                   f"{cpu(c)} | {busy} | {errs} |")
 
 
-def ready(addr, path, count, t0_ns, timeout_s):
-    first = None
+def ready(addr, path, count, t0_file, timeout_s):
+    """Waits for T0_FILE to hold a CLOCK_REALTIME ns stamp (written just
+    before the exec, so Python's start-up is not timed), then polls
+    /v1/status/leader until it answers 200 (the server serves HTTP and knows
+    a leader), then PATH until it lists COUNT instances."""
     deadline = time.time() + timeout_s
+    while not (os.path.exists(t0_file) and open(t0_file).read().strip()):
+        if time.time() > deadline:
+            sys.exit(f"{t0_file} was not written")
+        time.sleep(0.001)
+    t0_ns = int(open(t0_file).read())
+    stamps = {}
     attempts = 0
-    while time.time() < deadline:
-        attempts += 1
-        try:
-            c = http.client.HTTPConnection(*hostport(addr), timeout=30)
-            c.request("GET", path)
-            r = c.getresponse()
-            body = r.read()
-            now = time.time_ns()
-            if first is None:
-                first = now
-            if r.status == 200 and body.count(b'"ServiceID"') >= count:
-                print(f"first_answer_ms={(first - t0_ns) / 1e6:.0f} full_ms={(now - t0_ns) / 1e6:.0f} "
-                      f"bytes={len(body)} attempts={attempts}")
-                return
-        except (OSError, http.client.HTTPException):
-            pass
-        time.sleep(0.005)
-    sys.exit(f"{path} did not list {count} instances within {timeout_s} s")
+    for probe in ("/v1/status/leader", path):
+        while True:
+            if time.time() > deadline:
+                sys.exit(f"{probe} did not answer as expected within {timeout_s} s")
+            attempts += 1
+            try:
+                c = http.client.HTTPConnection(*hostport(addr), timeout=30)
+                c.request("GET", probe)
+                r = c.getresponse()
+                body = r.read()
+                if r.status == 200 and (probe == path and body.count(b'"ServiceID"') >= count
+                                        or probe != path and body.strip(b'"\n ')):
+                    stamps[probe] = time.time_ns()
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.005)
+    print(f"leader_known_ms={(stamps['/v1/status/leader'] - t0_ns) / 1e6:.0f} "
+          f"full_list_ms={(stamps[path] - t0_ns) / 1e6:.0f} bytes={len(body)} attempts={attempts}")
 
 
 def main(a):
@@ -162,7 +172,7 @@ def main(a):
     elif a[0] == "summary":
         summary(a[1])
     elif a[0] == "ready":
-        ready(a[1], a[2], int(a[3]), int(a[4]), float(a[5]))
+        ready(a[1], a[2], int(a[3]), a[4], float(a[5]))
     else:
         sys.exit(__doc__)
 

@@ -204,22 +204,26 @@ if has restart "$PARTS" && has cairn "$SYSTEMS"; then
   echo "registering $INSTANCES instances of service web on $l (64 connections):"
   "$work/kvclient" register "$l" "$INSTANCES" 64
   for i in 1 2 3; do [[ ${addr[s$i]} != "$l" ]] && { victim=$i; break; }; done
-  kvtool ready "${addr[s$victim]}" /v1/catalog/service/web?stale "$INSTANCES" "$(date +%s%N)" 120 |
-    sed 's/^/warm answer on s'"$victim"' before the restart: /'
+  # The prober starts first and waits for the stamp, so its own start-up is not timed.
+  probe() { kvtool ready "${addr[s$victim]}" /v1/catalog/service/web?stale "$INSTANCES" "$work/t0.$1" 120 | sed "s/^/$2: /" & }
+  probe warm "s$victim, warm, before the restart (ms from the first poll)"
+  sleep 1; date +%s%N >"$work/t0.warm"; wait $!
   echo "s$victim before the restart: $(rss "${pid[s$victim]}"), data dir $(du -sh "$work/s$victim" | cut -f1)"
   kill -TERM "${pid[s$victim]}"
   t_stop=$(date +%s%N)
   wait "${pid[s$victim]}" 2>/dev/null || true
   echo "s$victim stopped by SIGTERM in $(( ($(date +%s%N) - t_stop) / 1000000 )) ms"
+  probe restart "restart of s$victim (ms from exec)"
+  prober=$!
+  sleep 1
   # The same ports as before (the probe can start before the log says
   # anything, and the peers' Raft configuration names the old RPC address).
-  t0=$(date +%s%N)
+  date +%s%N >"$work/t0.restart"
   "$CAIRN" agent -server -bootstrap-expect 3 -node "s$victim" -data-dir "$work/s$victim" -bind 127.0.0.1 \
     -serf-lan-port "${gossip[s$victim]##*:}" -http-port "${addr[s$victim]##*:}" -server-port "${rpc[s$victim]##*:}" \
     -retry-join "${gossip[s$(( victim == 1 ? 2 : 1 ))]}" \
     -retry-interval 200ms -config-file "$work/s$victim.json" >>"$work/s$victim.restart.log" 2>&1 &
   pid[s$victim]=$!
-  kvtool ready "${addr[s$victim]}" /v1/catalog/service/web?stale "$INSTANCES" "$t0" 120 |
-    sed 's/^/restart of s'"$victim"' (from exec): /'
+  wait "$prober"
   echo "s$victim after the restart: $(rss "${pid[s$victim]}")"
 fi
