@@ -454,6 +454,16 @@ TEST_F(ThreeServerTest, AnotherServerLeadsAfterTheLeaderStopsAndKeepsAcknowledge
   int other = 6 - old - next;
   auto w = c.write(other, kv_set("after", "failover"));
   ASSERT_TRUE(w.ok()) << w.error().message();
+
+  // The old leader restarts on its data and catches up with what it missed.
+  ServerOptions again = c.options(old);
+  again.bootstrap_expect = 3;
+  c.start(old, again);
+  c.at(old).set_members({member_info(1, 3), member_info(2, 3), member_info(3, 3)});
+  c.tick_all(20);
+  EXPECT_FALSE(c.at(old).counters().failed);
+  EXPECT_EQ(kv_value(c, old, "after", stale()), "failover");
+  for (auto& k : keys) EXPECT_EQ(kv_value(c, old, k, stale()), "v");
 }
 
 TEST_F(ThreeServerTest, SessionRenewOnAFollowerIsAnsweredByTheLeader) {
