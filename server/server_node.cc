@@ -2,7 +2,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -138,6 +140,19 @@ struct ServerNode::Impl {
   std::unique_ptr<AsioScheduler> leader_scheduler;
   std::unique_ptr<LeaderDuties> leader;
 
+  std::unique_ptr<asio::steady_timer> members_timer;
+  std::function<std::vector<gossip::MemberInfo>()> member_source;
+  Duration member_interval{0};
+  std::atomic<bool> stopped{false};
+  void refresh_members() {
+    if (stopped) return;
+    server->set_members(member_source());
+    members_timer->expires_after(member_interval);
+    members_timer->async_wait([this](boost::system::error_code ec) {
+      if (!ec) refresh_members();
+    });
+  }
+
   std::mutex clients_mu;
   std::map<std::string, std::shared_ptr<api::RpcClient>> clients;  // by RPC address
 
@@ -245,7 +260,16 @@ void ServerNode::set_members(std::vector<gossip::MemberInfo> members) {
   impl_->server->set_members(std::move(members));
 }
 
+void ServerNode::follow_members(std::function<std::vector<gossip::MemberInfo>()> members, Duration every) {
+  impl_->member_source = std::move(members);
+  impl_->member_interval = every;
+  impl_->members_timer = std::make_unique<asio::steady_timer>(impl_->io);
+  impl_->refresh_members();
+}
+
 void ServerNode::stop() {
+  impl_->stopped = true;
+  if (impl_->members_timer) impl_->members_timer->cancel();
   impl_->listener->stop();
   impl_->on_leader_strand([](LeaderDuties& l) { l.stop(); });
   impl_->server->stop();

@@ -57,6 +57,11 @@ class ServerNode {
   // The gossip view, from the agent.
   void on_member_event(const gossip::MemberEvent& e);
   void set_members(std::vector<gossip::MemberInfo> members);
+  // Pulls the full gossip view from `members` now and every `every` (a
+  // bootstrap_expect attempt whose peer check failed is retried then; events
+  // alone may never come again in a quiet pool).
+  void follow_members(std::function<std::vector<gossip::MemberInfo>()> members,
+                      Duration every = std::chrono::seconds(5));
 
   // Stops accepting, stops the leader duties, the Server and the transport.
   void stop();

@@ -159,7 +159,7 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
     std::cerr << "==> " << st.error().message() << "\n";
     return kExitError;
   }
-  if (server_node) server_node->set_members(agent.members());
+  if (server_node) server_node->follow_members([&agent] { return agent.members(); });
   runtime.on_shutdown_signal([&] { graceful_shutdown(agent.config().leave_on_terminate); });
   // CAIRN_IO_THREADS caps the io threads (default: one per core), e.g. to
   // compare with a one-worker peer in bench/.
