@@ -193,7 +193,7 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   to.id = api::raft_id_of(o.server.node_id);
   if (to.id == raft::kNoNode) return Error(errc::invalid_argument, "node_id: not a UUID: " + o.server.node_id);
   to.listen_enabled = false;
-  to.protocol_byte = 0x01;  // Consul's pool.RPCRaft
+  to.protocol_byte = api::rpc::kProtocolRaft;  // Consul's pool.RPCRaft
   p->transport = std::make_unique<PeerTransports>(io, to);
 
   ServerDeps deps;
