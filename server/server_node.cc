@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "api/io/rpc_client.h"
+#include "api/rpc_codec.h"
 #include "api/server_tags.h"
 #include "core/io/asio_scheduler.h"
 #include "core/io/system_clock.h"
