@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libgtest-dev libgmock-dev libspdlog-dev libfmt-dev
   # test tools (integration tests talk to real processes with real clients)
   curl python3 iproute2 procps
+  # compat suites: real third-party Consul clients (test/compat)
+  python3-consul
 )
 
 missing=()
