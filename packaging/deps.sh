@@ -21,6 +21,11 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
+# The npm compat suite (test/compat/npm) needs node and npm. Debian's nodejs + npm do; a nodejs
+# build that bundles npm (NodeSource's, which conflicts with Debian's npm package) counts as both.
+command -v node > /dev/null || missing+=(nodejs)
+command -v npm > /dev/null || missing+=(npm)
+
 if ((${#missing[@]} == 0)); then
   exit 0
 fi

@@ -12,6 +12,7 @@ Where Consul's documented behaviour and Cairn differ, the test asserts Consul's 
 marked @unittest.expectedFailure with a comment naming the difference (none at the moment).
 """
 
+import ctypes
 import json
 import os
 import re
@@ -38,6 +39,12 @@ NODE = "compat1"
 AGENT = None  # the one agent of this module, started in setUpModule
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL it when this process dies, even by SIGKILL (a CTest
+    timeout), so no agent outlives the suite. prctl(PR_SET_PDEATHSIG = 1, SIGKILL)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+
+
 class Agent:
     """A real `cairn agent -dev` process; stop() ends it by PID."""
 
@@ -54,7 +61,8 @@ class Agent:
             self.proc = subprocess.Popen(
                 [binary, "agent", "-dev", "-node", NODE, "-http-port", "0",
                  "-serf-lan-port", "0", "-server-port", "0"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                preexec_fn=die_with_parent)
         try:
             self.port = self._wait_for_http_port()
             self._wait_for_leader()
