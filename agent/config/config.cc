@@ -120,6 +120,7 @@ const std::map<std::string, Setter>& fields() {
       {"dead_server_removal_after",
        duration_field([](Config& c) -> Duration& { return c.dead_server_removal_after; })},
       {"tombstone_ttl", duration_field([](Config& c) -> Duration& { return c.tombstone_ttl; })},
+      {"raft_snapshot_threshold", int_field<int>([](Config& c) -> int& { return c.raft_snapshot_threshold; })},
       {"bind_addr", string_field(&Config::bind_addr)},
       {"advertise_addr", string_field(&Config::advertise_addr)},
       {"start_join", string_list_field(&Config::start_join)},
@@ -274,6 +275,8 @@ Status validate(const Config& c) {
                                              ": only servers bootstrap (set server, or -server)");
   if (c.bootstrap && c.bootstrap_expect > 0)
     return Error(errc::invalid_argument, "bootstrap_expect: cannot be used with bootstrap (pick one)");
+  if (c.raft_snapshot_threshold < 128 || c.raft_snapshot_threshold > 10000000)
+    return range_error("raft_snapshot_threshold", std::to_string(c.raft_snapshot_threshold), "128 to 10000000");
   if (c.raft_multiplier < 1 || c.raft_multiplier > 10)
     return range_error("performance.raft_multiplier", std::to_string(c.raft_multiplier), "1 to 10");
   if (c.dead_server_removal_after < std::chrono::seconds(1))

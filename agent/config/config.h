@@ -63,6 +63,9 @@ struct Config {
   // configuration after this long (left servers are removed at once).
   Duration dead_server_removal_after = std::chrono::hours(72);
   Duration tombstone_ttl = std::chrono::minutes(15);  // KV tombstones are reaped after this
+  // raft_snapshot_threshold (Consul's name and default): the Raft log is
+  // compacted into a snapshot (a RocksDB checkpoint) every this many entries.
+  int raft_snapshot_threshold = 16384;
 
   struct Limits {
     int http_max_conns_per_client = 200;

@@ -79,6 +79,7 @@ server::ServerNodeOptions server_options(const agent::Config& c) {
   o.server.raft.raft.heartbeat_tick = 5;
   o.server.raft.raft.election_tick = 50;
   o.server.raft.request_timeout_ticks = 1000;  // 10 s × multiplier
+  o.server.raft.snapshot_threshold = static_cast<uint64_t>(c.raft_snapshot_threshold);
   o.bind_ip = c.bind_addr;
   o.port = static_cast<uint16_t>(c.server_port);
   // Others dial the address gossip advertises (the same rule as gossip/io).

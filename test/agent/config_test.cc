@@ -69,6 +69,7 @@ TEST(Config, ServerFieldsHaveConsulsDefaults) {
   EXPECT_EQ(c->server_port, 8300);
   EXPECT_EQ(c->raft_multiplier, 5);
   EXPECT_EQ(c->tombstone_ttl, 15min);
+  EXPECT_EQ(c->raft_snapshot_threshold, 16384);
   EXPECT_TRUE(c->leave_on_terminate);
 }
 
@@ -144,6 +145,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "bootstrap_expect: invalid value 10 (allowed: 0 (off) to 9)"},
         BadCase{R"({"data_dir": "/d", "ports": {"server": 70000}})",
                 "ports.server: invalid value 70000 (allowed: 0 (any free port) to 65535)"},
+        BadCase{R"({"data_dir": "/d", "raft_snapshot_threshold": 5})",
+                "raft_snapshot_threshold: invalid value 5 (allowed: 128 to 10000000)"},
         BadCase{R"({"data_dir": "/d", "performance": {"raft_multiplier": 0}})",
                 "performance.raft_multiplier: invalid value 0 (allowed: 1 to 10)"}));
 
