@@ -279,6 +279,25 @@ class KVTest(CompatTestCase):
         self.assertEqual(new_index, index)
         self.assertEqual(item["Value"], b"still")
 
+    def test_keys_with_spaces_unicode_and_url_characters_round_trip(self):
+        # The client percent-quotes the path (safe "/:"); the server must decode it exactly once.
+        prefix = unique("kv/odd") + "/"
+        key = prefix + "sp ace/ü?&=#%41"
+        self.assertTrue(self.c.kv.put(key, "odd"))
+        self.assertEqual(self.c.kv.get(key)[1]["Key"], key)
+        self.assertEqual(self.c.kv.get(prefix, keys=True)[1], [key])
+
+    def test_values_up_to_512_kib_are_stored_and_larger_ones_refused_with_413(self):
+        key = unique("kv/size")
+        self.assertTrue(self.c.kv.put(key, b"x" * 524288))
+        self.assertEqual(len(self.c.kv.get(key)[1]["Value"]), 524288)
+        # python3-consul cannot surface a 413 (it tries to parse the text as JSON), so read the
+        # answer through its own transport with a callback that returns the raw response.
+        response = self.c.http.put(lambda r: r, "/v1/kv/" + key, data=b"y" * 524289)
+        self.assertEqual(response.code, 413)
+        self.assertIn("too large", response.body)
+        self.assertEqual(len(self.c.kv.get(key)[1]["Value"]), 524288)
+
     def test_bad_flags_are_a_bad_request_naming_the_parameter(self):
         with self.assertRaises(consul.base.BadRequest) as ctx:
             self.c.kv.put(unique("kv/badflags"), "v", flags=-1)
@@ -469,6 +488,72 @@ class SessionTest(CompatTestCase):
         self.assertIn("Missing node registration", str(ctx.exception))
 
 
+class SessionInvalidationTest(CompatTestCase):
+    """A session ends when its TTL lapses or a check it names turns critical; its locks then
+    follow its behavior. Checks are registered on the agent's own node, where serfHealth (which
+    python3-consul keeps in a session by default) exists."""
+
+    def setUp(self):
+        super().setUp()
+        self.check = unique("guard")
+        self.set_check("passing")
+
+    def tearDown(self):
+        self.c.catalog.deregister(NODE, check_id=self.check)
+
+    def set_check(self, status, client=None):
+        ok = (client or self.c).catalog.register(
+            NODE, "127.0.0.1", check={"CheckID": self.check, "Name": "guard", "Status": status})
+        self.assertIs(ok, True)
+
+    def test_a_critical_check_invalidates_the_session_and_deletes_its_key(self):
+        sid = self.c.session.create(checks=["serfHealth", self.check], behavior="delete")
+        self.assertIn(self.check, self.c.session.info(sid)[1]["Checks"])
+        key = unique("guarded")
+        self.assertTrue(self.c.kv.put(key, "v", acquire=sid))
+        index, _ = self.c.kv.get(key)
+        _, item = read_across_a_write(
+            lambda: self.c.kv.get(key, index=index, wait="20s"),
+            lambda c: self.set_check("critical", c))
+        self.assertIsNone(item)
+        self.assertIsNone(self.c.session.info(sid)[1])
+
+    def test_a_session_cannot_name_a_missing_or_critical_check(self):
+        with self.assertRaises(consul.ConsulException) as ctx:
+            self.c.session.create(checks=["serfHealth", unique("absent")])
+        self.assertIn("Missing check", str(ctx.exception))
+        self.set_check("critical")
+        with self.assertRaises(consul.ConsulException) as ctx:
+            self.c.session.create(checks=["serfHealth", self.check])
+        self.assertIn("critical", str(ctx.exception))
+
+    def test_a_session_with_no_checks_on_an_external_node(self):
+        node = unique("ext")
+        self.assertTrue(self.c.catalog.register(node, "10.9.9.9"))
+        try:
+            sid = self.c.session.create(node=node, checks=[])
+            info = self.c.session.info(sid)[1]
+            self.assertEqual((info["Node"], info["NodeChecks"]), (node, []))
+            # Deregistering the node ends its sessions.
+            self.assertTrue(self.c.catalog.deregister(node))
+            self.assertIsNone(self.c.session.info(sid)[1])
+        finally:
+            self.c.catalog.deregister(node)
+
+    def test_a_lapsed_ttl_invalidates_the_session(self):
+        # Consul invalidates a session between TTL and 2 x TTL after its last renewal; 10 s is the
+        # shortest TTL, so this test waits up to ~20 s, blocked on the key, not polling.
+        sid = self.c.session.create(ttl=10, behavior="delete")
+        key = unique("ttl")
+        self.assertTrue(self.c.kv.put(key, "v", acquire=sid))
+        index, item = self.c.kv.get(key)
+        deadline = time.monotonic() + 45
+        while item is not None and time.monotonic() < deadline:
+            index, item = self.c.kv.get(key, index=index, wait="25s")
+        self.assertIsNone(item, "the TTL session's key outlived 45 s")
+        self.assertIsNone(self.c.session.info(sid)[1])
+
+
 class CatalogHealthTest(CompatTestCase):
     """Registers two external nodes of one service: web1 passing, web2 critical."""
 
@@ -608,6 +693,23 @@ class CatalogHealthTest(CompatTestCase):
         self.assertIsNone(self.c.catalog.node(self.node1)[1])
         self.assertNotIn(self.node1, [n["Node"] for n in self.c.catalog.nodes()[1]])
 
+    def test_a_critical_node_check_fails_every_service_on_the_node(self):
+        self.assertTrue(self.c.catalog.register(
+            self.node1, "10.1.2.3",
+            check={"CheckID": "node-down", "Name": "node", "Status": "critical"}))
+        _, entries = self.c.health.service(self.service, passing=True)
+        self.assertEqual(entries, [])
+        _, entries = self.c.health.service(self.service)
+        web1 = [e for e in entries if e["Service"]["ID"] == "web1"][0]
+        self.assertEqual(sorted(c["CheckID"] for c in web1["Checks"]),
+                         ["node-down", "service:web1"])
+
+    def test_near_agent_is_accepted(self):
+        _, nodes = self.c.catalog.nodes(near="_agent")
+        self.assertIn(self.node1, [n["Node"] for n in nodes])
+        _, entries = self.c.health.service(self.service, near="_agent")
+        self.assertEqual(len(entries), 2)
+
     def test_register_without_address_is_a_bad_request(self):
         with self.assertRaises(consul.base.BadRequest):
             self.c.http.put(CB.bool(), "/v1/catalog/register",
@@ -666,6 +768,13 @@ class ConsistencyTest(CompatTestCase):
     def test_per_call_consistency(self):
         self.check_reads(self.c, consistency="consistent")
         self.check_reads(self.c, consistency="stale")
+
+    def test_an_unknown_datacenter_has_no_path(self):
+        # Consul: 500 "No path to datacenter".
+        with self.assertRaises(consul.ConsulException) as ctx:
+            AGENT.client(dc="dc-elsewhere").kv.get("x")
+        self.assertIn("No path to datacenter", str(ctx.exception))
+        self.assertIsNone(AGENT.client(dc="dc1").kv.get(unique("dc/x"))[1])
 
     def test_stale_with_consistent_is_a_bad_request(self):
         with self.assertRaises(consul.base.BadRequest) as ctx:
