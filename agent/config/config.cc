@@ -121,6 +121,7 @@ const std::map<std::string, Setter>& fields() {
        duration_field([](Config& c) -> Duration& { return c.dead_server_removal_after; })},
       {"tombstone_ttl", duration_field([](Config& c) -> Duration& { return c.tombstone_ttl; })},
       {"raft_snapshot_threshold", int_field<int>([](Config& c) -> int& { return c.raft_snapshot_threshold; })},
+      {"raft_snapshot_interval", duration_field([](Config& c) -> Duration& { return c.raft_snapshot_interval; })},
       {"bind_addr", string_field(&Config::bind_addr)},
       {"advertise_addr", string_field(&Config::advertise_addr)},
       {"start_join", string_list_field(&Config::start_join)},
@@ -277,6 +278,9 @@ Status validate(const Config& c) {
     return Error(errc::invalid_argument, "bootstrap_expect: cannot be used with bootstrap (pick one)");
   if (c.raft_snapshot_threshold < 128 || c.raft_snapshot_threshold > 10000000)
     return range_error("raft_snapshot_threshold", std::to_string(c.raft_snapshot_threshold), "128 to 10000000");
+  if (c.raft_snapshot_interval < Duration::zero() || c.raft_snapshot_interval > std::chrono::hours(24))
+    return range_error("raft_snapshot_interval", "\"" + format_duration(c.raft_snapshot_interval) + "\"",
+                       "0s (no minimum) to 24h");
   if (c.raft_multiplier < 1 || c.raft_multiplier > 10)
     return range_error("performance.raft_multiplier", std::to_string(c.raft_multiplier), "1 to 10");
   if (c.dead_server_removal_after < std::chrono::seconds(1))

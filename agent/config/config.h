@@ -66,6 +66,9 @@ struct Config {
   // raft_snapshot_threshold (Consul's name and default): the Raft log is
   // compacted into a snapshot (a RocksDB checkpoint) every this many entries.
   int raft_snapshot_threshold = 16384;
+  // raft_snapshot_interval (Consul's name and default): ...and no more often
+  // than this.
+  Duration raft_snapshot_interval = std::chrono::seconds(30);
 
   struct Limits {
     int http_max_conns_per_client = 200;

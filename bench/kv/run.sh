@@ -20,6 +20,7 @@
 #   bench/kv/run.sh [build-dir]   (default /work/main/build; needs <build-dir>/cli/cairn)
 #   env: DUR=10 (seconds per wrk run)  ROUNDS=3  KEYS=10000  WATCHERS=10000
 #        INSTANCES=200000  PARTS="load watch restart"  SYSTEMS="etcd cairn"
+#        CAIRN_EXTRA_CONFIG='"raft_snapshot_threshold": 10000'  (more fields for every cairn server's JSON config)
 # Prints the tables; stops only the processes it started, by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -105,7 +106,7 @@ cairn_field() {  # log-file pattern: the IP:PORT after the pattern
 }
 start_cairn_one() {  # i [retry-join address]
   local i=$1 join=${2:-} log=$work/s$1.log
-  echo '{"performance": {"raft_multiplier": 1}}' >"$work/s$i.json"
+  echo "{\"performance\": {\"raft_multiplier\": 1}${CAIRN_EXTRA_CONFIG:+, $CAIRN_EXTRA_CONFIG}}" >"$work/s$i.json"
   "$CAIRN" agent -server -bootstrap-expect 3 -node "s$i" -data-dir "$work/s$i" -bind 127.0.0.1 \
     -serf-lan-port 0 -http-port 0 -server-port 0 ${join:+-retry-join "$join" -retry-interval 200ms} \
     -config-file "$work/s$i.json" >>"$log" 2>&1 &

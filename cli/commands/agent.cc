@@ -80,6 +80,8 @@ server::ServerNodeOptions server_options(const agent::Config& c) {
   o.server.raft.raft.election_tick = 50;
   o.server.raft.request_timeout_ticks = 1000;  // 10 s × multiplier
   o.server.raft.snapshot_threshold = static_cast<uint64_t>(c.raft_snapshot_threshold);
+  o.server.raft.snapshot_interval_ticks =
+      static_cast<uint64_t>(c.raft_snapshot_interval / o.server.raft.tick_interval);
   o.bind_ip = c.bind_addr;
   o.port = static_cast<uint16_t>(c.server_port);
   // Others dial the address gossip advertises (the same rule as gossip/io).

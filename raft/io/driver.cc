@@ -59,7 +59,8 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
     CompletionCallback done;
   };
   std::vector<Transfer> transfers;  // complete when `to` is seen leading
-  uint64_t last_leader_contact = 0;  // `ticks` when the leader was last heard from
+  uint64_t last_leader_contact = 0;
+  uint64_t snapshot_started_tick = 0;  // `ticks` when the last snapshot began (0: none yet)  // `ticks` when the leader was last heard from
   SoftState reported_soft;           // what on_leader_change last said
   Term reported_term = 0;
   bool ready_outstanding = false;    // between node->ready() and advance()
@@ -558,6 +559,10 @@ void RaftDriver::Impl::maybe_compact() {
   if (options.snapshot_threshold == 0 || snapshot_in_flight || image_ready) return;
   Index snap_index = storage->first_index() - 1;
   if (applied < snap_index + options.snapshot_threshold) return;
+  if (options.snapshot_interval_ticks > 0 && snapshot_started_tick > 0 &&
+      ticks < snapshot_started_tick + options.snapshot_interval_ticks)
+    return;
+  snapshot_started_tick = std::max<uint64_t>(ticks, 1);
   // Off the strand if the application can: serializing a large state here
   // stalls every commit behind it (bench/raft: p99 ~200 ms at 64 clients).
   std::weak_ptr<Impl> weak = weak_from_this();

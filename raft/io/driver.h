@@ -93,6 +93,11 @@ struct DriverOptions {
   bool persist_on_thread = true;  // fsync on a dedicated thread (RocksLogStorage only)
   // Compact once this many entries are applied past the last snapshot; 0 = never.
   uint64_t snapshot_threshold = 10000;
+  // ...and no sooner than this many ticks after the previous snapshot started
+  // (Consul's raft_snapshot_interval): under a heavy write load a snapshot
+  // every few thousand entries would cost more than the log it saves. 0: no
+  // minimum.
+  uint64_t snapshot_interval_ticks = 0;
   // A proposal, read, conf change or transfer not completed within this many
   // ticks fails with timeout.
   uint64_t request_timeout_ticks = 100;

@@ -70,6 +70,7 @@ TEST(Config, ServerFieldsHaveConsulsDefaults) {
   EXPECT_EQ(c->raft_multiplier, 5);
   EXPECT_EQ(c->tombstone_ttl, 15min);
   EXPECT_EQ(c->raft_snapshot_threshold, 16384);
+  EXPECT_EQ(c->raft_snapshot_interval, 30s);
   EXPECT_TRUE(c->leave_on_terminate);
 }
 

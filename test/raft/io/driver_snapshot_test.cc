@@ -55,6 +55,23 @@ TEST_F(DriverAsyncSnapshotTest, CommitsContinueWhileTheImageIsBuiltAndCompaction
   EXPECT_EQ(net_.order_violations, 0);
 }
 
+TEST_F(DriverTest, SnapshotsAreAtLeastTheIntervalApart) {
+  DriverOptions o;
+  o.snapshot_threshold = 5;
+  o.snapshot_interval_ticks = 20;
+  start_cluster(o);
+  NodeId leader = elect();
+  ASSERT_NE(leader, kNoNode);
+  Member& m = *members_.at(leader);
+  ASSERT_TRUE(write_numbered(leader, 6));
+  EXPECT_EQ(m.driver->status().compactions, 1u) << "the first snapshot is not held back";
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(propose(leader, "more" + std::to_string(i) + "=x").status.ok());
+  EXPECT_EQ(m.driver->status().compactions, 1u) << "past the threshold, but within the interval";
+  tick_all(20);
+  ASSERT_TRUE(propose(leader, "after=1").status.ok());
+  EXPECT_EQ(m.driver->status().compactions, 2u) << "the interval passed";
+}
+
 TEST_F(DriverAsyncSnapshotTest, AFailedImageCompactsNothingAndIsRetried) {
   NodeId leader = leader_with_image();
   ASSERT_FALSE(HasFailure());
