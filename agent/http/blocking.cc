@@ -1,6 +1,7 @@
 #include "agent/http/blocking.h"
 
 #include <charconv>
+#include <string_view>
 
 #include "core/duration.h"
 
@@ -14,8 +15,13 @@ Result<BlockingParams> parse_blocking(const cairn::http::Request& req, Rng& rng)
   }
   Duration wait = kDefaultWait;
   if (auto w = req.query.get("wait"); w && !w->empty()) {
+    // Consul reads ?wait with Go's time.ParseDuration, which wants a unit on every number but a
+    // bare "0": "?wait=10" is a 400 there, not parse_duration's nanoseconds (a JSON-number rule).
+    std::string_view number = *w;
+    if (number[0] == '+' || number[0] == '-') number.remove_prefix(1);
+    bool unitless = number != "0" && number.find_first_not_of("0123456789.") == std::string_view::npos;
     auto d = parse_duration(*w);
-    if (!d.ok() || *d < Duration::zero()) return Error(errc::invalid_argument, "Invalid wait time");
+    if (unitless || !d.ok() || *d < Duration::zero()) return Error(errc::invalid_argument, "Invalid wait time");
     wait = *d;
   }
   if (wait > kMaxWait) wait = kMaxWait;

@@ -141,6 +141,9 @@ TEST(KvEndpoint, BadReadOptionsAre400WithConsulsText) {
   EXPECT_EQ(r->body, "Invalid index\n");
   r = e.get("/v1/kv/k?index=1&wait=forever");
   EXPECT_EQ(r->body, "Invalid wait time\n");
+  r = e.get("/v1/kv/k?index=1&wait=10");  // Go's ParseDuration wants a unit
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body, "Invalid wait time\n");
   EXPECT_TRUE(e.rpc->queries.empty());
 }
 

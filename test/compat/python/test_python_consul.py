@@ -298,6 +298,17 @@ class KVTest(CompatTestCase):
         self.assertIn("too large", response.body)
         self.assertEqual(len(self.c.kv.get(key)[1]["Value"]), 524288)
 
+    def test_wait_without_a_unit_is_a_bad_request(self):
+        # Consul parses ?wait with Go's time.ParseDuration: "10" lacks a unit, a 400 there. (Cairn
+        # used to read it as 10 ns, turning a watch loop into a busy loop.)
+        key = unique("kv/waitunit")
+        self.assertTrue(self.c.kv.put(key, "v"))
+        index, _ = self.c.kv.get(key)
+        for wait in ("10", "2000", "1.5"):
+            with self.assertRaises(consul.base.BadRequest) as ctx:
+                self.c.kv.get(key, index=index, wait=wait)
+            self.assertIn("Invalid wait time", str(ctx.exception))
+
     def test_bad_flags_are_a_bad_request_naming_the_parameter(self):
         with self.assertRaises(consul.base.BadRequest) as ctx:
             self.c.kv.put(unique("kv/badflags"), "v", flags=-1)
