@@ -156,6 +156,26 @@ async function readAcrossAWrite(read, write) {
   }
 }
 
+// Watches `method` with `options` and records each change as `view(data)`. Returns the watch,
+// what it saw, its errors, and `changed(n)`, which resolves once n changes were seen. One listener
+// from the start: a change may arrive before the write that caused it has resolved.
+function watchChanges(method, options, view) {
+  const watch = consul.watch({ method, options });
+  const seen = [];
+  const errors = [];
+  const waiters = [];
+  watch.on("error", (err) => errors.push(err));
+  watch.on("change", (data) => {
+    seen.push(view(data));
+    for (const w of waiters.filter((w) => seen.length >= w.n)) w.resolve();
+  });
+  const changed = (n) => new Promise((resolve) => {
+    if (seen.length >= n) resolve();
+    else waiters.push({ n, resolve });
+  });
+  return { watch, seen, errors, changed };
+}
+
 describe("kv", () => {
   test("set then get returns the value and indexes", async () => {
     const key = unique("kv/single");
@@ -254,21 +274,9 @@ describe("watch", () => {
   test("a kv watch emits the current value, then each change", async () => {
     const key = unique("watch/key");
     await consul.kv.set(key, "v1");
-    const watch = consul.watch({ method: consul.kv.get, options: { key, wait: "20s" } });
+    const { watch, seen, errors, changed } = watchChanges(
+      consul.kv.get, { key, wait: "20s" }, (data) => data && data.Value);
     try {
-      // One listener from the start: a change may arrive before the set below resolves.
-      const seen = [];
-      const errors = [];
-      const waiters = [];
-      watch.on("error", (err) => errors.push(err));
-      watch.on("change", (data) => {
-        seen.push(data && data.Value);
-        for (const w of waiters.filter((w) => seen.length >= w.n)) w.resolve();
-      });
-      const changed = (n) => new Promise((resolve) => {
-        if (seen.length >= n) resolve();
-        else waiters.push({ n, resolve });
-      });
       await changed(1);
       await consul.kv.set(key, "v2");
       await changed(2);
@@ -403,6 +411,24 @@ describe("catalog and health", () => {
     assert.deepEqual(onNode.map((c) => c.CheckID), ["service:web1"]);
   });
 
+  test("a health.service watch sees an instance turn passing", async () => {
+    const { watch, seen, errors, changed } = watchChanges(
+      consul.health.service, { service, passing: true, wait: "20s" },
+      (data) => data.map((e) => e.Service.ID).sort());
+    try {
+      await changed(1);
+      await consul.catalog.register({
+        node: node2, address: "10.1.2.4",
+        check: { checkid: "service:web2", name: "web2 alive", status: "passing", serviceid: "web2" },
+      });
+      await changed(2);
+      assert.deepEqual(seen, [["web1"], ["web1", "web2"]]);
+      assert.deepEqual(errors, []);
+    } finally {
+      watch.end();
+    }
+  });
+
   test("deregister a service", async () => {
     await consul.catalog.deregister({ node: node2, serviceid: "web2" });
     const instances = await consul.catalog.service.nodes(service);
@@ -415,6 +441,11 @@ describe("status, agent, events, consistency", () => {
     const leader = await consul.status.leader();
     assert.match(leader, /^127\.0\.0\.1:[0-9]+$/);
     assert.deepEqual(await consul.status.peers(), [leader]);
+  });
+
+  test("join and force-leave (PUT) report errors", async () => {
+    await assert.rejects(consul.agent.join("127.0.0.1:1"), /join/);
+    await assert.rejects(consul.agent.forceLeave(unique("nobody")), /No node found/);
   });
 
   test("agent self and members", async () => {

@@ -747,6 +747,16 @@ class StatusAgentTest(CompatTestCase):
         self.assertEqual([(m["Name"], m["Status"]) for m in members], [(NODE, 1)])
         self.assertEqual(members[0]["Tags"]["role"], "consul")
 
+    def test_force_leave_and_join_travel_as_get_and_report_errors(self):
+        # python3-consul 0.7.1 sends GET for these (Consul before 1.0 took GET; Cairn still does).
+        with self.assertRaises(consul.ConsulException) as ctx:
+            self.c.agent.force_leave(unique("nobody"))
+        self.assertIn("No node found", str(ctx.exception))
+        with self.assertRaises(consul.ConsulException) as ctx:
+            self.c.agent.join("127.0.0.1:1")  # nothing listens on port 1
+        self.assertIn("join", str(ctx.exception))
+        self.assertEqual([m["Name"] for m in self.c.agent.members()], [NODE])
+
     def test_raft_configuration_has_one_voting_leader(self):
         servers = self.c.operator.raft_config()["Servers"]
         self.assertEqual([(s["Node"], s["Leader"], s["Voter"]) for s in servers],
