@@ -56,6 +56,8 @@ void kv_get(EndpointContext& ctx, Request& req, Responder responder) {
       return json_text_reply(p, api::to_json(list));
     });
   }
+  // Only a list may name the root; Consul refuses a single GET of "" (kvs_endpoint.go KVSGet).
+  if (key.empty()) return responder.respond(error_response(Error(errc::invalid_argument, "Missing key name")));
   bool raw = req.query.has("raw");
   run_query<KvGet>(ctx, p, KvGet{key}, responder, [p, raw](std::optional<api::KVPair>& kv) {
     if (!kv) return not_found();

@@ -144,6 +144,9 @@ TEST(KvEndpoint, BadReadOptionsAre400WithConsulsText) {
   r = e.get("/v1/kv/k?index=1&wait=10");  // Go's ParseDuration wants a unit
   EXPECT_EQ(r->status, 400);
   EXPECT_EQ(r->body, "Invalid wait time\n");
+  r = e.get("/v1/kv/");  // only ?recurse or ?keys may read the root
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body, "Missing key name\n");
   EXPECT_TRUE(e.rpc->queries.empty());
 }
 

@@ -309,6 +309,18 @@ class KVTest(CompatTestCase):
                 self.c.kv.get(key, index=index, wait=wait)
             self.assertIn("Invalid wait time", str(ctx.exception))
 
+    def test_the_root_is_listed_but_not_read_as_a_key(self):
+        prefix = unique("kv/root")
+        self.assertTrue(self.c.kv.put(prefix, "x"))
+        self.assertIn(prefix, [i["Key"] for i in self.c.kv.get("", recurse=True)[1]])
+        self.assertIn(prefix, self.c.kv.get("", keys=True)[1])
+        # Consul: GET /v1/kv/ without ?recurse or ?keys is 400 "Missing key name".
+        with self.assertRaises(consul.base.BadRequest) as ctx:
+            self.c.kv.get("")
+        self.assertIn("Missing key name", str(ctx.exception))
+        with self.assertRaises(consul.base.BadRequest):
+            self.c.kv.put("", "x")
+
     def test_bad_flags_are_a_bad_request_naming_the_parameter(self):
         with self.assertRaises(consul.base.BadRequest) as ctx:
             self.c.kv.put(unique("kv/badflags"), "v", flags=-1)
