@@ -105,6 +105,13 @@ class Agent {
 }
 
 const agent = new Agent();
+// If the runner ends the file early (a test timeout, an uncaught error), `after` may not run:
+// end the agent and remove its directory on the way out all the same.
+process.on("exit", () => {
+  if (agent.proc && agent.proc.exitCode === null) agent.proc.kill("SIGKILL");
+  if (agent.tmp) fs.rmSync(agent.tmp, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(1));
 let consul, set, del;
 before(async () => {
   await agent.start();

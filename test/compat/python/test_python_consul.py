@@ -114,8 +114,17 @@ class Agent:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def on_termination(signum, _frame):
+    """SIGTERM/SIGINT (a runner giving up): stop the agent and remove its directory first."""
+    if AGENT is not None:
+        AGENT.stop()
+    os._exit(128 + signum)
+
+
 def setUpModule():
     global AGENT
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_termination)
     AGENT = Agent()
 
 
