@@ -104,6 +104,14 @@ class RawConnection {
   bool eof_ = false;
 };
 
+// Connects to 127.0.0.1:port, writes `bytes` and reports whether the server
+// then closed the connection (tests of malformed input on raw TCP servers).
+inline bool sends_and_gets_closed(uint16_t port, const std::string& bytes,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+  RawConnection c("127.0.0.1", port);
+  return c.connected() && c.send(bytes) && c.wait_closed(timeout);
+}
+
 inline int status_of(const std::string& response) {
   if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
   return std::stoi(response.substr(9, 3));

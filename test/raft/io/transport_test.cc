@@ -12,12 +12,14 @@
 
 #include "core/codec.h"
 #include "raft/io/transport.h"
+#include "test/support/raw_http.h"
 
 namespace cairn::raft {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using cairn::test::sends_and_gets_closed;
 
 // Everything a transport told its handlers, waitable.
 struct Inbox {
@@ -91,18 +93,6 @@ class TransportTest : public ::testing::Test {
   }
   static std::string addr(const std::shared_ptr<TcpTransport>& t) { return "127.0.0.1:" + std::to_string(t->port()); }
 
-  // A raw client that writes `bytes` to `port` and reports whether the
-  // transport then closed the connection.
-  static bool sends_and_gets_closed(uint16_t port, const std::string& bytes) {
-    asio::io_context io;
-    asio::ip::tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), port});
-    asio::write(s, asio::buffer(bytes));
-    char c;
-    boost::system::error_code ec;
-    s.read_some(asio::buffer(&c, 1), ec);  // blocks until the server closes
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
 
   // Owned by the fixture: transports call their handlers until TearDown joined the io thread.
   Inbox& inbox() { return inboxes_.emplace_back(); }

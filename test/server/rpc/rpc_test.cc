@@ -15,12 +15,14 @@
 #include "api/rpc_codec.h"
 #include "raft/io/transport.h"
 #include "server/rpc/listener.h"
+#include "test/support/raw_http.h"
 
 namespace cairn::server::rpc {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using cairn::test::sends_and_gets_closed;
 using api::KvOp;
 using api::KVPair;
 using api::rpc::QueryOptions;
@@ -186,17 +188,6 @@ class RpcTest : public ::testing::Test {
     auto port = a.local_endpoint().port();
     a.close();
     return "127.0.0.1:" + std::to_string(port);
-  }
-  // Connects, writes `bytes` and reports whether the server then closed the connection.
-  static bool sends_and_gets_closed(uint16_t port, const std::string& bytes) {
-    asio::io_context io;
-    asio::ip::tcp::socket s(io);
-    s.connect({asio::ip::make_address("127.0.0.1"), port});
-    asio::write(s, asio::buffer(bytes));
-    char c;
-    boost::system::error_code ec;
-    s.read_some(asio::buffer(&c, 1), ec);  // blocks until the server closes
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
   }
 
   asio::io_context io_;
