@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <regex>
 
@@ -93,6 +95,13 @@ struct Agent::Impl {
   std::shared_ptr<api::rpc::Handler> rpc;
   std::function<void(const gossip::MemberEvent&)> member_listener;
 
+  // The RPC addresses of this datacenter's live servers, kept from member
+  // events so that a client's RPC calls do not copy the gossip view each time.
+  std::mutex servers_mu;
+  std::map<std::string, std::string> servers;  // node name -> RPC address
+  void track_server(const gossip::MemberEvent& e);
+  std::vector<std::string> server_addresses();
+
   std::unique_ptr<asio::steady_timer> retry_timer;
   int retry_attempts = 0;
 
@@ -115,6 +124,25 @@ void Agent::set_shutdown_request(std::function<void(ShutdownReason)> fn) { impl_
 void Agent::set_server(uint16_t rpc_port, std::shared_ptr<api::rpc::Handler> rpc) {
   impl_->rpc_port = rpc_port;
   impl_->rpc = std::move(rpc);
+}
+
+void Agent::Impl::track_server(const gossip::MemberEvent& e) {
+  using Kind = gossip::MemberEvent::Kind;
+  std::lock_guard<std::mutex> l(servers_mu);
+  auto s = api::parse_server(e.member.name, e.member.addr, e.member.tags);
+  if ((e.kind == Kind::join || e.kind == Kind::update) && s && s->datacenter == config.datacenter) {
+    servers[e.member.name] = s->rpc_addr;
+  } else {
+    servers.erase(e.member.name);  // failed, left, reaped, or no longer a server of ours
+  }
+}
+
+std::vector<std::string> Agent::Impl::server_addresses() {
+  std::lock_guard<std::mutex> l(servers_mu);
+  std::vector<std::string> out;
+  out.reserve(servers.size());
+  for (const auto& [name, addr] : servers) out.push_back(addr);
+  return out;
 }
 
 void Agent::set_member_listener(std::function<void(const gossip::MemberEvent&)> fn) {
@@ -232,7 +260,10 @@ Status Agent::start(Runtime& runtime) {
   bool encrypted = g.keyring.enabled();
   gossip::GossipNode::Handlers handlers;
   handlers.on_user_event = [impl = impl_.get()](const gossip::UserEvent& e) { impl->on_user_event(e); };
-  if (impl_->member_listener) handlers.on_member = impl_->member_listener;
+  handlers.on_member = [impl = impl_.get()](const gossip::MemberEvent& e) {
+    impl->track_server(e);
+    if (impl->member_listener) impl->member_listener(e);
+  };
   CAIRN_TRY(impl_->gossip, gossip::GossipNode::start(runtime.io(), std::move(g), std::move(handlers)));
 
   impl_->endpoints = std::make_unique<http::EndpointContext>(http::EndpointContext{
@@ -245,18 +276,8 @@ Status Agent::start(Runtime& runtime) {
   if (!impl_->rpc) {
     // A client agent: its handlers call the servers of its datacenter it
     // learned of by gossip, over RPC (api/io/rpc_client.h fails over).
-    impl_->rpc = std::make_shared<api::RpcClient>(
-        runtime.io(), [gossip = std::weak_ptr<gossip::GossipNode>(impl_->gossip), dc = c.datacenter] {
-          std::vector<std::string> servers;
-          auto g = gossip.lock();
-          if (!g) return servers;
-          for (const auto& m : g->members()) {
-            if (m.state != gossip::MemberState::alive && m.state != gossip::MemberState::suspect) continue;
-            auto s = api::parse_server(m.name, m.addr, m.tags);
-            if (s && s->datacenter == dc) servers.push_back(s->rpc_addr);
-          }
-          return servers;
-        });
+    impl_->rpc = std::make_shared<api::RpcClient>(runtime.io(),
+                                                  [impl = impl_.get()] { return impl->server_addresses(); });
   }
   impl_->endpoints->rpc = impl_->rpc;
   http::register_endpoints(impl_->router, *impl_->endpoints);
