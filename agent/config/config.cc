@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "api/json.h"
 #include "core/duration.h"
 #include "core/log.h"
 
@@ -85,6 +86,49 @@ Setter duration_field(std::function<Duration&(Config&)> member) {
   };
 }
 
+// "service"/"services" and "check"/"checks": one object or a list of them,
+// decoded with the API's lenient decoder (Go or snake_case names).
+template <typename T, typename Decode>
+Setter definitions_field(std::vector<T> Config::*member, Decode decode) {
+  return [member, decode](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    std::vector<json> items;
+    if (v.is_object()) {
+      items.push_back(v);
+    } else if (v.is_array()) {
+      items.assign(v.begin(), v.end());
+    } else {
+      return field_error(where, field, "expected an object or a list of objects, got " + type_name(v));
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      std::string at = v.is_array() ? field + "[" + std::to_string(i) + "]" : field;
+      if (!items[i].is_object()) return field_error(where, at, "expected an object, got " + type_name(items[i]));
+      auto def = decode(items[i].dump());
+      if (!def.ok()) return field_error(where, at, def.error().message());
+      (c.*member).push_back(std::move(*def));
+    }
+    return {};
+  };
+}
+
+Setter dns_bool(bool Config::Dns::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_boolean()) return field_error(where, field, "expected true or false, got " + type_name(v));
+    c.dns_config.*member = v.get<bool>();
+    return {};
+  };
+}
+
+Setter domain_field(std::string Config::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_string()) return field_error(where, field, "expected a string, got " + type_name(v));
+    std::string d = v.get<std::string>();
+    while (!d.empty() && d.front() == '.') d.erase(d.begin());
+    if (!d.empty() && d.back() != '.') d += '.';
+    c.*member = d;
+    return {};
+  };
+}
+
 const std::map<std::string, Setter>& fields() {
   static const std::map<std::string, Setter> table = {
       {"datacenter", string_field(&Config::datacenter)},
@@ -132,6 +176,44 @@ const std::map<std::string, Setter>& fields() {
       {"encrypt_verify_incoming", bool_field(&Config::encrypt_verify_incoming)},
       {"encrypt_verify_outgoing", bool_field(&Config::encrypt_verify_outgoing)},
       {"leave_on_terminate", bool_field(&Config::leave_on_terminate)},
+      {"service", definitions_field(&Config::services, api::decode_service_definition)},
+      {"services", definitions_field(&Config::services, api::decode_service_definition)},
+      {"check", definitions_field(&Config::checks, api::decode_check_definition)},
+      {"checks", definitions_field(&Config::checks, api::decode_check_definition)},
+      {"enable_script_checks", bool_field(&Config::enable_script_checks)},
+      {"enable_local_script_checks", bool_field(&Config::enable_local_script_checks)},
+      {"check_output_max_size", int_field<int64_t>([](Config& c) -> int64_t& { return c.check_output_max_size; })},
+      {"ports.dns", int_field<int>([](Config& c) -> int& { return c.dns_port; })},
+      {"domain", domain_field(&Config::domain)},
+      {"alt_domain", domain_field(&Config::alt_domain)},
+      {"recursors", string_list_field(&Config::recursors)},
+      {"dns_config.allow_stale", dns_bool(&Config::Dns::allow_stale)},
+      {"dns_config.max_stale", duration_field([](Config& c) -> Duration& { return c.dns_config.max_stale; })},
+      {"dns_config.node_ttl", duration_field([](Config& c) -> Duration& { return c.dns_config.node_ttl; })},
+      {"dns_config.service_ttl",
+       [](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+         if (!v.is_object()) return field_error(where, field, "expected an object of durations");
+         for (const auto& [k, val] : v.items()) {
+           if (!val.is_string()) return field_error(where, field + "." + k, "expected a duration such as \"10s\"");
+           auto d = parse_duration(val.get<std::string>());
+           if (!d.ok()) return field_error(where, field + "." + k, d.error().message());
+           c.dns_config.service_ttl[k] = *d;
+         }
+         return {};
+       }},
+      {"dns_config.udp_answer_limit", int_field<int>([](Config& c) -> int& { return c.dns_config.udp_answer_limit; })},
+      {"dns_config.a_record_limit", int_field<int>([](Config& c) -> int& { return c.dns_config.a_record_limit; })},
+      {"dns_config.enable_truncate", dns_bool(&Config::Dns::enable_truncate)},
+      {"dns_config.only_passing", dns_bool(&Config::Dns::only_passing)},
+      {"dns_config.use_cache", dns_bool(&Config::Dns::use_cache)},
+      {"dns_config.cache_max_age", duration_field([](Config& c) -> Duration& { return c.dns_config.cache_max_age; })},
+      {"dns_config.enable_additional_node_meta_txt", dns_bool(&Config::Dns::enable_additional_node_meta_txt)},
+      {"dns_config.recursor_timeout",
+       duration_field([](Config& c) -> Duration& { return c.dns_config.recursor_timeout; })},
+      {"dns_config.soa.refresh", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_refresh; })},
+      {"dns_config.soa.retry", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_retry; })},
+      {"dns_config.soa.expire", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_expire; })},
+      {"dns_config.soa.min_ttl", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_min_ttl; })},
       {"limits.http_max_conns_per_client",
        int_field<int>([](Config& c) -> int& { return c.limits.http_max_conns_per_client; })},
       {"limits.http_max_body_bytes", int_field<int64_t>([](Config& c) -> int64_t& { return c.limits.http_max_body_bytes; })},
@@ -262,6 +344,33 @@ Status validate(const Config& c) {
   if (c.http_port < -1 || c.http_port > 65535)
     return range_error("ports.http", std::to_string(c.http_port), "-1 (disabled), 0 (any free port) to 65535");
   if (auto lvl = log::parse_level(c.log_level); !lvl.ok()) return lvl.error();
+  if (c.dns_port < -1 || c.dns_port > 65535)
+    return range_error("ports.dns", std::to_string(c.dns_port), "-1 (disabled), 0 (any free port) to 65535");
+  if (c.domain.size() < 2) return range_error("domain", "\"" + c.domain + "\"", "a DNS name such as \"cairn.\"");
+  for (const auto& r : c.recursors) {
+    auto colon = r.rfind(':');
+    bool ok = valid_ip(r) || (colon != std::string::npos && valid_ip(r.substr(0, colon)));
+    if (!ok) return range_error("recursors", "\"" + r + "\"", "IP addresses, optionally with :port");
+  }
+  if (c.dns_config.udp_answer_limit < 1 || c.dns_config.udp_answer_limit > 1000)
+    return range_error("dns_config.udp_answer_limit", std::to_string(c.dns_config.udp_answer_limit), "1 to 1000");
+  if (c.dns_config.a_record_limit < 0)
+    return range_error("dns_config.a_record_limit", std::to_string(c.dns_config.a_record_limit), "0 (no limit) or more");
+  if (c.check_output_max_size < 1 || c.check_output_max_size > (int64_t{1} << 20))
+    return range_error("check_output_max_size", std::to_string(c.check_output_max_size), "1 to 1048576");
+  if (!c.enable_script_checks && !c.enable_local_script_checks) {
+    for (const auto& s : c.services)
+      for (const auto& chk : s.checks)
+        if (!chk.definition.script_args.empty())
+          return Error(errc::invalid_argument, "services: check \"" + (chk.name.empty() ? chk.id : chk.name) +
+                                                   "\" is a script check, but script checks are disabled "
+                                                   "(set enable_local_script_checks)");
+    for (const auto& chk : c.checks)
+      if (!chk.definition.script_args.empty())
+        return Error(errc::invalid_argument, "checks: check \"" + (chk.name.empty() ? chk.id : chk.name) +
+                                                 "\" is a script check, but script checks are disabled "
+                                                 "(set enable_local_script_checks)");
+  }
   if (!valid_ip(c.bind_addr)) return range_error("bind_addr", "\"" + c.bind_addr + "\"", "an IPv4 or IPv6 address");
   if (!c.advertise_addr.empty() && !valid_ip(c.advertise_addr))
     return range_error("advertise_addr", "\"" + c.advertise_addr + "\"", "an IPv4 or IPv6 address");

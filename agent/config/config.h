@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "api/types.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -69,6 +70,35 @@ struct Config {
   // raft_snapshot_interval (Consul's name and default): ...and no more often
   // than this.
   Duration raft_snapshot_interval = std::chrono::seconds(30);
+
+  // Local services and checks from config files ("service"/"services",
+  // "check"/"checks"; snake_case or Go names), decoded by api/json.
+  std::vector<api::ServiceDefinition> services;
+  std::vector<api::CheckDefinition> checks;
+  bool enable_script_checks = false;        // script checks from the API and config files
+  bool enable_local_script_checks = false;  // script checks from config files only
+  int64_t check_output_max_size = 4096;     // bytes of check output kept
+
+  // DNS interface (agent/dns).
+  int dns_port = 8600;                      // ports.dns; 0 picks a free port; -1 disables
+  std::string domain = "cairn.";            // answered, and ...
+  std::string alt_domain = "consul.";       // ... also answered ("" turns it off)
+  std::vector<std::string> recursors;       // "ip" or "ip:port": other names are forwarded here
+  struct Dns {
+    bool allow_stale = true;
+    Duration max_stale = std::chrono::hours(87600);
+    Duration node_ttl{0};
+    std::map<std::string, Duration> service_ttl;  // service name or "prefix*" or "*"
+    int udp_answer_limit = 3;
+    int a_record_limit = 0;                 // 0: no limit
+    bool enable_truncate = false;
+    bool only_passing = false;
+    bool use_cache = false;
+    Duration cache_max_age{0};
+    bool enable_additional_node_meta_txt = true;
+    Duration recursor_timeout = std::chrono::seconds(2);
+    uint32_t soa_refresh = 3600, soa_retry = 600, soa_expire = 86400, soa_min_ttl = 0;
+  } dns_config;
 
   struct Limits {
     int http_max_conns_per_client = 200;

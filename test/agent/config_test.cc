@@ -93,6 +93,51 @@ TEST(Config, ServerWithBootstrapExpect) {
   EXPECT_EQ(c->raft_multiplier, 1);
 }
 
+TEST(Config, ServicesChecksAndDnsFromFiles) {
+  auto c = load_json({{"a.json", R"({"data_dir": "/d",
+      "service": {"name": "web", "port": 80, "tags": ["v1"],
+                  "check": {"http": "http://127.0.0.1:80/health", "interval": "10s"}},
+      "services": [{"Name": "db", "Port": 5432}],
+      "checks": [{"id": "mem", "name": "Memory", "ttl": "30s"}],
+      "ports": {"dns": 0}, "domain": "mesh", "recursors": ["127.0.0.1:53"],
+      "dns_config": {"node_ttl": "10s", "service_ttl": {"*": "5s", "web": "30s"}, "udp_answer_limit": 5,
+                     "only_passing": true, "soa": {"min_ttl": 60}}})"},
+                      {"b.json", R"({"service": {"name": "cache", "port": 6379}})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  ASSERT_EQ(c->services.size(), 3u);
+  EXPECT_EQ(c->services[0].service.service, "web");
+  EXPECT_EQ(c->services[0].service.tags, std::vector<std::string>{"v1"});
+  ASSERT_EQ(c->services[0].checks.size(), 1u);
+  EXPECT_EQ(c->services[0].checks[0].definition.http, "http://127.0.0.1:80/health");
+  EXPECT_EQ(c->services[0].checks[0].definition.interval, std::chrono::seconds(10));
+  EXPECT_EQ(c->services[1].service.service, "db");
+  EXPECT_EQ(c->services[2].service.port, 6379);
+  ASSERT_EQ(c->checks.size(), 1u);
+  EXPECT_EQ(c->checks[0].definition.ttl, std::chrono::seconds(30));
+  EXPECT_EQ(c->dns_port, 0);
+  EXPECT_EQ(c->domain, "mesh.");
+  EXPECT_EQ(c->alt_domain, "consul.");
+  EXPECT_EQ(c->recursors, std::vector<std::string>{"127.0.0.1:53"});
+  EXPECT_EQ(c->dns_config.node_ttl, std::chrono::seconds(10));
+  EXPECT_EQ(c->dns_config.service_ttl.at("web"), std::chrono::seconds(30));
+  EXPECT_EQ(c->dns_config.udp_answer_limit, 5);
+  EXPECT_TRUE(c->dns_config.only_passing);
+  EXPECT_EQ(c->dns_config.soa_min_ttl, 60u);
+}
+
+TEST(Config, ScriptChecksInFilesNeedLocalScriptChecks) {
+  const char* def = R"({"data_dir": "/d", "check": {"name": "disk", "args": ["/bin/true"], "interval": "10s"}%s})";
+  char buf[512];
+  std::snprintf(buf, sizeof buf, def, "");
+  auto refused = load_json({{"a.json", buf}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("script checks are disabled"), std::string::npos);
+  std::snprintf(buf, sizeof buf, def, R"(, "enable_local_script_checks": true)");
+  auto allowed = load_json({{"a.json", buf}});
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message();
+  EXPECT_EQ(allowed->checks.at(0).definition.script_args, std::vector<std::string>{"/bin/true"});
+}
+
 struct BadCase {
   const char* json;
   const char* message;
@@ -110,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ConfigRejects,
     ::testing::Values(
         BadCase{R"({"data_dir": "/d", "bogus": 1})", "cfg.json: bogus: unknown field"},
-        BadCase{R"({"data_dir": "/d", "ports": {"dns": 53}})", "cfg.json: ports.dns: unknown field"},
+        BadCase{R"({"data_dir": "/d", "ports": {"grpc": 8502}})", "cfg.json: ports.grpc: unknown field"},
         BadCase{R"({"data_dir": "/d", "ports": 8500})", "cfg.json: ports: expected an object, got number"},
         BadCase{R"({"data_dir": "/d", "datacenter": 5})", "cfg.json: datacenter: expected a string, got number"},
         BadCase{R"({"data_dir": "/d", "log_json": "yes"})", "cfg.json: log_json: expected true or false, got string"},
@@ -149,7 +194,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"data_dir": "/d", "raft_snapshot_threshold": 5})",
                 "raft_snapshot_threshold: invalid value 5 (allowed: 128 to 10000000)"},
         BadCase{R"({"data_dir": "/d", "performance": {"raft_multiplier": 0}})",
-                "performance.raft_multiplier: invalid value 0 (allowed: 1 to 10)"}));
+                "performance.raft_multiplier: invalid value 0 (allowed: 1 to 10)"},
+        BadCase{R"({"data_dir": "/d", "ports": {"dns": -2}})",
+                "ports.dns: invalid value -2 (allowed: -1 (disabled), 0 (any free port) to 65535)"},
+        BadCase{R"({"data_dir": "/d", "recursors": ["dns.example"]})",
+                "recursors: invalid value \"dns.example\" (allowed: IP addresses, optionally with :port)"},
+        BadCase{R"({"data_dir": "/d", "service": "web"})",
+                "cfg.json: service: expected an object or a list of objects, got string"},
+        BadCase{R"({"data_dir": "/d", "services": [{"name": "web", "port": "eighty"}]})",
+                "cfg.json: services[0]: Request decode failed: Port: expected a number, got string"},
+        BadCase{R"({"data_dir": "/d", "dns_config": {"udp_answer_limit": 0}})",
+                "dns_config.udp_answer_limit: invalid value 0 (allowed: 1 to 1000)"}));
 
 }  // namespace
 }  // namespace cairn::agent
