@@ -129,6 +129,22 @@ Setter domain_field(std::string Config::*member) {
   };
 }
 
+Setter tls_string(std::string Config::Tls::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_string()) return field_error(where, field, "expected a string, got " + type_name(v));
+    c.tls.*member = v.get<std::string>();
+    return {};
+  };
+}
+
+Setter tls_bool(bool Config::Tls::*member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_boolean()) return field_error(where, field, "expected true or false, got " + type_name(v));
+    c.tls.*member = v.get<bool>();
+    return {};
+  };
+}
+
 const std::map<std::string, Setter>& fields() {
   static const std::map<std::string, Setter> table = {
       {"datacenter", string_field(&Config::datacenter)},
@@ -214,6 +230,18 @@ const std::map<std::string, Setter>& fields() {
       {"dns_config.soa.retry", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_retry; })},
       {"dns_config.soa.expire", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_expire; })},
       {"dns_config.soa.min_ttl", int_field<uint32_t>([](Config& c) -> uint32_t& { return c.dns_config.soa_min_ttl; })},
+      {"ca_file", tls_string(&Config::Tls::ca_file)},
+      {"cert_file", tls_string(&Config::Tls::cert_file)},
+      {"key_file", tls_string(&Config::Tls::key_file)},
+      {"verify_incoming", tls_bool(&Config::Tls::verify_incoming)},
+      {"verify_outgoing", tls_bool(&Config::Tls::verify_outgoing)},
+      {"tls.defaults.ca_file", tls_string(&Config::Tls::ca_file)},
+      {"tls.defaults.cert_file", tls_string(&Config::Tls::cert_file)},
+      {"tls.defaults.key_file", tls_string(&Config::Tls::key_file)},
+      {"tls.defaults.verify_incoming", tls_bool(&Config::Tls::verify_incoming)},
+      {"tls.defaults.verify_outgoing", tls_bool(&Config::Tls::verify_outgoing)},
+      {"verify_server_hostname", tls_bool(&Config::Tls::verify_server_hostname)},
+      {"tls.internal_rpc.verify_server_hostname", tls_bool(&Config::Tls::verify_server_hostname)},
       {"limits.http_max_conns_per_client",
        int_field<int>([](Config& c) -> int& { return c.limits.http_max_conns_per_client; })},
       {"limits.http_max_body_bytes", int_field<int64_t>([](Config& c) -> int64_t& { return c.limits.http_max_body_bytes; })},
@@ -419,6 +447,26 @@ Status validate(const Config& c) {
       return range_error("node_meta", "key \"" + k + "\"",
                          "1 to 128 letters, digits, '-' or '_', not starting with \"consul-\"");
     if (v.size() > 512) return range_error("node_meta." + k, std::to_string(v.size()) + " bytes", "at most 512 bytes");
+  }
+  {
+    const auto& t = c.tls;
+    if (t.cert_file.empty() != t.key_file.empty())
+      return Error(errc::invalid_argument, std::string(t.cert_file.empty() ? "cert_file" : "key_file") +
+                                               ": required with " + (t.cert_file.empty() ? "key_file" : "cert_file"));
+    if ((t.verify_incoming || t.verify_outgoing) && t.ca_file.empty())
+      return Error(errc::invalid_argument, std::string("ca_file: required with ") +
+                                               (t.verify_incoming ? "verify_incoming" : "verify_outgoing"));
+    if (t.verify_incoming && c.server && t.cert_file.empty())
+      return Error(errc::invalid_argument, "cert_file: required on a server with verify_incoming");
+    if (t.verify_server_hostname && !t.verify_outgoing)
+      return Error(errc::invalid_argument, "verify_server_hostname: requires verify_outgoing");
+    std::error_code ec;
+    for (const auto& [name, path] : {std::pair<const char*, const std::string&>{"ca_file", t.ca_file},
+                                     {"cert_file", t.cert_file},
+                                     {"key_file", t.key_file}}) {
+      if (!path.empty() && !fs::is_regular_file(path, ec))
+        return Error(errc::invalid_argument, std::string(name) + ": " + path + ": no such file");
+    }
   }
   const auto& l = c.limits;
   if (l.http_max_conns_per_client < 0)

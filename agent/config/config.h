@@ -100,6 +100,17 @@ struct Config {
     uint32_t soa_refresh = 3600, soa_retry = 600, soa_expire = 86400, soa_min_ttl = 0;
   } dns_config;
 
+  // TLS on the server port (RPC and Raft). Consul's names, at the top level
+  // or under tls.defaults (verify_server_hostname also under tls.internal_rpc).
+  struct Tls {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    bool verify_incoming = false;         // servers require and check a client certificate
+    bool verify_outgoing = false;         // connections to servers use TLS and check the server's certificate
+    bool verify_server_hostname = false;  // ... and that it names server.<datacenter>.<domain>
+  } tls;
+
   struct Limits {
     int http_max_conns_per_client = 200;
     Duration http_read_timeout = std::chrono::seconds(30);

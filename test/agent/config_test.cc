@@ -125,6 +125,21 @@ TEST(Config, ServicesChecksAndDnsFromFiles) {
   EXPECT_EQ(c->dns_config.soa_min_ttl, 60u);
 }
 
+TEST(Config, TlsAtTheTopLevelOrUnderTlsDefaults) {
+  auto top = load_json({{"a.json", R"({"data_dir": "/d", "ca_file": "/etc/hostname", "verify_outgoing": true,
+                                       "verify_server_hostname": true})"}});
+  ASSERT_TRUE(top.ok()) << top.error().message();
+  EXPECT_EQ(top->tls.ca_file, "/etc/hostname");
+  EXPECT_TRUE(top->tls.verify_outgoing);
+  EXPECT_TRUE(top->tls.verify_server_hostname);
+  EXPECT_FALSE(top->tls.verify_incoming);
+  auto nested = load_json({{"a.json", R"({"data_dir": "/d", "tls": {"defaults": {"ca_file": "/etc/hostname",
+      "verify_incoming": true, "verify_outgoing": true}, "internal_rpc": {"verify_server_hostname": true}}})"}});
+  ASSERT_TRUE(nested.ok()) << nested.error().message();
+  EXPECT_TRUE(nested->tls.verify_incoming);
+  EXPECT_TRUE(nested->tls.verify_server_hostname);
+}
+
 TEST(Config, ScriptChecksInFilesNeedLocalScriptChecks) {
   const char* def = R"({"data_dir": "/d", "check": {"name": "disk", "args": ["/bin/true"], "interval": "10s"}%s})";
   char buf[512];
@@ -203,6 +218,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "cfg.json: service: expected an object or a list of objects, got string"},
         BadCase{R"({"data_dir": "/d", "services": [{"name": "web", "port": "eighty"}]})",
                 "cfg.json: services[0]: Request decode failed: Port: expected a number, got string"},
+        BadCase{R"({"data_dir": "/d", "verify_outgoing": true})", "ca_file: required with verify_outgoing"},
+        BadCase{R"({"data_dir": "/d", "tls": {"defaults": {"cert_file": "/etc/hostname"}}})",
+                "key_file: required with cert_file"},
+        BadCase{R"({"data_dir": "/d", "ca_file": "/nonexistent/ca.pem"})", "ca_file: /nonexistent/ca.pem: no such file"},
+        BadCase{R"({"data_dir": "/d", "tls": {"internal_rpc": {"verify_server_hostname": true}}})",
+                "verify_server_hostname: requires verify_outgoing"},
         BadCase{R"({"data_dir": "/d", "dns_config": {"udp_answer_limit": 0}})",
                 "dns_config.udp_answer_limit: invalid value 0 (allowed: 1 to 1000)"}));
 
