@@ -9,8 +9,10 @@ packages=(
   # libraries
   libboost1.81-dev libboost-url1.81-dev librocksdb-dev libssl-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev libspdlog-dev libfmt-dev
+  libnghttp2-dev  # gRPC and H2PING health checks (HTTP/2)
   # test tools (integration tests talk to real processes with real clients)
   curl python3 iproute2 procps
+  bind9-dnsutils knot-dnsutils  # dig and kdig for the DNS interface tests
   # compat suites: real third-party Consul clients (test/compat)
   python3-consul
 )
