@@ -350,6 +350,8 @@ Result<Config> load(bool dev, const std::vector<Source>& sources) {
   // Consul: servers do not leave on SIGTERM unless told to (a server that
   // leaves is removed from the Raft configuration at once).
   if (c.server && !leave_set) c.leave_on_terminate = false;
+  // Consul (since 1.4.4): checking the server's name implies checking its certificate.
+  if (c.tls.verify_server_hostname) c.tls.verify_outgoing = true;
   CAIRN_RETURN_IF_ERROR(validate(c));
   return c;
 }
@@ -458,8 +460,6 @@ Status validate(const Config& c) {
                                                (t.verify_incoming ? "verify_incoming" : "verify_outgoing"));
     if (t.verify_incoming && c.server && t.cert_file.empty())
       return Error(errc::invalid_argument, "cert_file: required on a server with verify_incoming");
-    if (t.verify_server_hostname && !t.verify_outgoing)
-      return Error(errc::invalid_argument, "verify_server_hostname: requires verify_outgoing");
     std::error_code ec;
     for (const auto& [name, path] : {std::pair<const char*, const std::string&>{"ca_file", t.ca_file},
                                      {"cert_file", t.cert_file},

@@ -126,11 +126,11 @@ TEST(Config, ServicesChecksAndDnsFromFiles) {
 }
 
 TEST(Config, TlsAtTheTopLevelOrUnderTlsDefaults) {
-  auto top = load_json({{"a.json", R"({"data_dir": "/d", "ca_file": "/etc/hostname", "verify_outgoing": true,
+  auto top = load_json({{"a.json", R"({"data_dir": "/d", "ca_file": "/etc/hostname",
                                        "verify_server_hostname": true})"}});
   ASSERT_TRUE(top.ok()) << top.error().message();
   EXPECT_EQ(top->tls.ca_file, "/etc/hostname");
-  EXPECT_TRUE(top->tls.verify_outgoing);
+  EXPECT_TRUE(top->tls.verify_outgoing) << "verify_server_hostname implies verify_outgoing, as Consul";
   EXPECT_TRUE(top->tls.verify_server_hostname);
   EXPECT_FALSE(top->tls.verify_incoming);
   auto nested = load_json({{"a.json", R"({"data_dir": "/d", "tls": {"defaults": {"ca_file": "/etc/hostname",
@@ -223,7 +223,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "key_file: required with cert_file"},
         BadCase{R"({"data_dir": "/d", "ca_file": "/nonexistent/ca.pem"})", "ca_file: /nonexistent/ca.pem: no such file"},
         BadCase{R"({"data_dir": "/d", "tls": {"internal_rpc": {"verify_server_hostname": true}}})",
-                "verify_server_hostname: requires verify_outgoing"},
+                "ca_file: required with verify_outgoing"},
         BadCase{R"({"data_dir": "/d", "dns_config": {"udp_answer_limit": 0}})",
                 "dns_config.udp_answer_limit: invalid value 0 (allowed: 1 to 1000)"}));
 
