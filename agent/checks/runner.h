@@ -70,6 +70,9 @@ struct RunnerEnv {
   int64_t output_max_size = 4096;
   // The local checks of a service (alias checks of a local service).
   std::function<std::vector<api::HealthCheck>(const std::string& service_id)> local_checks;
+  // Whether a local service is registered (an alias of an absent service is
+  // critical; a present one without checks is passing). Null: assume present.
+  std::function<bool(const std::string& service_id)> local_service_exists;
   // The servers (alias checks of another node watch it with blocking
   // HealthNode queries); may return null while no server is known.
   std::function<std::shared_ptr<api::rpc::Handler>()> rpc;

@@ -1,0 +1,423 @@
+// The real runner against real servers on 127.0.0.1 (label integration):
+// intervals of 1 s, timeouts of at most 2 s, never a timing assertion — each
+// test waits (generously) for the status it expects.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "agent/checks/plan.h"
+#include "agent/checks/runner.h"
+#include "core/io/runtime.h"
+#include "test/agent/checks/servers.h"
+
+namespace cairn::agent::checks::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start(); }
+  void start(bool scripts = true) {
+    RunnerEnv env;
+    env.runtime = &runtime_;
+    env.node_name = "node1";
+    env.enable_script_checks = scripts;
+    env.output_max_size = 4096;
+    env.local_checks = [this](const std::string& service) {
+      std::lock_guard lock(local_mu_);
+      std::vector<api::HealthCheck> out;
+      for (auto& c : local_) {
+        if (c.service_id == service) out.push_back(c);
+      }
+      return out;
+    };
+    env.local_service_exists = [this](const std::string& service) {
+      std::lock_guard lock(local_mu_);
+      return local_services_.count(service) > 0;
+    };
+    env.report = [this](StatusUpdate u) { reports_.add(std::move(u)); };
+    runner_ = make_runner(std::move(env));
+    thread_ = std::thread([this] { runtime_.run(1); });
+  }
+  void TearDown() override {
+    runner_.reset();
+    runtime_.stop();
+    thread_.join();
+  }
+
+  api::CheckDefinition check(const std::string& id) {
+    api::CheckDefinition c;
+    c.id = id;
+    c.definition.interval = 1s;
+    c.definition.timeout = 2s;
+    return c;
+  }
+  api::CheckDefinition tcp(const std::string& id, unsigned short port) {
+    auto c = check(id);
+    c.definition.tcp = "127.0.0.1:" + std::to_string(port);
+    return c;
+  }
+  // The statuses reported for `id`, in order.
+  std::vector<std::string> statuses(const std::string& id) {
+    std::vector<std::string> out;
+    for (auto& u : reports_.all(id)) out.push_back(u.status);
+    return out;
+  }
+  api::CheckDefinition ttl_check(const std::string& id, const std::string& status) {
+    auto c = check(id);
+    c.status = status;
+    c.definition.interval = 0s;
+    c.definition.timeout = 0s;
+    c.definition.ttl = 1s;
+    return c;
+  }
+  api::CheckDefinition http(const std::string& id, const std::string& url) {
+    auto c = check(id);
+    c.definition.http = url;
+    return c;
+  }
+  std::string status_of(const std::string& id, const std::string& status) {
+    auto u = reports_.wait(id, status);
+    return u ? u->output : "<no " + status + " report for " + id + ">";
+  }
+
+  Runtime runtime_;
+  std::thread thread_;
+  Reports reports_;
+  std::unique_ptr<Runner> runner_;
+  std::mutex local_mu_;
+  std::vector<api::HealthCheck> local_;
+  std::set<std::string> local_services_;
+  IoThread servers_;
+};
+
+// ---- HTTP ----
+
+TEST_F(RunnerTest, HttpTwoHundredIsPassingWithConsulsOutput) {
+  HttpServer server(servers_);
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/ok";
+  ASSERT_TRUE(runner_->add(http("web", url), Origin::api).ok());
+  EXPECT_EQ(status_of("web", "passing"), "HTTP GET " + url + ": 200 OK Output: all good");
+}
+
+TEST_F(RunnerTest, HttpTooManyRequestsIsWarningAndFiveHundredCritical) {
+  HttpServer server(servers_);
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  ASSERT_TRUE(runner_->add(http("busy", base + "/busy"), Origin::api).ok());
+  auto fail = http("fail", base + "/fail");
+  fail.status = "passing";  // so the change to critical is reported
+  ASSERT_TRUE(runner_->add(fail, Origin::api).ok());
+  EXPECT_EQ(status_of("busy", "warning"), "HTTP GET " + base + "/busy: 429 Too Many Requests Output: ");
+  EXPECT_EQ(status_of("fail", "critical"), "HTTP GET " + base + "/fail: 500 Internal Server Error Output: broken");
+}
+
+TEST_F(RunnerTest, HttpSendsMethodHeadersAndBody) {
+  HttpServer server(servers_);
+  std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/echo";
+  auto c = http("echo", url);
+  c.definition.method = "PUT";
+  c.definition.body = "hello";
+  c.definition.header["X-Test"] = {"yes"};
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("echo", "passing"),
+            "HTTP PUT " + url + ": 200 OK Output: PUT|Consul Health Check|text/plain, text/*, */*|yes|hello");
+}
+
+TEST_F(RunnerTest, HttpFollowsRedirectsOnTheSameHostOnly) {
+  HttpServer server(servers_);
+  HttpServer other(servers_);
+  server.other_port = other.port();
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  ASSERT_TRUE(runner_->add(http("same", base + "/same"), Origin::api).ok());
+  auto other_host = http("other", base + "/other");
+  other_host.status = "passing";
+  ASSERT_TRUE(runner_->add(other_host, Origin::api).ok());
+  auto loop = http("loop", base + "/loop");
+  loop.status = "passing";
+  ASSERT_TRUE(runner_->add(loop, Origin::api).ok());
+  EXPECT_EQ(status_of("same", "passing"), "HTTP GET " + base + "/same: 200 OK Output: all good");
+  // The redirect to another port is the answer itself: a 302 is critical.
+  EXPECT_EQ(status_of("other", "critical"), "HTTP GET " + base + "/other: 302 Found Output: ");
+  EXPECT_EQ(status_of("loop", "critical"), "HTTP GET " + base + "/loop: stopped after 10 redirects");
+}
+
+TEST_F(RunnerTest, HttpDisableRedirectsReportsTheRedirect) {
+  HttpServer server(servers_);
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto c = http("same", base + "/same");
+  c.status = "passing";
+  c.definition.disable_redirects = true;
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("same", "critical"), "HTTP GET " + base + "/same: 302 Found Output: ");
+}
+
+TEST_F(RunnerTest, HttpOutputIsTruncatedToTheMaximum) {
+  HttpServer server(servers_);
+  ASSERT_TRUE(runner_->add(http("big", "http://127.0.0.1:" + std::to_string(server.port()) + "/big"), Origin::api).ok());
+  auto out = status_of("big", "passing");
+  EXPECT_EQ(out.size(), 4096u);
+  EXPECT_EQ(out.back(), 'b');
+}
+
+TEST_F(RunnerTest, HttpConnectionRefusedIsCritical) {
+  std::string url = "http://127.0.0.1:" + std::to_string(closed_tcp_port()) + "/ok";
+  auto c = http("down", url);
+  c.status = "passing";
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("down", "critical"), "HTTP GET " + url + ": Connection refused");
+}
+
+TEST_F(RunnerTest, HttpsWithSkipVerifyPassesAndWithVerifyFailsOnASelfSignedCert) {
+  SelfSigned tls;
+  ASSERT_FALSE(tls.cert.empty()) << "openssl could not make a certificate";
+  HttpServer server(servers_, &tls);
+  std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/ok";
+  auto skip = http("skip", url);
+  skip.definition.tls_skip_verify = true;
+  ASSERT_TRUE(runner_->add(skip, Origin::api).ok());
+  auto verify = http("verify", url);
+  verify.status = "passing";
+  ASSERT_TRUE(runner_->add(verify, Origin::api).ok());
+  EXPECT_EQ(status_of("skip", "passing"), "HTTP GET " + url + ": 200 OK Output: all good");
+  EXPECT_NE(status_of("verify", "critical").find("certificate verify failed"), std::string::npos);
+}
+
+TEST_F(RunnerTest, HttpsTlsServerNameIsSentAsSni) {
+  SelfSigned tls;
+  ASSERT_FALSE(tls.cert.empty());
+  HttpServer server(servers_, &tls);
+  auto c = http("sni", "https://127.0.0.1:" + std::to_string(server.port()) + "/ok");
+  c.definition.tls_skip_verify = true;
+  c.definition.tls_server_name = "localhost";
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_NE(status_of("sni", "passing").find("200 OK"), std::string::npos);
+}
+
+TEST_F(RunnerTest, BadUrlIsRejectedAtAdd) {
+  auto r = runner_->add(http("bad", "ftp://x/"), Origin::api);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), errc::invalid_argument);
+  EXPECT_NE(r.error().detail().find("HTTP"), std::string::npos);
+}
+
+// ---- TCP and UDP ----
+
+TEST_F(RunnerTest, TcpConnectPassesAndAClosedPortIsCritical) {
+  TcpListener listener(servers_);
+  auto up = check("up");
+  up.definition.tcp = "127.0.0.1:" + std::to_string(listener.port());
+  auto down = check("down");
+  down.status = "passing";
+  down.definition.tcp = "127.0.0.1:" + std::to_string(closed_tcp_port());
+  ASSERT_TRUE(runner_->add(up, Origin::api).ok());
+  ASSERT_TRUE(runner_->add(down, Origin::api).ok());
+  EXPECT_EQ(status_of("up", "passing"), "TCP connect " + up.definition.tcp + ": Success");
+  EXPECT_EQ(status_of("down", "critical"), "TCP connect " + down.definition.tcp + ": Connection refused");
+}
+
+TEST_F(RunnerTest, TcpAddressWithoutPortIsRejectedNamingTheField) {
+  auto c = check("t");
+  c.definition.tcp = "127.0.0.1";
+  auto r = runner_->add(c, Origin::api);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail().rfind("TCP:", 0), 0u) << r.error().detail();
+}
+
+TEST_F(RunnerTest, UdpSilenceIsPassingAndPortUnreachableIsCritical) {
+  asio::ip::udp::socket silent(servers_.io(), asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  unsigned short closed;
+  {
+    asio::ip::udp::socket s(servers_.io(), asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    closed = s.local_endpoint().port();
+  }
+  auto up = check("up");
+  up.definition.udp = "127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+  up.definition.timeout = 500ms;
+  auto down = check("down");
+  down.status = "passing";
+  down.definition.udp = "127.0.0.1:" + std::to_string(closed);
+  ASSERT_TRUE(runner_->add(up, Origin::api).ok());
+  ASSERT_TRUE(runner_->add(down, Origin::api).ok());
+  EXPECT_EQ(status_of("up", "passing"), "UDP connect " + up.definition.udp + ": Success");
+  EXPECT_EQ(status_of("down", "critical"), "UDP connect " + down.definition.udp + ": Connection refused");
+}
+
+TEST_F(RunnerTest, AThousandTcpChecksOnOneRunnerAllPass) {
+  TcpListener listener(servers_);
+  const std::string target = "127.0.0.1:" + std::to_string(listener.port());
+  for (int i = 0; i < 1000; ++i) {
+    auto c = check("tcp-" + std::to_string(i));
+    c.definition.tcp = target;
+    c.definition.interval = 2s;  // each first runs within the 2 s stagger window
+    ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  }
+  EXPECT_EQ(reports_.wait_count("passing", 1000), 1000u);
+}
+
+// ---- thresholds and replacement ----
+
+TEST_F(RunnerTest, SuccessBeforePassingHoldsTheStatusBack) {
+  TcpListener listener(servers_);
+  auto c = tcp("t", listener.port());
+  c.success_before_passing = 2;
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  ASSERT_TRUE(reports_.wait("t", "passing"));
+  // The first success alone reported nothing: passing is the only report.
+  EXPECT_EQ(statuses("t"), std::vector<std::string>{"passing"});
+}
+
+TEST_F(RunnerTest, FailuresBeforeCriticalGoesThroughWarning) {
+  auto c = tcp("t", closed_tcp_port());
+  c.status = "passing";
+  c.failures_before_warning = 1;
+  c.failures_before_critical = 2;
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  ASSERT_TRUE(reports_.wait("t", "critical"));
+  EXPECT_EQ(statuses("t"), (std::vector<std::string>{"warning", "critical"}));
+}
+
+// ---- TTL ----
+
+TEST_F(RunnerTest, TtlUpdatesAreReportedAndExpiryIsCritical) {
+  auto c = ttl_check("ttl", "");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  ASSERT_TRUE(runner_->update_ttl("ttl", "passing", "fine").ok());
+  EXPECT_EQ(status_of("ttl", "passing"), "fine");
+  ASSERT_TRUE(runner_->update_ttl("ttl", "warning", "meh").ok());
+  EXPECT_EQ(status_of("ttl", "warning"), "meh");
+  EXPECT_EQ(status_of("ttl", "critical"), "TTL expired (last output before timeout follows): meh");
+}
+
+TEST_F(RunnerTest, TtlUpdateOfAnUnknownOrNonTtlCheckIsNotFound) {
+  EXPECT_EQ(runner_->update_ttl("nope", "passing", "").error().code(), errc::not_found);
+  TcpListener listener(servers_);
+  auto c = tcp("tcp", listener.port());
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(runner_->update_ttl("tcp", "passing", "").error().code(), errc::not_found);
+  EXPECT_EQ(runner_->update_ttl("nope", "bogus", "").error().code(), errc::invalid_argument);
+}
+
+TEST_F(RunnerTest, TtlExpiresWithoutAnyUpdate) {
+  auto c = ttl_check("ttl", "passing");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("ttl", "critical"), "TTL expired");
+}
+
+// ---- scripts ----
+
+std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
+
+TEST_F(RunnerTest, ScriptExitCodesMapToStatuses) {
+  auto ok = check("ok");
+  ok.definition.script_args = sh("echo fine; exit 0");
+  auto warn = check("warn");
+  warn.definition.script_args = sh("echo careful >&2; exit 1");
+  auto crit = check("crit");
+  crit.status = "passing";
+  crit.definition.script_args = sh("echo broken; exit 2");
+  for (auto* c : {&ok, &warn, &crit}) ASSERT_TRUE(runner_->add(*c, Origin::api).ok());
+  EXPECT_EQ(status_of("ok", "passing"), "fine\n");
+  EXPECT_EQ(status_of("warn", "warning"), "careful\n");
+  EXPECT_EQ(status_of("crit", "critical"), "broken\n");
+}
+
+TEST_F(RunnerTest, ScriptPastItsTimeoutIsKilledWithItsWholeGroup) {
+  auto dir = std::filesystem::temp_directory_path() / ("cairn-checks-script-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string pid_file = (dir / "child.pid").string();
+  auto c = check("slow");
+  c.definition.timeout = 1s;
+  c.definition.interval = 2s;
+  // The shell starts a child (sleep) in the same group and waits for it.
+  c.definition.script_args = sh("sleep 30 & echo $! > " + pid_file + "; wait");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("slow", "critical"), "Timed out (1s) running check");
+  std::ifstream in(pid_file);
+  pid_t child = 0;
+  in >> child;
+  ASSERT_GT(child, 0);
+  // The sleep was killed with its group: no process with that pid is left
+  // (it may linger a moment as a zombie of init before it is reaped).
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {
+    std::ifstream stat("/proc/" + std::to_string(child) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    gone = !stat.is_open() || text.find(") Z ") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(gone) << "sleep " << child << " survived the timeout";
+  std::filesystem::remove_all(dir);
+}
+
+class NoScriptsRunnerTest : public RunnerTest {
+ protected:
+  void SetUp() override { start(false); }
+};
+
+TEST_F(NoScriptsRunnerTest, ScriptsAreRefusedUnlessEnabled) {
+  auto c = check("s");
+  c.definition.script_args = sh("exit 0");
+  auto r = runner_->add(c, Origin::api);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail(), kScriptsDisabled);
+}
+
+// ---- alias ----
+
+TEST_F(RunnerTest, AliasOfALocalServiceFollowsItsChecks) {
+  {
+    std::lock_guard lock(local_mu_);
+    local_services_.insert("db");
+    api::HealthCheck hc;
+    hc.check_id = "db-check";
+    hc.name = "db check";
+    hc.service_id = "db";
+    hc.status = "passing";
+    local_.push_back(hc);
+  }
+  auto c = check("alias");
+  c.definition.interval = 0s;
+  c.definition.timeout = 0s;
+  c.definition.alias_service = "db";
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("alias", "passing"), "All checks passing.");
+  {
+    std::lock_guard lock(local_mu_);
+    local_[0].status = "critical";
+    local_[0].output = "down";
+  }
+  runner_->local_changed();
+  EXPECT_EQ(status_of("alias", "critical"), "Aliased check \"db check\" failing: down");
+  {
+    std::lock_guard lock(local_mu_);
+    local_.clear();
+  }
+  runner_->local_changed();
+  EXPECT_EQ(status_of("alias", "passing"), "No checks found.");
+  {
+    std::lock_guard lock(local_mu_);
+    local_services_.clear();
+  }
+  runner_->local_changed();
+  EXPECT_EQ(status_of("alias", "critical"), "Service db could not be found on node node1");
+}
+
+// ---- removal ----
+
+TEST_F(RunnerTest, RemovedCheckReportsNoMore) {
+  auto c = ttl_check("ttl", "passing");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  runner_->remove("ttl");
+  EXPECT_EQ(runner_->update_ttl("ttl", "passing", "").error().code(), errc::not_found);
+  EXPECT_FALSE(reports_.wait("ttl", "critical", 3s));
+}
+
+}  // namespace
+}  // namespace cairn::agent::checks::test
