@@ -1,8 +1,6 @@
 // The HTTP and HTTPS probe (Consul's CheckHTTP): one request per run, no
 // keep-alive; redirects followed only on the same scheme, host and port (at
 // most 10), never to another host; 2xx passing, 429 warning, else critical.
-#include <openssl/ssl.h>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -10,7 +8,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include "agent/checks/probe.h"
+#include "agent/checks/probe_stream.h"
 
 namespace cairn::agent::checks {
 
@@ -89,27 +87,8 @@ asio::awaitable<boost::system::error_code> exchange(ProbeContext& pc, Stream& st
 
 asio::awaitable<boost::system::error_code> fetch(ProbeContext& pc, const api::HealthCheckDefinition& d, const Target& t,
                                                 http::request<http::string_body>& req, Response& out) {
-  tcp::socket socket(pc.ex);
-  auto ec = co_await connect_tcp(pc, socket, t.host, t.port);
-  if (ec) co_return ec;
-  if (!t.tls) {
-    ProbeGuard::Registration stop(*pc.guard, [&] {
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    });
-    co_return co_await exchange(pc, socket, req, out);
-  }
-  asio::ssl::stream<tcp::socket> stream(std::move(socket), pc.tls->get(d.tls_skip_verify, false));
-  ProbeGuard::Registration stop(*pc.guard, [&] {
-    boost::system::error_code ignored;
-    stream.lowest_layer().close(ignored);
-  });
-  const std::string server_name = d.tls_server_name.empty() ? t.host : d.tls_server_name;
-  SSL_set_tlsext_host_name(stream.native_handle(), server_name.c_str());
-  if (!d.tls_skip_verify) stream.set_verify_callback(asio::ssl::host_name_verification(server_name));
-  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
-  if (hec) co_return hec;
-  co_return co_await exchange(pc, stream, req, out);
+  Endpoint ep{t.host, t.port, t.tls, d.tls_skip_verify, d.tls_server_name, false};
+  co_return co_await with_connection(pc, ep, [&](auto& stream) { return exchange(pc, stream, req, out); });
 }
 
 bool is_redirect(unsigned code) { return code == 301 || code == 302 || code == 303 || code == 307 || code == 308; }

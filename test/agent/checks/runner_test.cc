@@ -13,6 +13,7 @@
 #include "agent/checks/plan.h"
 #include "agent/checks/runner.h"
 #include "core/io/runtime.h"
+#include "test/agent/checks/h2_server.h"
 #include "test/agent/checks/servers.h"
 
 namespace cairn::agent::checks::test {
@@ -258,6 +259,59 @@ TEST_F(RunnerTest, AThousandTcpChecksOnOneRunnerAllPass) {
     ASSERT_TRUE(runner_->add(c, Origin::api).ok());
   }
   EXPECT_EQ(reports_.wait_count("passing", 1000), 1000u);
+}
+
+// ---- HTTP/2: H2PING and gRPC ----
+
+TEST_F(RunnerTest, H2PingOverTlsIsAcked) {
+  SelfSigned tls;
+  ASSERT_FALSE(tls.cert.empty());
+  H2Server server(servers_, &tls);
+  auto c = check("ping");
+  c.definition.h2ping = "127.0.0.1:" + std::to_string(server.port());
+  c.definition.tls_skip_verify = true;
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("ping", "passing"), "HTTP2 ping was successful");
+}
+
+TEST_F(RunnerTest, H2PingToAClosedPortIsCritical) {
+  auto c = check("ping");
+  c.status = "passing";
+  c.definition.h2ping = "127.0.0.1:" + std::to_string(closed_tcp_port());
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("ping", "critical"), "HTTP2 ping failed: Connection refused");
+}
+
+TEST_F(RunnerTest, GrpcHealthServingIsPassingAndOtherwiseCritical) {
+  H2Server server(servers_);
+  const std::string base = "127.0.0.1:" + std::to_string(server.port());
+  auto add = [&](const std::string& id, const std::string& target) {
+    auto c = check(id);
+    c.status = "passing";
+    c.definition.grpc = target;
+    ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  };
+  add("whole", base);
+  add("good", base + "/good");
+  add("bad", base + "/bad");
+  add("unknown", base + "/nope");
+  EXPECT_EQ(status_of("whole", "passing"), "gRPC check " + base + ": success");
+  EXPECT_EQ(status_of("good", "passing"), "gRPC check " + base + "/good: success");
+  EXPECT_EQ(status_of("bad", "critical"), "gRPC check " + base + "/bad: service \"bad\" is NOT_SERVING");
+  EXPECT_EQ(status_of("unknown", "critical"),
+            "gRPC check " + base + "/nope: rpc error: code = 5 desc = unknown service");
+}
+
+TEST_F(RunnerTest, GrpcOverTls) {
+  SelfSigned tls;
+  ASSERT_FALSE(tls.cert.empty());
+  H2Server server(servers_, &tls);
+  auto c = check("g");
+  c.definition.grpc = "127.0.0.1:" + std::to_string(server.port()) + "/good";
+  c.definition.grpc_use_tls = true;
+  c.definition.tls_skip_verify = true;
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("g", "passing"), "gRPC check " + c.definition.grpc + ": success");
 }
 
 // ---- thresholds and replacement ----

@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -116,24 +117,36 @@ struct SelfSigned {
   ~SelfSigned() { std::filesystem::remove_all(dir); }
 };
 
-// An HTTP(S) server: /ok 200, /busy 429, /fail 500, /same 302 to /ok,
-// /loop 302 to itself, /other 302 to another port's /ok, /big 200 with
-// 10,000 bytes, /echo 200 with the method, User-Agent, Accept, X-Test and body.
-class HttpServer {
+// Accepts on 127.0.0.1 and hands each connection, in TLS when given a
+// certificate (offering ALPN h2 when asked), to Derived::run(stream).
+template <typename Derived>
+class ServerBase {
  public:
-  explicit HttpServer(IoThread& io, const SelfSigned* tls = nullptr)
+  ServerBase(IoThread& io, const SelfSigned* tls, bool h2)
       : acceptor_(io.io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     if (tls) {
       ctx_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
       ctx_->use_certificate_chain_file(tls->cert);
       ctx_->use_private_key_file(tls->key, asio::ssl::context::pem);
+      if (h2) SSL_CTX_set_alpn_select_cb(ctx_->native_handle(), select_h2, nullptr);
     }
     asio::co_spawn(acceptor_.get_executor(), accept(), asio::detached);
   }
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
-  unsigned short other_port = 1;
 
  private:
+  static int select_h2(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                       void*) {
+    static const unsigned char kH2[] = {'h', '2'};
+    for (unsigned int i = 0; i < inlen; i += in[i] + 1) {
+      if (in[i] == 2 && i + 3 <= inlen && std::memcmp(in + i + 1, kH2, 2) == 0) {
+        *out = in + i + 1;
+        *outlen = 2;
+        return SSL_TLSEXT_ERR_OK;
+      }
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+  }
   asio::awaitable<void> accept() {
     for (;;) {
       auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
@@ -141,6 +154,40 @@ class HttpServer {
       asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
     }
   }
+  asio::awaitable<void> serve(tcp::socket socket) {
+    auto* self = static_cast<Derived*>(this);
+    if (!ctx_) {
+      co_await self->run(socket);
+      co_return;
+    }
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), *ctx_);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+    if (!ec) co_await self->run(stream);
+  }
+
+  tcp::acceptor acceptor_;
+  std::unique_ptr<asio::ssl::context> ctx_;
+};
+
+// An HTTP(S) server: /ok 200, /busy 429, /fail 500, /same 302 to /ok,
+// /loop 302 to itself, /other 302 to another port's /ok, /big 200 with
+// 10,000 bytes, /echo 200 with the method, User-Agent, Accept, X-Test and body.
+class HttpServer : public ServerBase<HttpServer> {
+ public:
+  explicit HttpServer(IoThread& io, const SelfSigned* tls = nullptr) : ServerBase(io, tls, false) {}
+  unsigned short other_port = 1;
+
+  template <typename Stream>
+  asio::awaitable<void> run(Stream& stream) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    auto [ec, n] = co_await http::async_read(stream, buf, req, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto res = answer(req);
+    co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+  }
+
+ private:
   http::response<http::string_body> answer(const http::request<http::string_body>& req) {
     http::response<http::string_body> res;
     res.version(11);
@@ -174,27 +221,6 @@ class HttpServer {
     res.prepare_payload();
     return res;
   }
-  template <typename Stream>
-  asio::awaitable<void> exchange(Stream& stream) {
-    beast::flat_buffer buf;
-    http::request<http::string_body> req;
-    auto [ec, n] = co_await http::async_read(stream, buf, req, asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    auto res = answer(req);
-    co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-  }
-  asio::awaitable<void> serve(tcp::socket socket) {
-    if (!ctx_) {
-      co_await exchange(socket);
-      co_return;
-    }
-    asio::ssl::stream<tcp::socket> stream(std::move(socket), *ctx_);
-    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
-    if (!ec) co_await exchange(stream);
-  }
-
-  tcp::acceptor acceptor_;
-  std::unique_ptr<asio::ssl::context> ctx_;
 };
 
 // Accepts and closes connections.
