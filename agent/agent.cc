@@ -12,6 +12,8 @@
 #include <optional>
 #include <regex>
 
+#include "agent/cache/cache.h"
+#include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
 #include "agent/user_events.h"
 #include "agent/uuid.h"
@@ -22,6 +24,7 @@
 #include "core/io/http_server.h"
 #include "core/duration.h"
 #include "core/io/runtime.h"
+#include "core/io/system_clock.h"
 #include "core/log.h"
 #include "core/version.h"
 #include "gossip/io/node.h"
@@ -105,6 +108,13 @@ struct Agent::Impl {
   std::unique_ptr<asio::steady_timer> retry_timer;
   int retry_attempts = 0;
 
+  // DNS (agent/dns), answered from the agent cache (agent/cache).
+  std::unique_ptr<AsioScheduler> cache_scheduler;
+  std::shared_ptr<cache::Cache> cache;
+  std::unique_ptr<dns::Server> dns;
+  std::vector<std::string> dns_addresses;
+  Status start_dns();
+
   void on_user_event(const gossip::UserEvent& ue);
   void retry_join();
 };
@@ -155,6 +165,7 @@ std::vector<gossip::MemberInfo> Agent::members() const {
 
 const Config& Agent::config() const { return impl_->config; }
 const std::vector<std::string>& Agent::http_addresses() const { return impl_->http_addresses; }
+const std::vector<std::string>& Agent::dns_addresses() const { return impl_->dns_addresses; }
 std::string Agent::gossip_address() const { return impl_->gossip ? impl_->gossip->advertise() : std::string(); }
 
 void Agent::Impl::on_user_event(const gossip::UserEvent& ue) {
@@ -300,6 +311,7 @@ Status Agent::start(Runtime& runtime) {
   } else {
     log::info("agent", "HTTP API disabled (ports.http = -1)");
   }
+  CAIRN_RETURN_IF_ERROR(impl_->start_dns());
   log::info("agent", "agent started: node={} id={} datacenter={} gossip={} data_dir={}", c.node_name, c.node_id,
             c.datacenter, impl_->gossip->advertise(), c.data_dir);
 
@@ -318,9 +330,40 @@ Status Agent::start(Runtime& runtime) {
   return {};
 }
 
+Status Agent::Impl::start_dns() {
+  const Config& c = config;
+  if (c.dns_port < 0) {
+    log::info("agent", "DNS disabled (ports.dns = -1)");
+    return {};
+  }
+  cache::Options co;
+  co.allow_stale = c.dns_config.allow_stale;
+  co.max_stale = c.dns_config.max_stale;
+  cache_scheduler = std::make_unique<AsioScheduler>(asio::make_strand(runtime->io()));
+  cache = cache::Cache::make(rpc, SystemClock::instance(), *cache_scheduler, co);
+  auto resolver = std::make_shared<dns::Resolver>(
+      c, cache, SystemClock::instance(),
+      static_cast<uint64_t>(SystemClock::instance().wall_now().since_unix_epoch.count()));
+  dns::ServerOptions so;
+  so.recursors = c.recursors;
+  so.recursor_timeout = c.dns_config.recursor_timeout;
+  dns = std::make_unique<dns::Server>(runtime->io(), resolver, so);
+  for (const auto& addr : c.client_addr) {
+    CAIRN_TRY(uint16_t port, dns->listen(addr, static_cast<uint16_t>(c.dns_port)));
+    std::string shown = addr.find(':') != std::string::npos ? "[" + addr + "]" : addr;
+    dns_addresses.push_back(shown + ":" + std::to_string(port));
+    log::info("agent", "Started DNS server on {}:{} (udp)", shown, port);
+    log::info("agent", "Started DNS server on {}:{} (tcp)", shown, port);
+  }
+  dns->start();
+  return {};
+}
+
 void Agent::shutdown(bool leave, std::function<void()> done) {
   auto finish = [this, done = std::move(done)]() mutable {
     impl_->retry_timer->cancel();
+    if (impl_->dns) impl_->dns->stop();
+    if (impl_->cache) impl_->cache->stop();
     auto stop_gossip = [this, done = std::move(done)]() mutable {
       impl_->gossip->stop();
       done();

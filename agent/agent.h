@@ -73,6 +73,8 @@ class Agent {
   const Config& config() const;
   // "ip:port" of each HTTP listener, after start().
   const std::vector<std::string>& http_addresses() const;
+  // "ip:port" of each DNS listener (UDP and TCP share the port), after start().
+  const std::vector<std::string>& dns_addresses() const;
   // The gossip address others reach us at, after start().
   std::string gossip_address() const;
 
