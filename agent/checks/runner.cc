@@ -22,6 +22,7 @@
 #include "api/rpc.h"
 #include "core/io/random.h"
 #include "core/io/runtime.h"
+#include "core/log.h"
 
 namespace cairn::agent::checks {
 
@@ -45,6 +46,7 @@ struct Monitor {
         thresholds(plan.success_before_passing, plan.failures_before_warning, plan.failures_before_critical),
         last_status(plan.initial_status),
         timer(strand) {}
+  int64_t output_max = 4096;  // the agent's limit, lowered by the check's OutputMaxSize
   api::CheckDefinition check;
   CheckPlan plan;
   Thresholds thresholds;
@@ -151,6 +153,10 @@ class Core : public std::enable_shared_from_this<Core> {
     }
     if (stopped_) return;
     auto m = std::make_shared<Monitor>(strand_, std::move(check), std::move(plan));
+    // As Consul: a check's OutputMaxSize may only lower the agent's limit.
+    m->output_max = env_.output_max_size > 0 ? env_.output_max_size : 4096;
+    const auto own = static_cast<int64_t>(m->check.definition.output_max_size);
+    if (own > 0 && own < m->output_max) m->output_max = own;
     monitors_[m->check.id] = m;
     const auto& kind = m->plan.kind;
     if (kind == "ttl") {
@@ -163,7 +169,14 @@ class Core : public std::enable_shared_from_this<Core> {
       }
     } else {
       auto stagger = Duration(rng_->uniform(static_cast<uint64_t>(m->plan.interval.count())));
-      asio::co_spawn(strand_, poll(shared_from_this(), m, stagger), [](std::exception_ptr) {});
+      asio::co_spawn(strand_, poll(shared_from_this(), m, stagger), [id = m->check.id](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("checks", "check {} stopped: {}", id, ex.what());
+        }
+      });
     }
   }
 
@@ -174,7 +187,7 @@ class Core : public std::enable_shared_from_this<Core> {
   }
 
   void report(Monitor& m, const std::string& status, const std::string& output) {
-    std::string out = truncate_output(output, env_.output_max_size);
+    std::string out = truncate_output(output, m.output_max);
     if (m.stopped || (status == m.last_status && out == m.last_output)) return;
     m.last_status = status;
     m.last_output = out;
@@ -207,7 +220,7 @@ class Core : public std::enable_shared_from_this<Core> {
     while (!m->stopped) {
       auto guard = std::make_shared<ProbeGuard>();
       m->guard = guard;
-      ProbeContext pc{self->strand_, m->plan.timeout, self->env_.output_max_size, guard.get(), &self->tls_,
+      ProbeContext pc{self->strand_, m->plan.timeout, m->output_max, guard.get(), &self->tls_,
                       &self->processes_};
       asio::steady_timer deadline(self->strand_);
       deadline.expires_after(m->plan.timeout);

@@ -12,6 +12,7 @@
 
 #include "agent/checks/plan.h"
 #include "agent/checks/runner.h"
+#include "api/rpc.h"
 #include "core/io/runtime.h"
 #include "test/agent/checks/h2_server.h"
 #include "test/agent/checks/servers.h"
@@ -20,6 +21,63 @@ namespace cairn::agent::checks::test {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Servers that answer HealthNode and CatalogNodeServices for node "other";
+// a query with min_index at or above the current index parks until
+// set_checks() moves the index on. Thread-safe.
+class FakeServers : public api::rpc::Handler {
+ public:
+  void query(api::rpc::QueryOptions options, api::rpc::Query query, api::rpc::QueryCallback done) override {
+    std::unique_lock lock(mu_);
+    ++queries_;
+    if (auto* n = std::get_if<api::rpc::CatalogNodeServices>(&query)) {
+      api::NodeServices ns;
+      for (auto& s : services_) ns.services.push_back(api::NodeService{.id = s});
+      auto value = n->node == "other" ? std::optional<api::NodeServices>(ns) : std::nullopt;
+      lock.unlock();
+      done(api::rpc::QueryResponse{{index_}, api::rpc::make_value<api::rpc::CatalogNodeServices, api::rpc::QueryValue>(value)});
+      return;
+    }
+    if (options.min_index >= index_) {
+      parked_.push_back(std::move(done));
+      return;
+    }
+    auto r = response();
+    lock.unlock();
+    done(std::move(r));
+  }
+  void write(api::rpc::WriteOptions, api::rpc::Write, api::rpc::WriteCallback done) override {
+    done(Error(errc::unavailable, "not here"));
+  }
+  void set(std::vector<api::HealthCheck> checks, std::set<std::string> services) {
+    std::vector<api::rpc::QueryCallback> parked;
+    api::rpc::QueryResponse r;
+    {
+      std::lock_guard lock(mu_);
+      checks_ = std::move(checks);
+      services_ = std::move(services);
+      ++index_;
+      parked.swap(parked_);
+      r = response();
+    }
+    for (auto& p : parked) p(r);
+  }
+  int queries() {
+    std::lock_guard lock(mu_);
+    return queries_;
+  }
+
+ private:
+  api::rpc::QueryResponse response() {
+    return api::rpc::QueryResponse{{index_}, api::rpc::make_value<api::rpc::HealthNode, api::rpc::QueryValue>(checks_)};
+  }
+  std::mutex mu_;
+  uint64_t index_ = 10;
+  int queries_ = 0;
+  std::vector<api::HealthCheck> checks_;
+  std::set<std::string> services_;
+  std::vector<api::rpc::QueryCallback> parked_;
+};
 
 class RunnerTest : public ::testing::Test {
  protected:
@@ -43,6 +101,11 @@ class RunnerTest : public ::testing::Test {
       return local_services_.count(service) > 0;
     };
     env.report = [this](StatusUpdate u) { reports_.add(std::move(u)); };
+    env.rpc = [this]() -> std::shared_ptr<api::rpc::Handler> {
+      std::lock_guard lock(local_mu_);
+      ++rpc_asked_;
+      return servers_known_ ? fake_servers_ : nullptr;
+    };
     runner_ = make_runner(std::move(env));
     thread_ = std::thread([this] { runtime_.run(1); });
   }
@@ -70,6 +133,14 @@ class RunnerTest : public ::testing::Test {
     for (auto& u : reports_.all(id)) out.push_back(u.status);
     return out;
   }
+  api::CheckDefinition alias_check(const std::string& node, const std::string& service) {
+    auto c = check("alias");
+    c.definition.interval = 0s;
+    c.definition.timeout = 0s;
+    c.definition.alias_node = node;
+    c.definition.alias_service = service;
+    return c;
+  }
   api::CheckDefinition ttl_check(const std::string& id, const std::string& status) {
     auto c = check(id);
     c.status = status;
@@ -95,6 +166,9 @@ class RunnerTest : public ::testing::Test {
   std::mutex local_mu_;
   std::vector<api::HealthCheck> local_;
   std::set<std::string> local_services_;
+  bool servers_known_ = true;
+  int rpc_asked_ = 0;
+  std::shared_ptr<FakeServers> fake_servers_ = std::make_shared<FakeServers>();
   IoThread servers_;
 };
 
@@ -436,10 +510,7 @@ TEST_F(RunnerTest, AliasOfALocalServiceFollowsItsChecks) {
     hc.status = "passing";
     local_.push_back(hc);
   }
-  auto c = check("alias");
-  c.definition.interval = 0s;
-  c.definition.timeout = 0s;
-  c.definition.alias_service = "db";
+  auto c = alias_check("", "db");
   ASSERT_TRUE(runner_->add(c, Origin::api).ok());
   EXPECT_EQ(status_of("alias", "passing"), "All checks passing.");
   {
@@ -461,6 +532,61 @@ TEST_F(RunnerTest, AliasOfALocalServiceFollowsItsChecks) {
   }
   runner_->local_changed();
   EXPECT_EQ(status_of("alias", "critical"), "Service db could not be found on node node1");
+}
+
+api::HealthCheck remote_check(const std::string& service, const std::string& status) {
+  api::HealthCheck hc;
+  hc.node = "other";
+  hc.check_id = service + "-check";
+  hc.name = service + " check";
+  hc.service_id = service;
+  hc.status = status;
+  return hc;
+}
+
+TEST_F(RunnerTest, AliasOfAnotherNodeFollowsBlockingQueries) {
+  fake_servers_->set({remote_check("api", "passing")}, {"api"});
+  auto c = alias_check("other", "api");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("alias", "passing"), "All checks passing.");
+  fake_servers_->set({remote_check("api", "warning")}, {"api"});
+  EXPECT_EQ(status_of("alias", "warning"), "Aliased check \"api check\" failing: ");
+  fake_servers_->set({}, {"api"});
+  EXPECT_EQ(status_of("alias", "passing"), "No checks found.");
+  fake_servers_->set({}, {});
+  EXPECT_EQ(status_of("alias", "critical"), "Service api could not be found on node other");
+}
+
+TEST_F(RunnerTest, AliasOfAnotherNodeRetriesUntilAServerIsKnown) {
+  {
+    std::lock_guard lock(local_mu_);
+    servers_known_ = false;
+  }
+  fake_servers_->set({remote_check("api", "passing")}, {"api"});
+  auto c = alias_check("other", "api");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  // Once the runner has found no server, make one known: the retry finds it.
+  for (int i = 0; i < 400; ++i) {
+    {
+      std::lock_guard lock(local_mu_);
+      if (rpc_asked_ > 0) break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  {
+    std::lock_guard lock(local_mu_);
+    ASSERT_GT(rpc_asked_, 0);
+    servers_known_ = true;
+  }
+  EXPECT_EQ(status_of("alias", "passing"), "All checks passing.");
+}
+
+TEST_F(RunnerTest, ACheckMayLowerTheOutputLimitAndScriptsKeepTheTail) {
+  auto c = check("s");
+  c.definition.output_max_size = 5;
+  c.definition.script_args = sh("echo 0123456789");
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("s", "passing"), "6789\n");
 }
 
 // ---- removal ----
