@@ -41,7 +41,16 @@ std::string to_json(const std::map<std::string, std::vector<std::string>>& servi
 // /v1/kv/<prefix>?keys: ["a", "b/"] (an empty list is [], never null).
 std::string to_json(const std::vector<std::string>& keys);
 
+// /v1/txn: {"Results": [{"KV": ...} | {"Node": ...} | {"Service": ...} |
+// {"Check": ...}] or null, "Errors": [{"OpIndex", "What"}] or null}.
+std::string to_json(const TxnResponse& response);
+
 // --- decoding (request bodies) ---
+// PUT /v1/txn: a JSON array of ops, each an object with one of "KV",
+// "Node", "Service", "Check" (Consul's api.TxnOps). Errors are Consul's
+// 400 text "Failed to parse body: <why>", naming the op ("[2].KV.Verb:
+// unknown verb \"frob\"").
+Result<std::vector<TxnOp>> decode_txn_ops(std::string_view body);
 Result<RegisterRequest> decode_register_request(std::string_view body);
 Result<DeregisterRequest> decode_deregister_request(std::string_view body);
 Result<NodeService> decode_node_service(std::string_view body);
@@ -60,6 +69,7 @@ Result<std::vector<HealthCheck>> decode_health_checks(std::string_view body);
 Result<std::vector<Session>> decode_sessions(std::string_view body);
 Result<std::vector<std::string>> decode_keys(std::string_view body);
 Result<std::map<std::string, std::vector<std::string>>> decode_service_tags(std::string_view body);
+Result<TxnResponse> decode_txn_response(std::string_view body);
 
 // PUT /v1/session/create. `defaults` is what the agent fills in before the
 // body is decoded over it (Node = the agent's node, LockDelay 15s, Behavior

@@ -248,19 +248,22 @@ std::vector<Field> session_fields(Session& s, bool lock_delay_fixup) {
       raft_fields(s.raft));
 }
 
+Field kv_value_field(KVPair& kv) {
+  return Field{{"Value"}, [&kv](const Json& v, const std::string& p) -> Status {
+                 std::string text;
+                 CAIRN_RETURN_IF_ERROR(read(v, p, text));
+                 auto bytes = base64_decode(text);
+                 if (!bytes) return Error(errc::invalid_argument, p + ": " + bytes.error().message());
+                 kv.value = std::move(*bytes);
+                 return {};
+               }};
+}
+
 Status read(const Json& j, const std::string& path, KVPair& kv) {
   return decode_object(
       j, path,
       concat({field({"LockIndex"}, kv.lock_index), field({"Key"}, kv.key), field({"Flags"}, kv.flags),
-              Field{{"Value"},
-                    [&kv](const Json& v, const std::string& p) -> Status {
-                      std::string text;
-                      CAIRN_RETURN_IF_ERROR(read(v, p, text));
-                      auto bytes = base64_decode(text);
-                      if (!bytes) return Error(errc::invalid_argument, p + ": " + bytes.error().message());
-                      kv.value = std::move(*bytes);
-                      return {};
-                    }},
+              kv_value_field(kv),
               field({"Session"}, kv.session)},
              raft_fields(kv.raft)));
 }

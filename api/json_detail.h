@@ -77,6 +77,8 @@ std::vector<Field> node_fields(Node& n, std::string_view meta_name);
 // lock_delay_fixup: Consul's FixupLockDelay for request bodies (numbers
 // under 1000 are seconds); responses always carry nanoseconds.
 std::vector<Field> session_fields(Session& s, bool lock_delay_fixup);
+// A KV "Value": base64 text into bytes (null leaves no value).
+Field kv_value_field(KVPair& kv);
 // a + b, for composing field lists.
 std::vector<Field> concat(std::vector<Field> a, std::vector<Field> b);
 

@@ -157,9 +157,23 @@ struct OperatorRaftConfiguration {
   using Value = RaftConfiguration;
 };
 
+// PUT /v1/txn with only get/check verbs: every op against one consistent
+// view, no Raft write. Errors per op come back in the value (HTTP 409), not
+// as an Error. Never blocking (Consul's Txn.Read is not).
+struct TxnRead {
+  std::vector<TxnOp> ops;
+  using Value = TxnResponse;
+};
+// GET /v1/snapshot: the whole state as one archive (server/README.md
+// "Snapshot archives"); the meta index is the archive's applied index.
+struct SnapshotSave {
+  using Value = std::string;
+};
+
 using Query = std::variant<KvGet, KvList, KvKeys, SessionGet, SessionList, SessionNode, CatalogNodes, CatalogServices,
                            CatalogServiceNodes, CatalogNodeServices, HealthNode, HealthChecks, HealthState,
-                           HealthService, StatusLeader, StatusPeers, OperatorRaftConfiguration>;
+                           HealthService, StatusLeader, StatusPeers, OperatorRaftConfiguration, TxnRead,
+                           SnapshotSave>;
 
 // ---- writes ----
 struct KvApply {  // returns whether the write happened (cas/lock may lose)
@@ -197,8 +211,21 @@ struct OperatorRaftTransferLeader {  // to `id`, or to any voter when empty; ret
   using Value = std::string;
 };
 
+// PUT /v1/txn with at least one write verb: all ops at one Raft index in
+// one batch, or none of them; a rollback is a value with errors (HTTP 409).
+struct Txn {
+  std::vector<TxnOp> ops;
+  using Value = TxnResponse;
+};
+// PUT /v1/snapshot: replaces the whole state on every server with the
+// archive's (invalid_argument, state untouched, when it does not verify).
+struct SnapshotRestore {
+  std::string archive;
+  using Value = bool;
+};
+
 using Write = std::variant<KvApply, SessionCreate, SessionDestroy, SessionRenew, CatalogRegister, CatalogDeregister,
-                           OperatorRaftRemovePeer, OperatorRaftTransferLeader>;
+                           OperatorRaftRemovePeer, OperatorRaftTransferLeader, Txn, SnapshotRestore>;
 
 // ---- aligned result variants ----
 template <typename V>

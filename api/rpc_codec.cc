@@ -89,6 +89,9 @@ CAIRN_RPC_FIELDS(rpc::OperatorRaftRemovePeer) {
   io(v.address);
 }
 CAIRN_RPC_FIELDS(rpc::OperatorRaftTransferLeader) { io(v.id); }
+CAIRN_RPC_FIELDS(rpc::TxnRead) { io(v.ops); }
+CAIRN_RPC_FIELDS(rpc::Txn) { io(v.ops); }
+CAIRN_RPC_FIELDS(rpc::SnapshotRestore) { io(v.archive); }
 CAIRN_RPC_FIELDS(rpc::QueryCall) {
   io(v.options);
   io(v.query);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "core/clock.h"
@@ -253,6 +254,74 @@ struct DeregisterRequest {
   std::string check_id;
   std::string token;
   friend bool operator==(const DeregisterRequest&, const DeregisterRequest&) = default;
+};
+
+// ---- /v1/txn (structs.TxnOp, TxnResult, TxnError) ----
+
+// Every verb of a transaction operation (Consul's api.KVOp, NodeOp, ServiceOp,
+// CheckOp share their names: "set", "cas", "get", "delete", "delete-cas").
+enum class TxnVerb : uint8_t {
+  set = 1,               // "set"
+  cas = 2,               // "cas"
+  lock = 3,              // "lock" (KV)
+  unlock = 4,            // "unlock" (KV)
+  del = 5,               // "delete"
+  delete_cas = 6,        // "delete-cas"
+  delete_tree = 7,       // "delete-tree" (KV)
+  get = 8,               // "get"
+  get_tree = 9,          // "get-tree" (KV)
+  check_index = 10,      // "check-index" (KV)
+  check_session = 11,    // "check-session" (KV)
+  check_not_exists = 12, // "check-not-exists" (KV)
+};
+
+// Whether the verb changes the state (a transaction without any is a read).
+inline bool txn_verb_writes(TxnVerb v) {
+  return v == TxnVerb::set || v == TxnVerb::cas || v == TxnVerb::lock || v == TxnVerb::unlock ||
+         v == TxnVerb::del || v == TxnVerb::delete_cas || v == TxnVerb::delete_tree;
+}
+
+// Consul's maxTxnOps: more is 413 "Transaction contains too many operations (65 > 64)".
+inline constexpr size_t kMaxTxnOps = 64;
+
+struct TxnKvOp {  // {"KV": {Verb, Key, Value, Flags, Index, Session}}; Index is entry.raft.modify_index
+  TxnVerb verb = TxnVerb::set;
+  KVPair entry;
+  friend bool operator==(const TxnKvOp&, const TxnKvOp&) = default;
+};
+struct TxnNodeOp {  // {"Node": {Verb, Node: {...}}}; the CAS index is node.raft.modify_index
+  TxnVerb verb = TxnVerb::set;
+  Node node;
+  friend bool operator==(const TxnNodeOp&, const TxnNodeOp&) = default;
+};
+struct TxnServiceOp {  // {"Service": {Verb, Node, Service: {...}}}
+  TxnVerb verb = TxnVerb::set;
+  std::string node;
+  NodeService service;
+  friend bool operator==(const TxnServiceOp&, const TxnServiceOp&) = default;
+};
+struct TxnCheckOp {  // {"Check": {Verb, Check: {...}}}
+  TxnVerb verb = TxnVerb::set;
+  HealthCheck check;
+  friend bool operator==(const TxnCheckOp&, const TxnCheckOp&) = default;
+};
+using TxnOp = std::variant<TxnKvOp, TxnNodeOp, TxnServiceOp, TxnCheckOp>;
+
+// One entry of "Results": {"KV": ...} | {"Node": ...} | {"Service": ...} | {"Check": ...}.
+using TxnResult = std::variant<KVPair, Node, NodeService, HealthCheck>;
+
+struct TxnError {  // {"OpIndex": i, "What": "..."}
+  uint64_t op_index = 0;
+  std::string what;
+  friend bool operator==(const TxnError&, const TxnError&) = default;
+};
+
+// A transaction's outcome: results when it committed, errors (and no
+// results) when it rolled back — HTTP 200 or 409.
+struct TxnResponse {
+  std::vector<TxnResult> results;
+  std::vector<TxnError> errors;
+  friend bool operator==(const TxnResponse&, const TxnResponse&) = default;
 };
 
 }  // namespace cairn::api

@@ -21,6 +21,7 @@ void put(ByteWriter& w, const HealthCheck& v);
 void put(ByteWriter& w, const Session& v);
 void put(ByteWriter& w, const RegisterRequest& v);
 void put(ByteWriter& w, const DeregisterRequest& v);
+void put(ByteWriter& w, const std::vector<TxnOp>& v);
 
 // Each returns r.ok() after reading.
 bool get(ByteReader& r, KVPair& v);
@@ -30,5 +31,6 @@ bool get(ByteReader& r, HealthCheck& v);
 bool get(ByteReader& r, Session& v);
 bool get(ByteReader& r, RegisterRequest& v);
 bool get(ByteReader& r, DeregisterRequest& v);
+bool get(ByteReader& r, std::vector<TxnOp>& v);
 
 }  // namespace cairn::api::wire

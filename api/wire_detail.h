@@ -35,6 +35,11 @@ struct EnumRange<KvOp> {
   static constexpr uint64_t min = static_cast<uint64_t>(KvOp::set);
   static constexpr uint64_t max = static_cast<uint64_t>(KvOp::delete_tree);
 };
+template <>
+struct EnumRange<TxnVerb> {
+  static constexpr uint64_t min = static_cast<uint64_t>(TxnVerb::set);
+  static constexpr uint64_t max = static_cast<uint64_t>(TxnVerb::check_not_exists);
+};
 
 // A type with no fields (a query that takes no argument) writes nothing.
 template <typename IO, typename T>
@@ -182,6 +187,38 @@ template <typename IO, typename T>
 void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, NodeServices> {
   io(v.node);
   io(v.services);
+}
+
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnKvOp> {
+  io(v.verb);
+  io(v.entry);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnNodeOp> {
+  io(v.verb);
+  io(v.node);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnServiceOp> {
+  io(v.verb);
+  io(v.node);
+  io(v.service);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnCheckOp> {
+  io(v.verb);
+  io(v.check);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnError> {
+  io(v.op_index);
+  io(v.what);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnResponse> {
+  io(v.results);
+  io(v.errors);
 }
 
 struct Put {

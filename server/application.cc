@@ -53,6 +53,18 @@ void Server::Impl::apply(const raft::Entry& entry) {
   }
   Result<fsm::Applied> r = fsm::Fsm(*s).apply(entry.index, entry.data);
   if (!r.ok()) return fail_server("applying entry " + std::to_string(entry.index), r.error());
+  if (r->restore_archive) {
+    // PUT /v1/snapshot: every replica swaps in the same archive here, at the
+    // same index. The leader verified it before proposing, so a failure is
+    // a local storage problem (swap_in has failed the server then).
+    std::string archive = std::move(*r->restore_archive);
+    r->restore_archive.reset();
+    s.reset();
+    if (Status st = swap_in(archive, entry.index); !st.ok()) {
+      if (!is_stopped()) fail_server("restoring the snapshot of entry " + std::to_string(entry.index), st.error());
+      return;
+    }
+  }
   {
     std::lock_guard lock(mu);
     ++stats.commands_applied;
@@ -97,23 +109,33 @@ void Server::Impl::wake_all() {
     for (auto& w : parked) {
       if (w->parked) registry.remove(w->id);
       w->parked = false;
+      // Answer now rather than park again: a restored state may hold lower
+      // indexes than the waiter saw (Consul abandons every blocking query on
+      // a restore; clients start over at the index they get back).
+      w->expired = true;
       all.push_back(w);
     }
   }
   for (auto& w : all) asio::post(strand, [self = shared_from_this(), w] { self->run(w); });
 }
 
-Result<std::pair<std::string, uint64_t>> Server::Impl::checkpoint_to_temp() {
-  std::shared_ptr<state::Store> s = store_ref();
-  if (!s) return Error(errc::cancelled, "server stopped");
+std::string Server::Impl::temp_dir(std::string_view what) {
   uint64_t seq;
   {
     std::lock_guard lock(mu);
     seq = ++snapshot_seq;
   }
-  std::string dir = options.data_dir + "/snapshot-tmp-" + std::to_string(seq);
+  std::string dir = options.data_dir + "/" + std::string(what) + "-tmp-" + std::to_string(seq);
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  fs::remove_all(dir, ec);  // a leftover of a crash
+  return dir;
+}
+
+Result<std::pair<std::string, uint64_t>> Server::Impl::checkpoint_to_temp() {
+  std::shared_ptr<state::Store> s = store_ref();
+  if (!s) return Error(errc::cancelled, "server stopped");
+  std::string dir = temp_dir("snapshot");
+  std::error_code ec;
   // A checkpoint flushes the memtables into fsynced SST files, so the store
   // is durable up to the index it holds: the driver may compact the log up
   // to there (server/state/README.md "Atomicity and durability").
@@ -175,24 +197,27 @@ Status Server::Impl::restore(const raft::Snapshot& snap) {
   // An empty image is the bootstrap snapshot: nothing to restore.
   if (snap.data.empty()) return {};
   CAIRN_TRY(uint64_t holds, packed_applied_index(snap.data));
-  std::shared_ptr<state::Store> old;
-  uint64_t seq;
   {
     std::lock_guard lock(mu);
     if (!store) return Error(errc::cancelled, "server stopped");
     // At start-up the driver restores the last Raft snapshot, but the store
     // kept its own state, which is at least as new: keep it.
     if (store->applied_index() >= holds) return {};
-    seq = ++snapshot_seq;
   }
-  std::string dir = options.data_dir + "/restore-tmp-" + std::to_string(seq);
+  return swap_in(snap.data, 0);
+}
+
+Status Server::Impl::swap_in(std::string_view archive, uint64_t rebase_to) {
+  std::shared_ptr<state::Store> old;
+  if (!store_ref()) return Error(errc::cancelled, "server stopped");
+  std::string dir = temp_dir("restore");
   std::error_code ec;
-  fs::remove_all(dir, ec);
-  auto unpacked = unpack_checkpoint(snap.data, dir);
+  auto unpacked = unpack_checkpoint(archive, dir);
   if (!unpacked.ok()) {
     fs::remove_all(dir, ec);
     return unpacked.error();
   }
+  uint64_t holds = *unpacked;
   {
     std::lock_guard lock(mu);
     old = std::move(store);
@@ -207,15 +232,65 @@ Status Server::Impl::restore(const raft::Snapshot& snap) {
     fail_server("restoring a snapshot", restored.error());
     return restored.error();
   }
+  if (rebase_to > 0) {
+    // Durably, before anything else is applied: after a crash the store must
+    // not claim the archive's index, or entries after the restore would be
+    // skipped (archive index above this one) or replayed into it.
+    Status st = (*restored)->rebase_applied_index(rebase_to);
+    if (st.ok()) {
+      auto synced = (*restored)->sync();
+      if (!synced.ok()) st = synced.error();
+    }
+    if (!st.ok()) {
+      fail_server("recording the index of a restored snapshot", st.error());
+      return st;
+    }
+  }
   {
     std::lock_guard lock(mu);
     if (stopped) return Error(errc::cancelled, "server stopped");
     store = std::move(restored).value();
     ++stats.snapshots_restored;
   }
-  log::info("server", "{} restored a snapshot at index {}", options.node_name, holds);
+  log::info("server", "{} restored a snapshot taken at index {}{}", options.node_name, holds,
+            rebase_to > 0 ? " (PUT /v1/snapshot, now at index " + std::to_string(rebase_to) + ")" : std::string());
   wake_all();  // everything may have changed
   return {};
+}
+
+Result<std::pair<std::string, uint64_t>> Server::Impl::save_archive() {
+  std::shared_ptr<state::Store> s = store_ref();
+  if (!s) return Error(errc::unavailable, "restoring a snapshot; try again");
+  std::string dir = temp_dir("save");
+  s.reset();  // the checkpoint below takes its own reference
+  auto taken = [&]() -> Result<std::pair<std::string, uint64_t>> {
+    std::shared_ptr<state::Store> st = store_ref();
+    if (!st) return Error(errc::unavailable, "restoring a snapshot; try again");
+    CAIRN_TRY(uint64_t index, st->checkpoint(dir));
+    st.reset();
+    CAIRN_TRY(std::string packed, pack_checkpoint(dir, index));
+    return std::make_pair(std::move(packed), index);
+  }();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return taken;
+}
+
+Status Server::Impl::verify_archive(std::string_view archive) {
+  std::string dir = temp_dir("verify");
+  auto bad = [](const Error& e) { return Error(errc::invalid_argument, "Invalid snapshot: " + e.message()); };
+  Status out;
+  if (auto unpacked = unpack_checkpoint(archive, dir); !unpacked.ok()) {
+    out = unpacked.error().is(errc::parse_error) ? bad(unpacked.error()) : unpacked.error();
+  } else {
+    state::StoreOptions o;
+    o.create_if_missing = false;
+    auto opened = state::Store::open(dir, o);  // a copy: opening it may write to it
+    if (!opened.ok()) out = bad(opened.error());
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return out;
 }
 
 }  // namespace cairn::server

@@ -44,6 +44,12 @@ Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q) {
           [&](const rpc::HealthService& x) {
             return indexed<rpc::HealthService>(v.health_service(x.service, x.tags, x.passing_only));
           },
+          [&](const rpc::TxnRead& x) -> Result<ReadResult> {
+            auto r = v.txn(x.ops);
+            if (!r.ok()) return r.error();
+            return ReadResult{std::max<uint64_t>(v.applied_index(), 1),
+                              rpc::make_value<rpc::TxnRead, rpc::QueryValue>(std::move(r).value())};
+          },
           [&](const auto&) -> Result<ReadResult> { return Error(errc::internal, "not a state query"); },
       },
       q);
@@ -82,6 +88,8 @@ bool is_status_query(const rpc::Query& q) {
 void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done, Hold hold) {
   if (Status st = usable(); !st.ok()) return done(st.error());
   if (is_status_query(q)) return done(status_query(q));
+  // Neither blocks (Consul's Txn.Read and Snapshot do not): answer at once.
+  if (std::holds_alternative<rpc::TxnRead>(q) || std::holds_alternative<rpc::SnapshotSave>(q)) o.min_index = 0;
   auto self = shared_from_this();
   // No leader yet (an election is running): try again shortly, as Consul holds RPCs.
   auto no_leader = [self, o, q, done, hold](const Error& e) mutable {
@@ -124,6 +132,19 @@ void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback d
 }
 
 void Server::Impl::start_read(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback done) {
+  if (std::holds_alternative<rpc::SnapshotSave>(q)) {
+    // A checkpoint and its packing, on the read strand (not the snapshot
+    // thread: a job there must not hold the Server, whose end joins it).
+    auto job = [self = shared_from_this(), o, done = std::move(done)] {
+      auto archive = self->save_archive();
+      if (!archive.ok()) return done(archive.error());
+      rpc::QueryResponse resp{self->meta_for(o),
+                              rpc::make_value<rpc::SnapshotSave, rpc::QueryValue>(std::move(archive->first))};
+      resp.meta.index = std::max<uint64_t>(archive->second, 1);
+      done(std::move(resp));
+    };
+    return asio::post(strand, std::move(job));
+  }
   auto w = std::make_shared<Waiter>();
   w->options = std::move(o);
   w->query = std::move(q);

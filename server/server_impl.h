@@ -111,6 +111,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::string snapshot();
   bool snapshot_async(raft::Index applied, std::function<void(Result<std::string>)> done);
   Status restore(const raft::Snapshot& snapshot);
+  // Replaces the store by the state in `archive` (server/snapshot_archive.h);
+  // with rebase_to > 0 the new store continues at that applied index (a
+  // restore entry), durably. Wakes every parked query.
+  Status swap_in(std::string_view archive, uint64_t rebase_to);
+  // GET /v1/snapshot: the whole state as an archive, and the index it holds.
+  Result<std::pair<std::string, uint64_t>> save_archive();
+  // PUT /v1/snapshot on the leader: the archive unpacks into an openable
+  // store (invalid_argument naming what is wrong otherwise).
+  Status verify_archive(std::string_view archive);
+  // A fresh, empty path data_dir/<what>-tmp-<n> (not created).
+  std::string temp_dir(std::string_view what);
   // A checkpoint of the store in a fresh temporary directory, and its index.
   Result<std::pair<std::string, uint64_t>> checkpoint_to_temp();
   std::optional<fsm::Applied> take_applied(uint64_t index);
@@ -153,6 +164,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   void propose(std::string command, std::function<void(Result<std::pair<uint64_t, fsm::Response>>)> done,
                std::function<void(raft::NodeId leader)> not_leader);
   std::string new_session_id(const state::Store& s);
+  // Calls hooks.on_kv_tombstone (a KV delete at `index` left tombstones).
+  void tombstone_hint(uint64_t index);
 
   // --- queries (queries.cc) ---
   void query(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done, Hold hold = {});

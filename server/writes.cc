@@ -42,6 +42,15 @@ Result<rpc::WriteValue> value_from(const fsm::Response& r) {
 
 }  // namespace
 
+void Server::Impl::tombstone_hint(uint64_t index) {
+  std::function<void(uint64_t)> hook;
+  {
+    std::lock_guard lock(mu);
+    hook = hooks.on_kv_tombstone;
+  }
+  if (hook) hook(index);
+}
+
 std::string Server::Impl::new_session_id(const state::Store& s) {
   for (;;) {
     std::string id;
@@ -150,14 +159,7 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
           [&](const rpc::KvApply& kv) {
             std::function<void(uint64_t, const rpc::WriteValue&)> after;
             if (is_delete(kv.op)) {
-              after = [self](uint64_t index, const rpc::WriteValue&) {
-                std::function<void(uint64_t)> hook;
-                {
-                  std::lock_guard lock(self->mu);
-                  hook = self->hooks.on_kv_tombstone;
-                }
-                if (hook) hook(index);
-              };
+              after = [self](uint64_t index, const rpc::WriteValue&) { self->tombstone_hint(index); };
             }
             submit(kv, fsm::encode(fsm::KvCommand{kv.op, kv.entry, now}), std::move(after));
           },
@@ -194,6 +196,33 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
                      }
                      if (hook) hook(id);
                    });
+          },
+          [&](const rpc::Txn& x) {
+            if (x.ops.size() > api::kMaxTxnOps)
+              return done(Error(errc::too_large, "Transaction contains too many operations (" +
+                                                     std::to_string(x.ops.size()) + " > " +
+                                                     std::to_string(api::kMaxTxnOps) + ")"));
+            // KV deletes leave tombstones for the reaper, as a /v1/kv delete does.
+            bool deletes = false;
+            for (const auto& op : x.ops) {
+              if (auto* kv = std::get_if<api::TxnKvOp>(&op))
+                deletes = deletes || kv->verb == api::TxnVerb::del || kv->verb == api::TxnVerb::delete_cas ||
+                          kv->verb == api::TxnVerb::delete_tree;
+            }
+            std::function<void(uint64_t, const rpc::WriteValue&)> after;
+            if (deletes) {
+              after = [self](uint64_t index, const rpc::WriteValue& v) {
+                if (!rpc::value_of<rpc::Txn>(rpc::WriteResponse{index, v}).errors.empty()) return;
+                self->tombstone_hint(index);
+              };
+            }
+            submit(x, fsm::encode(fsm::TxnCommand{x.ops, now}), std::move(after));
+          },
+          [&](const rpc::SnapshotRestore& r) {
+            // Refuse a bad archive here, before it reaches the log: every
+            // replica must be able to apply what is committed.
+            if (Status st = verify_archive(r.archive); !st.ok()) return done(st.error());
+            submit(r, fsm::encode(fsm::RestoreCommand{r.archive}), nullptr);
           },
           [&](const rpc::CatalogRegister& r) {
             submit(r, fsm::encode(fsm::RegisterCommand{r.request, now}), nullptr);

@@ -61,5 +61,7 @@ void register_session(Router& router, EndpointContext& ctx);
 void register_catalog(Router& router, EndpointContext& ctx);
 void register_health(Router& router, EndpointContext& ctx);
 void register_operator_raft(Router& router, EndpointContext& ctx);
+void register_txn(Router& router, EndpointContext& ctx);       // txn.cc: PUT /v1/txn
+void register_snapshot(Router& router, EndpointContext& ctx);  // snapshot.cc: GET/PUT /v1/snapshot
 
 }  // namespace cairn::agent::http

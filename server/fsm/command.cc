@@ -65,6 +65,20 @@ std::string encode(const TombstoneCommand& c) {
   return out;
 }
 
+std::string encode(const TxnCommand& c) {
+  std::string out = header(CommandType::txn);
+  ByteWriter w(&out);
+  put_now(w, c.now);
+  api::wire::put(w, c.ops);
+  return out;
+}
+
+std::string encode(const RestoreCommand& c) {
+  std::string out = header(CommandType::restore);
+  out += c.archive;  // the rest of the command is the archive, as it is
+  return out;
+}
+
 Result<Command> decode(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t raw_type = r.u8();
@@ -122,6 +136,14 @@ Result<Command> decode(std::string_view bytes) {
       c.reap_up_to = r.varint();
       return finish(std::move(c), "tombstone");
     }
+    case CommandType::txn: {
+      TxnCommand c;
+      c.now = get_now(r);
+      api::wire::get(r, c.ops);
+      return finish(std::move(c), "txn");
+    }
+    case CommandType::restore:
+      return Command{RestoreCommand{std::string(bytes.substr(2))}};
   }
   return unknown();
 }

@@ -1,7 +1,9 @@
 // Raft commands of the server's state machine: a type byte, a format
 // version byte, then the payload (core/codec.h). Type numbers are Consul's
 // structs.MessageType, so logs and tooling line up:
-//   0 register  1 deregister  2 kvs  3 session  5 tombstone
+//   0 register  1 deregister  2 kvs  3 session  5 tombstone  8 txn
+// and one of Cairn's own, 127 restore (Consul restores through Raft's
+// snapshot machinery, which has no message type).
 // Bit 7 of the type (Consul's IgnoreUnknownTypeFlag, 128) marks a command
 // that an older server may skip if it does not know the type; without it,
 // an unknown type or version stops the FSM.
@@ -17,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "api/types.h"
 #include "core/clock.h"
@@ -31,6 +34,8 @@ enum class CommandType : uint8_t {
   kvs = 2,
   session = 3,
   tombstone = 5,
+  txn = 8,
+  restore = 127,
 };
 inline constexpr uint8_t kIgnoreUnknownTypeFlag = 128;
 inline constexpr uint8_t kCommandVersion = 1;
@@ -60,19 +65,30 @@ struct TombstoneCommand {
   TombstoneOp op = TombstoneOp::reap;
   uint64_t reap_up_to = 0;
 };
+struct TxnCommand {
+  std::vector<api::TxnOp> ops;
+  WallTime now;
+};
+// PUT /v1/snapshot: replace the whole state by the archive's
+// (server/snapshot_archive.h), then continue at this entry's index.
+struct RestoreCommand {
+  std::string archive;
+};
 // A command of a type this build does not know, flagged ignorable.
 struct IgnoredCommand {
   uint8_t type = 0;
 };
 
 using Command = std::variant<RegisterCommand, DeregisterCommand, KvCommand, SessionCommand, TombstoneCommand,
-                             IgnoredCommand>;
+                             TxnCommand, RestoreCommand, IgnoredCommand>;
 
 std::string encode(const RegisterCommand& c);
 std::string encode(const DeregisterCommand& c);
 std::string encode(const KvCommand& c);
 std::string encode(const SessionCommand& c);
 std::string encode(const TombstoneCommand& c);
+std::string encode(const TxnCommand& c);
+std::string encode(const RestoreCommand& c);
 
 // errc::invalid_argument for bytes that do not decode (truncated, trailing
 // bytes, bad enum values); errc::not_supported-style failures — an unknown

@@ -18,7 +18,8 @@ Result<Applied> settle(Result<T> r, state::TouchSet touched) {
     if (state::is_storage_failure(r.error())) return r.error();
     return rejected(r.error());
   }
-  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> || std::is_same_v<T, uint64_t>) {
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string> || std::is_same_v<T, uint64_t> ||
+                std::is_same_v<T, api::TxnResponse>) {
     Applied a;
     a.response = std::move(r).value();
     a.touched = std::move(touched);
@@ -62,6 +63,13 @@ Result<Applied> Fsm::apply(uint64_t index, std::string_view bytes) {
           return done(store_.session_destroy(index, c.session.id, c.now, touched));
         } else if constexpr (std::is_same_v<C, TombstoneCommand>) {
           return done(store_.reap_tombstones(index, c.reap_up_to, touched));
+        } else if constexpr (std::is_same_v<C, TxnCommand>) {
+          return done(store_.txn(index, c.ops, c.now, touched));
+        } else if constexpr (std::is_same_v<C, RestoreCommand>) {
+          Applied a;
+          a.response = true;
+          a.restore_archive = std::move(c.archive);
+          return a;
         } else {
           static_assert(std::is_same_v<C, IgnoredCommand>);
           return settle(store_.apply_noop(index), {});

@@ -5,7 +5,8 @@
 // Results. apply() distinguishes three outcomes:
 //   - success: Applied::response holds the command's answer (KV: bool;
 //     session create: the ID; session destroy: bool; tombstone reap: how many;
-//     register/deregister: monostate), and Applied::touched the watch keys
+//     register/deregister: monostate; txn: api::TxnResponse, whose errors
+//     mean it rolled back), and Applied::touched the watch keys
 //     to wake (server/state/watch.h);
 //   - rejection: the command was refused (a missing node, corrupt bytes, an
 //     index already applied); Applied::rejection holds the Error for the
@@ -31,12 +32,16 @@
 
 namespace cairn::server::fsm {
 
-using Response = std::variant<std::monostate, bool, std::string, uint64_t>;
+using Response = std::variant<std::monostate, bool, std::string, uint64_t, api::TxnResponse>;
 
 struct Applied {
   Response response;                // meaningful when !rejection
   std::optional<Error> rejection;   // why the command was refused
   state::TouchSet touched;
+  // A restore command: the store is left alone; the owner of the store
+  // (server::Server) replaces it by this archive and rebases it at the
+  // entry's index (it alone can swap the store under its readers).
+  std::optional<std::string> restore_archive;
 };
 
 class Fsm {

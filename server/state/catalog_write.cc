@@ -57,8 +57,6 @@ Status remove_service_name(Txn& t, const std::string& name, const std::string& n
   return {};
 }
 
-Status delete_node(Txn& t, const std::string& node);
-
 // Consul's ensureNoNodeWithSimilarNameTxn: a name belongs to the node that
 // holds it, unless that node has no ID (an upgrade may claim it) or its
 // serfHealth check is critical (it is gone and may be replaced).
@@ -87,6 +85,8 @@ Status claim_node_id(Txn& t, const std::optional<api::Node>& holder, const api::
   }
   return {};
 }
+
+}  // namespace
 
 Status ensure_node(Txn& t, api::Node n) {
   CAIRN_TRY(auto existing, find_node(t, n.node));
@@ -194,8 +194,6 @@ Status delete_node(Txn& t, const std::string& node) {
   note_node_changed(t, node);
   return {};
 }
-
-}  // namespace
 
 Status catalog_register(Txn& t, api::RegisterRequest req) {
   CAIRN_RETURN_IF_ERROR(api::prepare_register(req));

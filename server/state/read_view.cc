@@ -12,6 +12,10 @@ ReadView& ReadView::operator=(ReadView&&) noexcept = default;
 
 uint64_t ReadView::applied_index() const { return reader_->meta_u64(kAppliedIndexKey).value_or(0); }
 
+Result<api::TxnResponse> ReadView::txn(const std::vector<api::TxnOp>& ops) const {
+  return state::txn_read(*reader_, ops);
+}
+
 Result<Indexed<std::optional<api::KVPair>>> ReadView::kv_get(const std::string& key) const {
   return state::kv_get(*reader_, key);
 }

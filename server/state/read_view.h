@@ -85,6 +85,9 @@ class ReadView {
                                                                        const std::vector<std::string>& tags,
                                                                        bool passing_only) const;
 
+  // --- /v1/txn with get/check verbs only (invalid_argument for a write verb) ---
+  Result<api::TxnResponse> txn(const std::vector<api::TxnOp>& ops) const;
+
  private:
   std::unique_ptr<SnapshotReader> reader_;
 };

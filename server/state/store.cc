@@ -81,16 +81,18 @@ Result<uint64_t> Store::sync() {
 namespace {
 
 // One command: refuse stale indexes, run `op` in a Txn, commit it — or, if
-// the command failed, commit only the applied index.
+// the command failed (or `rolled_back` says its result is a refusal), commit
+// only the applied index.
 template <typename T, typename Op>
-Result<T> run(Db& db, uint64_t index, WallTime now, TouchSet& touched, Op&& op) {
+Result<T> run(Db& db, uint64_t index, WallTime now, TouchSet& touched, Op&& op,
+              bool (*rolled_back)(const T&) = nullptr) {
   if (index <= db.applied())
     return Error(errc::out_of_range,
                  "index " + std::to_string(index) + " is already applied (at " + std::to_string(db.applied()) + ")");
   Txn txn(db, index, now);
   Result<T> result = op(txn);
   if (!result.ok() && is_storage_failure(result.error())) return result;  // record nothing: the caller stops
-  if (!result.ok()) {
+  if (!result.ok() || (rolled_back && rolled_back(*result))) {
     rocksdb::WriteBatch only_index;
     CAIRN_RETURN_IF_ERROR(db.write(&only_index, index));
     return result;
@@ -136,6 +138,18 @@ Status Store::catalog_deregister(uint64_t index, const api::DeregisterRequest& r
 
 Result<uint64_t> Store::reap_tombstones(uint64_t index, uint64_t up_to_index, TouchSet& touched) {
   return run<uint64_t>(*db_, index, WallTime{}, touched, [&](Txn& t) { return kv_reap_tombstones(t, up_to_index); });
+}
+
+Result<api::TxnResponse> Store::txn(uint64_t index, const std::vector<api::TxnOp>& ops, WallTime now,
+                                    TouchSet& touched) {
+  return run<api::TxnResponse>(
+      *db_, index, now, touched, [&](Txn& t) { return state::txn_apply(t, ops); },
+      +[](const api::TxnResponse& r) { return !r.errors.empty(); });
+}
+
+Status Store::rebase_applied_index(uint64_t index) {
+  rocksdb::WriteBatch only_index;
+  return db_->write(&only_index, index);
 }
 
 Status Store::apply_noop(uint64_t index) {

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/types.h"
 #include "core/clock.h"
@@ -102,6 +103,14 @@ class Store {
   Status catalog_deregister(uint64_t index, const api::DeregisterRequest& req, WallTime now, TouchSet& touched);
   // Forgets KV tombstones whose delete index is <= up_to_index. Returns how many.
   Result<uint64_t> reap_tombstones(uint64_t index, uint64_t up_to_index, TouchSet& touched);
+  // /v1/txn: every op in one batch at `index`, or — when any op fails —
+  // nothing but the index (the response then holds the errors, no results).
+  // Err only for a storage failure or a stale index.
+  Result<api::TxnResponse> txn(uint64_t index, const std::vector<api::TxnOp>& ops, WallTime now, TouchSet& touched);
+  // Records `index` as the applied index even when it is lower than the
+  // current one: a restored snapshot continues at the Raft index of the
+  // entry that restored it, whatever index the archive was taken at.
+  Status rebase_applied_index(uint64_t index);
   // Records `index` as applied without changing anything (a command that
   // failed before reaching the store, or one flagged ignorable).
   Status apply_noop(uint64_t index);

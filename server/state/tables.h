@@ -46,6 +46,23 @@ Result<Indexed<std::vector<api::Session>>> node_sessions(const Reader& r, const 
 // --- catalog_write.cc ---
 Status catalog_register(Txn& t, api::RegisterRequest req);
 Status catalog_deregister(Txn& t, const api::DeregisterRequest& req);
+// The pieces of a registration, for transactions (Consul's ensureNodeTxn,
+// ensureServiceTxn, ensureCheckTxn and the delete*Txn): no pre-apply rules.
+Status ensure_node(Txn& t, api::Node n);
+Status ensure_service(Txn& t, const std::string& node, api::NodeService s);
+Status ensure_check(Txn& t, api::HealthCheck c);
+Status delete_node(Txn& t, const std::string& node);
+Status delete_service(Txn& t, const std::string& node, const std::string& service_id);
+Status delete_check(Txn& t, const std::string& node, const std::string& check_id);
+
+// --- txn.cc ---
+// /v1/txn: every op in order against `t` (its writes see the earlier ops');
+// errors are collected per op (Consul's texts) and the caller commits the
+// batch only when there are none. Err only on a storage failure.
+Result<api::TxnResponse> txn_apply(Txn& t, const std::vector<api::TxnOp>& ops);
+// The same for get/check verbs only, against a consistent view;
+// invalid_argument when an op writes.
+Result<api::TxnResponse> txn_read(const Reader& r, const std::vector<api::TxnOp>& ops);
 
 // --- catalog_read.cc ---
 Result<std::optional<api::Node>> find_node(const Reader& r, const std::string& node);

@@ -153,6 +153,25 @@ auto fields_of(const OperatorRaftRemovePeer& v) { return std::tie(v.id, v.addres
 OperatorRaftTransferLeader sample(Tag<OperatorRaftTransferLeader>) { return {"id3"}; }
 auto fields_of(const OperatorRaftTransferLeader& v) { return std::tie(v.id); }
 
+TxnOp sample(Tag<TxnOp>) { return TxnServiceOp{TxnVerb::delete_cas, "n1", sample(Tag<NodeService>{})}; }
+TxnResponse sample(Tag<TxnResponse>) {
+  return {{sample(Tag<KVPair>{}), sample(Tag<Node>{}), sample(Tag<NodeService>{}), sample(Tag<HealthCheck>{})},
+          {{3, "key \"k\" exists"}}};
+}
+TxnRead sample(Tag<TxnRead>) {
+  return {{TxnKvOp{TxnVerb::check_index, sample(Tag<KVPair>{})}, TxnCheckOp{TxnVerb::get, sample(Tag<HealthCheck>{})}}};
+}
+auto fields_of(const TxnRead& v) { return std::tie(v.ops); }
+SnapshotSave sample(Tag<SnapshotSave>) { return {}; }
+auto fields_of(const SnapshotSave&) { return std::tuple<>(); }
+Txn sample(Tag<Txn>) {
+  return {{TxnNodeOp{TxnVerb::set, sample(Tag<Node>{})}, sample(Tag<TxnOp>{}),
+           TxnKvOp{TxnVerb::lock, sample(Tag<KVPair>{})}}};
+}
+auto fields_of(const Txn& v) { return std::tie(v.ops); }
+SnapshotRestore sample(Tag<SnapshotRestore>) { return {std::string("CAIRNSNAP\0\x01", 11)}; }
+auto fields_of(const SnapshotRestore& v) { return std::tie(v.archive); }
+
 QueryOptions sample_query_options() {
   return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1"};
 }

@@ -254,4 +254,19 @@ inline rpc::Write register_node(std::string node, std::string address, std::stri
   return r;
 }
 
+// ?stale
+inline rpc::QueryOptions stale() {
+  rpc::QueryOptions o;
+  o.consistency = rpc::Consistency::stale;
+  return o;
+}
+
+// The value of `key` read on server `on` (nullopt when missing).
+inline std::optional<std::string> kv_value(Cluster& c, int on, const std::string& key, rpc::QueryOptions o = {}) {
+  auto r = c.query(on, rpc::KvGet{key}, o);
+  EXPECT_TRUE(r.ok()) << r.error().message();
+  if (!r.ok() || !rpc::value_of<rpc::KvGet>(*r)) return std::nullopt;
+  return rpc::value_of<rpc::KvGet>(*r)->value;
+}
+
 }  // namespace cairn::server::test

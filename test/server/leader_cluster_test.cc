@@ -13,12 +13,6 @@ namespace {
 using namespace std::chrono_literals;
 using rpc::value_of;
 
-rpc::QueryOptions stale() {
-  rpc::QueryOptions o;
-  o.consistency = rpc::Consistency::stale;
-  return o;
-}
-
 class LeaderClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {

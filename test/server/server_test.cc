@@ -22,19 +22,6 @@ rpc::QueryOptions blocking(uint64_t index, Duration wait, rpc::Consistency c = r
   return o;
 }
 
-rpc::QueryOptions stale() {
-  rpc::QueryOptions o;
-  o.consistency = rpc::Consistency::stale;
-  return o;
-}
-
-std::optional<std::string> kv_value(Cluster& c, int on, const std::string& key, rpc::QueryOptions o = {}) {
-  auto r = c.query(on, rpc::KvGet{key}, o);
-  EXPECT_TRUE(r.ok()) << r.error().message();
-  if (!r.ok() || !value_of<rpc::KvGet>(*r)) return std::nullopt;
-  return value_of<rpc::KvGet>(*r)->value;
-}
-
 // ---- one server ----
 
 // One server in dev mode (bootstrap): `o` are its options, start() (re)starts it.

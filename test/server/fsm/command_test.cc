@@ -136,5 +136,43 @@ TEST(Command, RandomBytesNeverCrash) {
   }
 }
 
+TEST(Command, TxnRoundTripsEveryOpKindAsConsulsType8) {
+  TxnCommand c;
+  c.now = t0();
+  api::TxnKvOp kv;
+  kv.verb = api::TxnVerb::check_index;
+  kv.entry.key = "k";
+  kv.entry.value = std::string("\0v", 2);
+  kv.entry.raft.modify_index = 4;
+  api::TxnNodeOp node;
+  node.verb = api::TxnVerb::delete_cas;
+  node.node.node = "n";
+  api::TxnServiceOp svc;
+  svc.verb = api::TxnVerb::set;
+  svc.node = "n";
+  svc.service.service = "web";
+  api::TxnCheckOp check;
+  check.verb = api::TxnVerb::get;
+  check.check.check_id = "c";
+  c.ops = {kv, node, svc, check};
+  std::string bytes = encode(c);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 8);
+  auto d = decode(bytes);
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  auto& got = std::get<TxnCommand>(*d);
+  EXPECT_EQ(got.now, t0());
+  EXPECT_EQ(got.ops, c.ops);
+  for (size_t n = 2; n < bytes.size(); ++n) EXPECT_FALSE(decode(bytes.substr(0, n)).ok()) << n;
+}
+
+TEST(Command, RestoreCarriesTheArchiveBytesAsTheyAre) {
+  std::string archive("CAIRNSNAP\0\1rest", 16);
+  std::string bytes = encode(RestoreCommand{archive});
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), 127);
+  auto d = decode(bytes);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(std::get<RestoreCommand>(*d).archive, archive);
+}
+
 }  // namespace
 }  // namespace cairn::server::fsm
