@@ -121,6 +121,22 @@ Status validate_target(const std::string& kind, const api::HealthCheckDefinition
     if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
       return Error(errc::invalid_argument, "HTTP: \"" + d.http + "\" is not an http:// or https:// URL");
     }
+    // What goes on the wire must not break the request apart (RFC 9110 §5.6.2 tokens).
+    auto is_token = [](const std::string& t) {
+      return !t.empty() && t.find_first_not_of("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+                               std::string::npos;
+    };
+    if (!d.method.empty() && !is_token(d.method)) {
+      return Error(errc::invalid_argument, "Method: \"" + d.method + "\" is not an HTTP method");
+    }
+    for (const auto& [name, values] : d.header) {
+      if (!is_token(name)) return Error(errc::invalid_argument, "Header: \"" + name + "\" is not a header name");
+      for (const auto& v : values) {
+        if (v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+          return Error(errc::invalid_argument, "Header: the value of \"" + name + "\" holds a line break or NUL");
+        }
+      }
+    }
   }
   return ok_status();
 }

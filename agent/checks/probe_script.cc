@@ -72,7 +72,13 @@ asio::awaitable<Outcome> probe_script(ProbeContext& pc, const api::HealthCheckDe
   asio::readable_pipe pipe(pc.ex, started->second);
   std::string output;
   {
-    ProbeGuard::Registration stop(*pc.guard, [pid] { ::kill(-pid, SIGKILL); });
+    // Closing our end too ends the read should something outside the group
+    // (a daemonised grandchild) still hold the pipe.
+    ProbeGuard::Registration stop(*pc.guard, [pid, &pipe] {
+      ::kill(-pid, SIGKILL);
+      boost::system::error_code ignored;
+      pipe.close(ignored);
+    });
     // Consul keeps the last output_max_size bytes (a ring buffer).
     const size_t max = static_cast<size_t>(pc.output_max_size > 0 ? pc.output_max_size : 4096);
     char chunk[4096];

@@ -79,6 +79,8 @@ class FakeServers : public api::rpc::Handler {
   std::vector<api::rpc::QueryCallback> parked_;
 };
 
+std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
+
 class RunnerTest : public ::testing::Test {
  protected:
   void SetUp() override { start(); }
@@ -121,6 +123,27 @@ class RunnerTest : public ::testing::Test {
     c.definition.interval = 1s;
     c.definition.timeout = 2s;
     return c;
+  }
+  // Runs `script` (where PIDFILE stands for a file the script writes a pid to)
+  // with a 1 s timeout, expects the timeout, and returns the pid written.
+  pid_t timed_out_script(const std::string& id, const std::string& script) {
+    auto dir = std::filesystem::temp_directory_path() / ("cairn-checks-" + id + "-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string pid_file = (dir / "child.pid").string();
+    std::string text = script;
+    text.replace(text.find("PIDFILE"), 7, pid_file);
+    api::CheckDefinition c;
+    c.id = id;
+    c.definition.timeout = 1s;
+    c.definition.interval = 2s;
+    c.definition.script_args = sh(text);
+    EXPECT_TRUE(runner_->add(c, Origin::api).ok());
+    EXPECT_EQ(status_of(id, "critical"), "Timed out (1s) running check");
+    std::ifstream in(pid_file);
+    pid_t child = 0;
+    in >> child;
+    std::filesystem::remove_all(dir);
+    return child;
   }
   api::CheckDefinition tcp(const std::string& id, unsigned short port) {
     auto c = check(id);
@@ -281,6 +304,19 @@ TEST_F(RunnerTest, BadUrlIsRejectedAtAdd) {
   EXPECT_NE(r.error().detail().find("HTTP"), std::string::npos);
 }
 
+TEST_F(RunnerTest, HeadersAndMethodThatWouldBreakTheRequestAreRejected) {
+  auto c = http("h", "http://127.0.0.1:1/");
+  c.definition.header["X-Evil"] = {"a\r\nHost: other"};
+  auto r = runner_->add(c, Origin::api);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail().rfind("Header:", 0), 0u) << r.error().detail();
+  c.definition.header.clear();
+  c.definition.method = "GET /x";
+  r = runner_->add(c, Origin::api);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail().rfind("Method:", 0), 0u) << r.error().detail();
+}
+
 // ---- TCP and UDP ----
 
 TEST_F(RunnerTest, TcpConnectPassesAndAClosedPortIsCritical) {
@@ -439,7 +475,6 @@ TEST_F(RunnerTest, TtlExpiresWithoutAnyUpdate) {
 
 // ---- scripts ----
 
-std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
 
 TEST_F(RunnerTest, ScriptExitCodesMapToStatuses) {
   auto ok = check("ok");
@@ -456,19 +491,8 @@ TEST_F(RunnerTest, ScriptExitCodesMapToStatuses) {
 }
 
 TEST_F(RunnerTest, ScriptPastItsTimeoutIsKilledWithItsWholeGroup) {
-  auto dir = std::filesystem::temp_directory_path() / ("cairn-checks-script-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string pid_file = (dir / "child.pid").string();
-  auto c = check("slow");
-  c.definition.timeout = 1s;
-  c.definition.interval = 2s;
   // The shell starts a child (sleep) in the same group and waits for it.
-  c.definition.script_args = sh("sleep 30 & echo $! > " + pid_file + "; wait");
-  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
-  EXPECT_EQ(status_of("slow", "critical"), "Timed out (1s) running check");
-  std::ifstream in(pid_file);
-  pid_t child = 0;
-  in >> child;
+  pid_t child = timed_out_script("slow", "sleep 30 & echo $! > PIDFILE; wait");
   ASSERT_GT(child, 0);
   // The sleep was killed with its group: no process with that pid is left
   // (it may linger a moment as a zombie of init before it is reaped).
@@ -481,7 +505,13 @@ TEST_F(RunnerTest, ScriptPastItsTimeoutIsKilledWithItsWholeGroup) {
     if (!gone) std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(gone) << "sleep " << child << " survived the timeout";
-  std::filesystem::remove_all(dir);
+}
+
+TEST_F(RunnerTest, ScriptWhoseEscapedChildHoldsTheOutputStillEndsAtTheTimeout) {
+  // The child leaves the group (setsid) but keeps stdout: the read only ends
+  // because the runner closes its end at the deadline.
+  pid_t child = timed_out_script("escape", "setsid sleep 20 & echo $! > PIDFILE; exit 0");
+  if (child > 0) ::kill(child, SIGKILL);  // not ours to reap: it was the shell's child
 }
 
 class NoScriptsRunnerTest : public RunnerTest {
