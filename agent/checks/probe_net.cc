@@ -148,15 +148,24 @@ std::string failure_text(const ProbeContext& pc, const boost::system::error_code
 
 asio::awaitable<boost::system::error_code> connect_tcp(ProbeContext& pc, tcp::socket& socket, const std::string& host,
                                                        const std::string& port) {
-  tcp::resolver resolver(pc.ex);
-  ProbeGuard::Registration stop_resolve(*pc.guard, [&] { resolver.cancel(); });
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, port, kTuple);
-  if (rec) co_return rec;
   ProbeGuard::Registration stop_connect(*pc.guard, [&] {
     boost::system::error_code ignored;
     socket.close(ignored);
   });
-  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kTuple);
+  boost::system::error_code cec;
+  boost::system::error_code not_ip;
+  auto ip = asio::ip::make_address(host, not_ip);
+  if (!not_ip) {
+    // An address needs no resolver (whose async form runs on a helper thread).
+    std::tie(cec) = co_await socket.async_connect(tcp::endpoint(ip, static_cast<unsigned short>(std::stoi(port))), kTuple);
+  } else {
+    tcp::resolver resolver(pc.ex);
+    ProbeGuard::Registration stop_resolve(*pc.guard, [&] { resolver.cancel(); });
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, port, kTuple);
+    if (rec) co_return rec;
+    tcp::endpoint ep;
+    std::tie(cec, ep) = co_await asio::async_connect(socket, endpoints, kTuple);
+  }
   if (!cec && pc.guard->fired()) co_return asio::error::operation_aborted;
   co_return cec;
 }

@@ -332,6 +332,14 @@ TEST_F(RunnerTest, TcpConnectPassesAndAClosedPortIsCritical) {
   EXPECT_EQ(status_of("down", "critical"), "TCP connect " + down.definition.tcp + ": Connection refused");
 }
 
+TEST_F(RunnerTest, TcpHostNamesAreResolved) {
+  TcpListener listener(servers_);
+  auto c = check("named");
+  c.definition.tcp = "localhost:" + std::to_string(listener.port());
+  ASSERT_TRUE(runner_->add(c, Origin::api).ok());
+  EXPECT_EQ(status_of("named", "passing"), "TCP connect " + c.definition.tcp + ": Success");
+}
+
 TEST_F(RunnerTest, TcpAddressWithoutPortIsRejectedNamingTheField) {
   auto c = check("t");
   c.definition.tcp = "127.0.0.1";
@@ -369,6 +377,16 @@ TEST_F(RunnerTest, AThousandTcpChecksOnOneRunnerAllPass) {
     ASSERT_TRUE(runner_->add(c, Origin::api).ok());
   }
   EXPECT_EQ(reports_.wait_count("passing", 1000), 1000u);
+  // Timers and sockets, not threads: the process has its handful of threads
+  // (the test's, the runtime's, the servers').
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  int threads = 0;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) threads = std::stoi(line.substr(8));
+  }
+  EXPECT_GT(threads, 0);
+  EXPECT_LT(threads, 10);
 }
 
 // ---- HTTP/2: H2PING and gRPC ----
