@@ -12,6 +12,8 @@
 #include "api/rpc_codec.h"
 #include "api/server_tags.h"
 #include "core/io/asio_scheduler.h"
+#include "core/io/stream.h"
+#include "core/io/tls.h"
 #include "core/io/system_clock.h"
 #include "core/log.h"
 #include "raft/io/transport.h"
@@ -43,13 +45,18 @@ class PeerTransports final : public raft::Transport {
     return {};
   }
 
-  void adopt_inbound(int fd) {
+  void adopt_inbound(std::shared_ptr<io::Stream> stream) {
     std::shared_ptr<raft::TcpTransport> t;
     {
       std::lock_guard<std::mutex> l(mu_);
       t = inbound_;
     }
-    if (t) t->adopt_inbound(fd);
+    if (t) {
+      t->adopt_inbound(std::move(stream));
+    } else {
+      boost::system::error_code ec;
+      stream->close(ec);
+    }
   }
 
   void set_peer(raft::NodeId id, const std::string& address) {
@@ -162,7 +169,11 @@ struct ServerNode::Impl {
   std::shared_ptr<api::rpc::Handler> connect(const std::string& address) {
     std::lock_guard<std::mutex> l(clients_mu);
     auto& c = clients[address];
-    if (!c) c = api::RpcClient::to(io, address);
+    if (!c) {
+      api::RpcClientOptions co;
+      co.tls = options.tls;
+      c = api::RpcClient::to(io, address, co);
+    }
     return c;
   }
 
@@ -183,6 +194,7 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   ServerNodeOptions& o = p->options;
 
   rpc::RpcListenerOptions lo;
+  lo.tls = o.tls;
   lo.listen = (o.bind_ip.find(':') != std::string::npos ? "[" + o.bind_ip + "]" : o.bind_ip) + ":" +
               std::to_string(o.port);
   CAIRN_TRY(p->listener, rpc::RpcListener::create(io, lo));
@@ -195,6 +207,7 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   if (to.id == raft::kNoNode) return Error(errc::invalid_argument, "node_id: not a UUID: " + o.server.node_id);
   to.listen_enabled = false;
   to.protocol_byte = api::rpc::kProtocolRaft;  // Consul's pool.RPCRaft
+  to.tls = o.tls;
   p->transport = std::make_unique<PeerTransports>(io, to);
 
   ServerDeps deps;
@@ -242,8 +255,13 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   };
   p->server->set_hooks(std::move(hooks));
 
-  p->listener->start(*p->server, [t = p->transport.get()](int fd) { t->adopt_inbound(fd); });
-  log::info("server", "RPC and Raft on {} (raft id {:016x})", p->rpc_address, to.id);
+  p->listener->start(*p->server,
+                     [t = p->transport.get()](std::shared_ptr<io::Stream> s) { t->adopt_inbound(std::move(s)); });
+  log::info("server", "RPC and Raft on {} (raft id {:016x}; TLS {})", p->rpc_address, to.id,
+            !o.tls                   ? "off"
+            : o.tls->require_tls()   ? "required"
+            : o.tls->can_serve_tls() ? "accepted, plaintext too"
+                                     : "outgoing only");
   return std::unique_ptr<ServerNode>(new ServerNode(std::move(impl)));
 }
 

@@ -2,7 +2,8 @@
 // assembled in one place so the composition root (cli/commands/agent.cc)
 // only connects it to the agent:
 //   - the port-8300 listener (server/rpc/listener.h): RPC connections are
-//     served by the Server, Raft connections handed to the transport;
+//     served by the Server, Raft connections handed to the transport
+//     (both over TLS when options.tls asks for it);
 //   - the Raft TcpTransport (no listener of its own; outbound connections
 //     announce themselves with Consul's RPCRaft byte 0x01);
 //   - the Server (server/server.h) and its LeaderDuties (server/leader.h),
@@ -29,6 +30,9 @@
 namespace boost::asio {
 class io_context;
 }
+namespace cairn::io {
+class TlsConfig;
+}
 
 namespace cairn::server {
 
@@ -41,6 +45,9 @@ struct ServerNodeOptions {
   std::string advertise_ip;         // what others dial (the gossip advertise IP)
   // datacenter, node_name and raft_id are filled in from `server`.
   LeaderOptions leader;
+  // TLS on port 8300 (core/io/tls.h): the listener's, the Raft transport's
+  // and the forwarding RPC clients'. Null: plaintext.
+  std::shared_ptr<const io::TlsConfig> tls;
 };
 
 class ServerNode {

@@ -8,6 +8,7 @@
 
 #include "api/io/rpc_frame.h"
 #include "api/rpc_codec.h"
+#include "core/io/tls.h"
 #include "core/log.h"
 
 namespace cairn::api {
@@ -41,12 +42,12 @@ struct Call {
 // One connection to one server. Strand-only.
 struct Conn {
   Conn(Strand& strand, std::string a, tcp::endpoint e)
-      : address(std::move(a)), ep(e), sock(std::make_shared<tcp::socket>(strand)), deadline(strand),
+      : address(std::move(a)), ep(e), sock(std::make_shared<rpc::io::Stream>(strand)), deadline(strand),
         read_deadline(strand), idle(strand) {}
   std::string address;
   tcp::endpoint ep;
-  std::shared_ptr<tcp::socket> sock;
-  asio::steady_timer deadline;       // connect, then each write
+  std::shared_ptr<rpc::io::Stream> sock;
+  asio::steady_timer deadline;       // connect (and TLS handshake), then each write
   asio::steady_timer read_deadline;  // the body of a response
   asio::steady_timer idle;
   bool up = false;
@@ -234,7 +235,26 @@ void RpcClient::Impl::finish(const std::shared_ptr<Call>& call, Result<rpc::Resp
 asio::awaitable<void> RpcClient::Impl::connect(std::shared_ptr<Conn> conn) {
   auto self = shared_from_this();
   arm(conn->deadline, conn->sock, options.connect_timeout);
-  auto [ec] = co_await conn->sock->async_connect(conn->ep, kTuple);
+  auto [ec] = co_await conn->sock->socket().async_connect(conn->ep, kTuple);
+  if (!ec && conn->sock->is_open() && !conn->dead && options.tls && options.tls->dial_tls()) {
+    // Consul's RPCTLS byte in plaintext, then the handshake (core/io/tls.h).
+    const uint8_t tls_byte = cairn::io::kProtocolTls;
+    auto [werr, n] = co_await asio::async_write(conn->sock->socket(), asio::buffer(&tls_byte, 1), kTuple);
+    if (!werr && !conn->dead) {
+      conn->sock->start_tls(options.tls, cairn::io::Stream::Role::client);
+      werr = co_await conn->sock->handshake();
+    }
+    if (werr && !conn->dead) {
+      bump(&RpcClientCounters::tls_handshake_failures);
+      std::string verify = conn->sock->is_tls() ? conn->sock->verify_error() : std::string();
+      ec = werr;
+      conn->deadline.cancel();
+      bump(&RpcClientCounters::connect_failures);
+      log::warn("rpc", "TLS handshake with {} failed: {}", conn->address, verify.empty() ? werr.message() : verify);
+      conn_failed(conn, "TLS handshake with " + conn->address + " failed: " + (verify.empty() ? werr.message() : verify));
+      co_return;
+    }
+  }
   conn->deadline.cancel();
   if (conn->dead) co_return;
   if (ec || !conn->sock->is_open()) {
@@ -245,7 +265,7 @@ asio::awaitable<void> RpcClient::Impl::connect(std::shared_ptr<Conn> conn) {
   }
   bump(&RpcClientCounters::connects);
   boost::system::error_code ignored;
-  conn->sock->set_option(tcp::no_delay(true), ignored);
+  conn->sock->socket().set_option(tcp::no_delay(true), ignored);
   conn->up = true;
   asio::co_spawn(strand, read_loop(conn), asio::detached);
   if (!conn->queue.empty() && !conn->writing) start_writing(conn);

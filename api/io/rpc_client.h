@@ -27,7 +27,12 @@
 // and be running. Destroying the client fails calls in flight with
 // errc::cancelled.
 //
-// TLS is not implemented (server/rpc/README.md).
+// TLS: with options.tls whose dial_tls() holds (verify_outgoing), each
+// connection sends io::kProtocolTls (0x04), does the TLS handshake within
+// connect_timeout (checking the server's certificate, and its name with
+// verify_server_hostname; see core/io/tls.h), then the protocol byte and
+// frames inside TLS. A failed handshake counts as a failed connect: the call
+// moves to another server.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +48,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace cairn::io {
+class TlsConfig;
+}
+
 namespace cairn::api {
 
 struct RpcClientOptions {
@@ -52,12 +61,14 @@ struct RpcClientOptions {
   Duration frame_timeout = std::chrono::seconds(10);  // the rest of a response once its length arrived
   Duration idle_close = std::chrono::seconds(60);     // below the server's idle_timeout (120 s)
   uint32_t max_frame_bytes = 64u << 20;
+  std::shared_ptr<const io::TlsConfig> tls;  // null: plaintext
 };
 
 struct RpcClientCounters {
   uint64_t calls = 0;
   uint64_t connects = 0;
-  uint64_t connect_failures = 0;
+  uint64_t connect_failures = 0;   // including failed TLS handshakes
+  uint64_t tls_handshake_failures = 0;
   uint64_t failovers = 0;   // a call moved to another server
   uint64_t timeouts = 0;
   uint64_t bad_frames = 0;  // responses that did not decode: connection closed

@@ -2,7 +2,7 @@
 
 namespace cairn::api::rpc::io {
 
-asio::awaitable<FrameRead> read_frame(const std::shared_ptr<tcp::socket>& sock, asio::steady_timer& deadline,
+asio::awaitable<FrameRead> read_frame(const std::shared_ptr<Stream>& sock, asio::steady_timer& deadline,
                                       uint32_t max_bytes, Duration frame_timeout, bool& awaiting_length) {
   constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
   FrameRead out;

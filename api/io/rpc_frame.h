@@ -1,6 +1,7 @@
 // Framing of the agent<->server RPC stream on port 8300, shared by the
 // client (api/io/rpc_client.cc) and the server (server/rpc/): after the
-// protocol byte, each message is a 4-byte big-endian length and that many
+// protocol byte (inside TLS when the connection began with
+// io::kProtocolTls, core/io/tls.h), each message is a 4-byte big-endian length and that many
 // bytes of api/rpc_codec.h payload.
 //
 // Includes Asio: for io/ .cc files only, never from a public header.
@@ -15,6 +16,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/io/pch.h"
+#include "core/io/stream.h"
 
 namespace cairn::api::rpc::io {
 
@@ -32,14 +34,8 @@ inline std::string frame(const std::string& payload) {
   return out;
 }
 
-// Arms `timer` to close `sock` after `d`; re-arming or cancelling the timer
-// disarms the previous deadline.
-inline void arm(asio::steady_timer& timer, const std::shared_ptr<tcp::socket>& sock, Duration d) {
-  timer.expires_after(d);
-  timer.async_wait([sock](boost::system::error_code ec) {
-    if (!ec) sock->close(ec);
-  });
-}
+using cairn::io::arm;
+using cairn::io::Stream;
 
 // "ip:port" or "[ip6]:port" with a literal IP; `what` names the field in errors.
 inline Result<tcp::endpoint> parse_endpoint(std::string_view text, std::string_view what) {
@@ -75,7 +71,7 @@ struct FrameRead {
 // that the caller knows when re-arming an idle deadline is right. Once the
 // length arrived the body must come within `frame_timeout`. A length of 0 or
 // over `max_bytes` is bad_length (the caller closes the connection).
-asio::awaitable<FrameRead> read_frame(const std::shared_ptr<tcp::socket>& sock, asio::steady_timer& deadline,
+asio::awaitable<FrameRead> read_frame(const std::shared_ptr<Stream>& sock, asio::steady_timer& deadline,
                                       uint32_t max_bytes, Duration frame_timeout, bool& awaiting_length);
 
 }  // namespace cairn::api::rpc::io

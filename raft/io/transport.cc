@@ -5,11 +5,11 @@
 #include <mutex>
 #include <set>
 
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/codec.h"
 #include "core/io/pch.h"
+#include "core/io/stream.h"
+#include "core/io/tls.h"
 #include "core/log.h"
 
 namespace cairn::raft {
@@ -17,6 +17,8 @@ namespace cairn::raft {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Strand = asio::strand<asio::io_context::executor_type>;
+using cairn::io::arm;
+using cairn::io::Stream;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 Result<HostPort> parse_host_port(std::string_view text) {
@@ -80,15 +82,6 @@ std::string encode_ack(Index index, Term term, uint64_t held) {
   return out;
 }
 
-// Arms `timer` to close `sock` after `d`; re-arming cancels the previous
-// deadline (its handler sees operation_aborted and does nothing).
-void arm(asio::steady_timer& timer, const std::shared_ptr<tcp::socket>& sock, Duration d) {
-  timer.expires_after(d);
-  timer.async_wait([sock](boost::system::error_code ec) {
-    if (!ec) sock->close(ec);
-  });
-}
-
 }  // namespace
 
 struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
@@ -107,7 +100,8 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     bool writer_parked = false;
     bool broken = false;  // the watcher saw the peer close the connection
     bool protocol_byte_due = false;  // the connection's first write has not gone yet
-    std::shared_ptr<tcp::socket> socket;
+    bool tls_warned = false;  // a failed TLS handshake was logged at warn since the last good connect
+    std::shared_ptr<Stream> socket;
     // What the peer last said it holds of a snapshot: where a resend resumes.
     struct SnapshotHeld {
       Index index = 0;
@@ -143,7 +137,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
 
   mutable std::mutex mu;  // guards counters and inbound
   TransportCounters counters;
-  std::set<std::shared_ptr<tcp::socket>> inbound;
+  std::set<std::shared_ptr<Stream>> inbound;
   std::map<NodeId, Partial> partial;  // by sender
 
   void bump(uint64_t TransportCounters::*field, uint64_t n = 1) {
@@ -152,10 +146,12 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
   }
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> read_loop(std::shared_ptr<tcp::socket> sock);
-  void serve_inbound(std::shared_ptr<tcp::socket> sock);
+  asio::awaitable<void> read_loop(std::shared_ptr<Stream> sock);
+  asio::awaitable<void> accept_tls(std::shared_ptr<Stream> sock);
+  void serve_inbound(std::shared_ptr<Stream> sock);
   asio::awaitable<void> peer_loop(Peer& p);
-  asio::awaitable<void> watch(Peer& p, std::shared_ptr<tcp::socket> sock);
+  asio::awaitable<boost::system::error_code> start_tls(Peer& p);
+  asio::awaitable<void> watch(Peer& p, std::shared_ptr<Stream> sock);
   void enqueue(Peer& p, std::vector<Frame> frames);
   std::vector<Frame> cut(Peer& p, const Message& snap);
   ChunkOutcome receive_chunk(std::string_view body);
@@ -328,13 +324,28 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
     if (stopped) break;
 
     p.state = Peer::State::connecting;
-    p.socket = std::make_shared<tcp::socket>(p.strand);
+    p.socket = std::make_shared<Stream>(p.strand);
     arm(p.deadline, p.socket, options.connect_timeout);
-    auto [cerr] = co_await p.socket->async_connect(p.ep, kTuple);
+    auto [cerr] = co_await p.socket->socket().async_connect(p.ep, kTuple);
     p.deadline.cancel();
+    bool tls_failed = false;
+    if (!cerr && p.socket->is_open() && !stopped && options.tls && options.tls->dial_tls()) {
+      cerr = co_await start_tls(p);
+      tls_failed = static_cast<bool>(cerr);
+    }
     if (cerr || !p.socket->is_open()) {
       if (stopped) break;
       bump(&TransportCounters::connect_failures);
+      if (tls_failed) {
+        bump(&TransportCounters::tls_handshake_failures);
+        std::string verify = p.socket->verify_error();
+        // At warn once until a connection succeeds again; retries every backoff_max would flood the log.
+        if (!p.tls_warned) {
+          log::warn("raft", "transport: TLS handshake with node {} at {} failed: {}", p.id,
+                    p.ep.address().to_string(), verify.empty() ? cerr.message() : verify);
+        }
+        p.tls_warned = true;
+      }
       log::debug("raft", "transport: connect to node {} at {} failed: {}", p.id, p.ep.address().to_string(), cerr.message());
       p.state = Peer::State::down;
       p.queued_bytes = 0;
@@ -347,8 +358,9 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
     }
     bump(&TransportCounters::connects);
     boost::system::error_code ec;
-    p.socket->set_option(tcp::no_delay(true), ec);
+    p.socket->socket().set_option(tcp::no_delay(true), ec);
     p.state = Peer::State::up;
+    p.tls_warned = false;
     p.broken = false;
     p.protocol_byte_due = options.protocol_byte.has_value();
     backoff = options.backoff_initial;
@@ -402,12 +414,28 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
   }
 }
 
+// Consul's RPCTLS byte in plaintext, then the client handshake, all within
+// handshake_timeout.
+asio::awaitable<boost::system::error_code> TcpTransport::Impl::start_tls(Peer& p) {
+  auto sock = p.socket;
+  arm(p.deadline, sock, options.handshake_timeout);
+  const uint8_t tls_byte = cairn::io::kProtocolTls;
+  auto [ec, n] = co_await asio::async_write(sock->socket(), asio::buffer(&tls_byte, 1), kTuple);
+  if (!ec) {
+    sock->start_tls(options.tls, Stream::Role::client);
+    ec = co_await sock->handshake();
+  }
+  p.deadline.cancel();
+  if (!ec && !sock->is_open()) ec = asio::error::timed_out;
+  co_return ec;
+}
+
 // The peer writes nothing on a connection we opened but snapshot chunk
 // acknowledgements, so a read that fails means the connection is gone:
 // typically the peer process restarted. Without it the first frame after a
 // restart is written into a dead socket and lost silently (the kernel accepts
 // it; the RST comes back later) — a lost PreVote costs a whole election timeout.
-asio::awaitable<void> TcpTransport::Impl::watch(Peer& p, std::shared_ptr<tcp::socket> sock) {
+asio::awaitable<void> TcpTransport::Impl::watch(Peer& p, std::shared_ptr<Stream> sock) {
   auto self = shared_from_this();
   unsigned char ack[kSnapshotAckBytes];
   for (;;) {
@@ -440,11 +468,51 @@ asio::awaitable<void> TcpTransport::Impl::accept_loop() {
       co_await pause.async_wait(kTuple);
       continue;
     }
-    serve_inbound(std::make_shared<tcp::socket>(std::move(socket)));
+    auto sock = std::make_shared<Stream>(std::move(socket));
+    if (options.tls && options.tls->can_serve_tls()) {
+      auto ex = sock->get_executor();  // before the move below (argument order is unspecified)
+      asio::co_spawn(ex, accept_tls(std::move(sock)), asio::detached);
+    } else {
+      serve_inbound(std::move(sock));
+    }
   }
 }
 
-void TcpTransport::Impl::serve_inbound(std::shared_ptr<tcp::socket> sock) {
+// The own acceptor with a certificate: 0x04, then the server handshake.
+asio::awaitable<void> TcpTransport::Impl::accept_tls(std::shared_ptr<Stream> sock) {
+  auto self = shared_from_this();
+  asio::steady_timer deadline(sock->get_executor());
+  arm(deadline, sock, options.handshake_timeout);
+  uint8_t byte = 0;
+  auto [ec, n] = co_await asio::async_read(sock->socket(), asio::buffer(&byte, 1), kTuple);
+  if (!ec && byte != cairn::io::kProtocolTls) {
+    if (!stopped) {
+      bump(&TransportCounters::tls_handshake_failures);
+      log::warn("raft", "transport: inbound connection is not TLS (first byte 0x{:02x}); closing", byte);
+    }
+    boost::system::error_code ignored;
+    sock->close(ignored);
+    co_return;
+  }
+  if (!ec) {
+    sock->start_tls(options.tls, Stream::Role::server);
+    ec = co_await sock->handshake();
+  }
+  deadline.cancel();
+  if (ec || !sock->is_open()) {
+    if (!stopped) {
+      bump(&TransportCounters::tls_handshake_failures);
+      std::string verify = sock->verify_error();
+      log::warn("raft", "transport: inbound TLS handshake failed: {}", verify.empty() ? ec.message() : verify);
+    }
+    boost::system::error_code ignored;
+    sock->close(ignored);
+    co_return;
+  }
+  serve_inbound(std::move(sock));
+}
+
+void TcpTransport::Impl::serve_inbound(std::shared_ptr<Stream> sock) {
   {
     std::lock_guard lock(mu);
     // stop() closes what is in `inbound`; one arriving after it closes here.
@@ -458,25 +526,9 @@ void TcpTransport::Impl::serve_inbound(std::shared_ptr<tcp::socket> sock) {
   asio::co_spawn(sock->get_executor(), read_loop(sock), asio::detached);
 }
 
-void TcpTransport::adopt_inbound(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (impl_->stopped || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      (addr.ss_family != AF_INET && addr.ss_family != AF_INET6)) {
-    ::close(fd);
-    return;
-  }
-  auto sock = std::make_shared<tcp::socket>(asio::make_strand(impl_->io));
-  boost::system::error_code ec;
-  sock->assign(addr.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return;
-  }
-  impl_->serve_inbound(std::move(sock));
-}
+void TcpTransport::adopt_inbound(std::shared_ptr<Stream> stream) { impl_->serve_inbound(std::move(stream)); }
 
-asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<tcp::socket> sock) {
+asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<Stream> sock) {
   auto self = shared_from_this();
   asio::steady_timer deadline(sock->get_executor());
   std::string body;

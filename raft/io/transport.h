@@ -37,7 +37,16 @@
 // Thread-safety: every public method may be called from any thread. Handlers
 // are called from the transport's strands; they must not block.
 //
-// TLS is not implemented yet (see raft/io/README.md).
+// TLS (options.tls, core/io/tls.h): when its dial_tls() holds, every
+// outbound connection writes io::kProtocolTls (0x04), does the TLS handshake
+// within handshake_timeout (checking the peer's certificate, and its name
+// with verify_server_hostname), then the protocol byte and frames inside
+// TLS; a failed handshake counts as a failed connect (backoff). The
+// transport's own acceptor, when it has a certificate, expects the same:
+// 0x04 and a handshake on every inbound connection (a shared listener does
+// this itself and hands over the ready stream). A batch of frames still
+// leaves in one gather-write, coalesced into full TLS records
+// (core/io/stream.h), not one record per message.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +63,10 @@
 
 namespace boost::asio {
 class io_context;
+}
+namespace cairn::io {
+class Stream;
+class TlsConfig;
 }
 
 namespace cairn::raft {
@@ -97,6 +110,8 @@ struct TcpTransportOptions {
   // false: no acceptor of its own (`listen` is ignored, port() is 0); inbound
   // connections arrive through adopt_inbound() from a shared listener.
   bool listen_enabled = true;
+  std::shared_ptr<const io::TlsConfig> tls;  // null: plaintext
+  Duration handshake_timeout = std::chrono::seconds(5);
 };
 
 struct TransportCounters {
@@ -106,7 +121,8 @@ struct TransportCounters {
   uint64_t dropped_queue_full = 0;
   uint64_t dropped_peer_down = 0;   // dropped while in backoff, or lost with a failed write
   uint64_t connects = 0;
-  uint64_t connect_failures = 0;
+  uint64_t connect_failures = 0;   // including failed TLS handshakes
+  uint64_t tls_handshake_failures = 0;  // outbound and (own acceptor) inbound
   uint64_t write_failures = 0;
   uint64_t closed_by_peer = 0;      // outbound connections the peer closed (restart, idle)
   uint64_t snapshot_chunks_sent = 0;
@@ -143,11 +159,11 @@ class TcpTransport final : public Transport {
   void start(TransportHandlers handlers);
   uint16_t port() const;
   void send(std::vector<Message> messages) override;
-  // Takes ownership of `fd`, an accepted, connected TCP socket whose protocol
-  // byte (if any) was already read, and serves it exactly like a connection
-  // its own acceptor accepted. After stop() the fd is closed at once. Any
-  // thread.
-  void adopt_inbound(int fd);
+  // Serves `stream`, an accepted connection whose protocol byte (and TLS
+  // handshake, if any) a shared listener already handled, exactly like a
+  // connection its own acceptor accepted; it runs on the stream's executor
+  // (a strand of its own). After stop() it is closed at once. Any thread.
+  void adopt_inbound(std::shared_ptr<io::Stream> stream);
   TransportCounters counters() const;
   // Closes every connection and the listener; queued messages are dropped.
   void stop();

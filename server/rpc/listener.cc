@@ -1,8 +1,12 @@
 #include "server/rpc/listener.h"
 
 #include <atomic>
+#include <mutex>
+#include <set>
 
 #include "api/rpc_codec.h"
+#include "core/io/stream.h"
+#include "core/io/tls.h"
 #include "core/log.h"
 #include "server/rpc/rpc_server.h"
 
@@ -10,7 +14,8 @@ namespace cairn::server::rpc {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using api::rpc::io::arm;
+using cairn::io::arm;
+using cairn::io::Stream;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 struct RpcListener::Impl : std::enable_shared_from_this<RpcListener::Impl> {
@@ -23,18 +28,26 @@ struct RpcListener::Impl : std::enable_shared_from_this<RpcListener::Impl> {
   const RpcListenerOptions options;
   std::shared_ptr<CounterBox> counters = std::make_shared<CounterBox>();
   std::shared_ptr<RpcServer> server;  // set by start()
-  std::function<void(int)> raft;
+  RaftTaker raft;
   uint16_t port = 0;
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
 
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> sniff(std::shared_ptr<tcp::socket> sock);
+  asio::awaitable<void> sniff(std::shared_ptr<Stream> sock);
+  // Logs `what` at warn the first time this kind of refusal happens for the
+  // peer's IP.
+  void warn_once(const std::string& ip, const std::string& kind, const std::string& what);
+
+  std::mutex warned_mu;
+  std::set<std::pair<std::string, std::string>> warned;  // (peer IP, kind) already warned about (bounded)
 };
 
 Result<std::unique_ptr<RpcListener>> RpcListener::create(asio::io_context& io, RpcListenerOptions options) {
   if (options.max_frame_bytes == 0) return Error(errc::invalid_argument, "rpc: max_frame_bytes must be above 0");
   if (options.max_in_flight == 0) return Error(errc::invalid_argument, "rpc: max_in_flight must be above 0");
+  if (options.tls && options.tls->require_tls() && !options.tls->can_serve_tls())
+    return Error(errc::invalid_argument, "tls.verify_incoming: a server needs tls.cert_file and tls.key_file");
   CAIRN_TRY(auto ep, api::rpc::io::parse_endpoint(options.listen, "rpc listen address"));
   auto impl = std::make_shared<Impl>(io, std::move(options));
   boost::system::error_code ec;
@@ -49,7 +62,7 @@ Result<std::unique_ptr<RpcListener>> RpcListener::create(asio::io_context& io, R
 
 RpcListener::~RpcListener() { stop(); }
 
-void RpcListener::start(api::rpc::Handler& handler, std::function<void(int fd)> raft) {
+void RpcListener::start(api::rpc::Handler& handler, RaftTaker raft) {
   if (impl_->started.exchange(true)) return;
   impl_->server = std::make_shared<RpcServer>(handler, impl_->options, impl_->counters);
   impl_->raft = std::move(raft);
@@ -81,37 +94,81 @@ asio::awaitable<void> RpcListener::Impl::accept_loop() {
       continue;
     }
     counters->bump(&RpcListenerCounters::accepted);
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    auto sock = std::make_shared<Stream>(std::move(socket));
     asio::co_spawn(sock->get_executor(), sniff(sock), asio::detached);
   }
 }
 
-// Reads the protocol byte and hands the connection to its protocol.
-asio::awaitable<void> RpcListener::Impl::sniff(std::shared_ptr<tcp::socket> sock) {
+void RpcListener::Impl::warn_once(const std::string& ip, const std::string& kind, const std::string& what) {
+  {
+    std::lock_guard lock(warned_mu);
+    if (warned.size() >= 4096 || !warned.emplace(ip, kind).second) return;
+  }
+  log::warn("rpc", "{} from {} (logged once per peer)", what, ip);
+}
+
+// Reads the protocol byte (after the TLS handshake when the first byte is
+// 0x04) and hands the connection to its protocol.
+asio::awaitable<void> RpcListener::Impl::sniff(std::shared_ptr<Stream> sock) {
   auto self = shared_from_this();
   asio::steady_timer deadline(sock->get_executor());
-  arm(deadline, sock, options.first_byte_timeout);
-  uint8_t byte = 0;
-  auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(&byte, 1), kTuple);
-  deadline.cancel();
   boost::system::error_code ignored;
+  auto peer = sock->socket().remote_endpoint(ignored);
+  const std::string ip = ignored ? std::string("unknown") : peer.address().to_string();
+  auto read_byte = [&]() -> asio::awaitable<std::pair<boost::system::error_code, uint8_t>> {
+    uint8_t byte = 0;
+    auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(&byte, 1), kTuple);
+    co_return std::pair{ec, byte};
+  };
+  arm(deadline, sock, options.first_byte_timeout);
+  auto [ec, byte] = co_await read_byte();
+  if (!ec && !stopped && byte == cairn::io::kProtocolTls) {
+    if (!options.tls || !options.tls->can_serve_tls()) {
+      deadline.cancel();
+      counters->bump(&RpcListenerCounters::unknown_protocol);
+      warn_once(ip, "no-cert", "TLS connection refused: this server has no tls.cert_file");
+      sock->close(ignored);
+      co_return;
+    }
+    // The handshake and the inner protocol byte share handshake_timeout.
+    arm(deadline, sock, options.handshake_timeout);
+    sock->start_tls(options.tls, Stream::Role::server);
+    ec = co_await sock->handshake();
+    if (ec) {
+      deadline.cancel();
+      if (stopped) {
+        sock->close(ignored);
+        co_return;
+      }
+      counters->bump(&RpcListenerCounters::tls_handshake_failures);
+      std::string verify = sock->verify_error();
+      warn_once(ip, "handshake", "TLS handshake failed: " + (verify.empty() ? ec.message() : verify));
+      sock->close(ignored);
+      co_return;
+    }
+    counters->bump(&RpcListenerCounters::tls_connections);
+    std::tie(ec, byte) = co_await read_byte();
+  }
+  deadline.cancel();
   if (ec || stopped) {
     if (ec) counters->bump(&RpcListenerCounters::no_protocol_byte);
     sock->close(ignored);
     co_return;
   }
+  bool known = byte == api::rpc::kProtocolRpc || (byte == api::rpc::kProtocolRaft && raft);
+  if (known && !sock->is_tls() && options.tls && options.tls->require_tls()) {
+    counters->bump(&RpcListenerCounters::plaintext_refused);
+    warn_once(ip, "plaintext", "plaintext connection refused (verify_incoming requires TLS)");
+    sock->close(ignored);
+    co_return;
+  }
   if (byte == api::rpc::kProtocolRpc) {
     counters->bump(&RpcListenerCounters::rpc_connections);
-    sock->set_option(tcp::no_delay(true), ignored);
+    sock->socket().set_option(tcp::no_delay(true), ignored);
     server->serve(std::move(sock));
   } else if (byte == api::rpc::kProtocolRaft && raft) {
     counters->bump(&RpcListenerCounters::raft_connections);
-    int fd = sock->release(ignored);
-    if (ignored) {
-      sock->close(ignored);
-      co_return;
-    }
-    raft(fd);
+    raft(std::move(sock));
   } else {
     counters->bump(&RpcListenerCounters::unknown_protocol);
     log::warn("rpc", "connection with unknown protocol byte 0x{:02x}; closing", byte);

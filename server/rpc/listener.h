@@ -2,10 +2,17 @@
 //
 // Each accepted connection's first byte says what it carries (Consul's
 // pool.RPCType): 0x00 an RPC connection, served against an
-// api::rpc::Handler; 0x01 a Raft connection, whose socket is handed over as
-// a file descriptor (the integrator passes TcpTransport::adopt_inbound);
-// anything else, or no byte within first_byte_timeout, closes the connection
-// and is counted.
+// api::rpc::Handler; 0x01 a Raft connection, whose stream is handed over
+// (the integrator passes TcpTransport::adopt_inbound); 0x04 (Consul's
+// RPCTLS) a TLS connection: the TLS handshake follows (within
+// handshake_timeout), then one of the bytes above inside TLS; anything else,
+// or no byte within first_byte_timeout, closes the connection and is counted.
+//
+// TLS (options.tls, core/io/tls.h): 0x04 is accepted when a certificate is
+// loaded. With verify_incoming the client must present a certificate signed
+// by ca_file, and plaintext RPC and Raft are refused (closed, counted as
+// plaintext_refused, logged at warn once per peer IP). Without it both TLS
+// and plaintext are served (migrations), as Consul.
 //
 // An RPC connection carries frames of a 4-byte big-endian length and an
 // api/rpc_codec.h payload. Requests are served concurrently: each goes to
@@ -18,8 +25,6 @@
 // in flight per connection (max_in_flight; one over it is answered at once
 // with errc::unavailable). A frame with a bad length or a payload that does
 // not decode closes the connection and counts as bad_frames.
-//
-// TLS is not implemented (see server/rpc/README.md).
 //
 // Thread-safety: every method may be called from any thread. The Handler is
 // called from connection strands and must outlive the listener and every
@@ -40,6 +45,10 @@ class io_context;
 namespace cairn::api::rpc {
 class Handler;
 }
+namespace cairn::io {
+class Stream;
+class TlsConfig;
+}
 
 namespace cairn::server::rpc {
 
@@ -53,6 +62,8 @@ struct RpcListenerOptions {
   Duration idle_timeout = std::chrono::seconds(120);
   Duration write_timeout = std::chrono::seconds(10);
   size_t max_in_flight = 1024;  // per connection
+  std::shared_ptr<const io::TlsConfig> tls;  // null: plaintext only
+  Duration handshake_timeout = std::chrono::seconds(5);  // from the 0x04 byte to the inner protocol byte
 };
 
 struct RpcListenerCounters {
@@ -65,6 +76,9 @@ struct RpcListenerCounters {
   uint64_t requests = 0;            // handed to the Handler
   uint64_t responses = 0;           // written
   uint64_t rejected_in_flight = 0;  // answered unavailable: max_in_flight reached
+  uint64_t tls_connections = 0;     // handshakes that succeeded
+  uint64_t tls_handshake_failures = 0;  // bad certificate, wrong CA, timeout, not TLS: closed
+  uint64_t plaintext_refused = 0;   // plaintext RPC or Raft under verify_incoming: closed
 };
 
 class RpcListener {
@@ -73,9 +87,11 @@ class RpcListener {
   static Result<std::unique_ptr<RpcListener>> create(boost::asio::io_context& io, RpcListenerOptions options);
   ~RpcListener();  // stop(0)
 
-  // `raft` takes ownership of each Raft connection's fd (its protocol byte
-  // already read); when empty, Raft connections count as unknown_protocol.
-  void start(api::rpc::Handler& handler, std::function<void(int fd)> raft = {});
+  // `raft` takes each Raft connection (its protocol byte already read; TLS
+  // already set up when it came with 0x04); when empty, Raft connections
+  // count as unknown_protocol.
+  using RaftTaker = std::function<void(std::shared_ptr<io::Stream>)>;
+  void start(api::rpc::Handler& handler, RaftTaker raft = {});
   uint16_t port() const;
   RpcListenerCounters counters() const;
 

@@ -14,12 +14,12 @@ using api::rpc::io::FrameRead;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 struct RpcServer::Connection : std::enable_shared_from_this<RpcServer::Connection> {
-  Connection(std::shared_ptr<RpcServer> s, std::shared_ptr<tcp::socket> so)
+  Connection(std::shared_ptr<RpcServer> s, std::shared_ptr<cairn::io::Stream> so)
       : server(std::move(s)), sock(std::move(so)), read_deadline(sock->get_executor()),
         write_deadline(sock->get_executor()) {}
 
   std::shared_ptr<RpcServer> server;
-  std::shared_ptr<tcp::socket> sock;
+  std::shared_ptr<cairn::io::Stream> sock;
   asio::steady_timer read_deadline;
   asio::steady_timer write_deadline;
   // Strand-only state.
@@ -69,7 +69,7 @@ struct Reply {
 
 }  // namespace
 
-void RpcServer::serve(std::shared_ptr<tcp::socket> sock) {
+void RpcServer::serve(std::shared_ptr<cairn::io::Stream> sock) {
   auto c = std::make_shared<Connection>(shared_from_this(), std::move(sock));
   {
     std::lock_guard lock(mu_);
@@ -228,7 +228,7 @@ void RpcServer::Connection::stop_reading() {
   if (closed) return;
   // Wakes the pending read with end-of-file; responses still go out.
   boost::system::error_code ec;
-  sock->shutdown(tcp::socket::shutdown_receive, ec);
+  sock->socket().shutdown(tcp::socket::shutdown_receive, ec);
   reading_done = true;
   maybe_finish();
 }

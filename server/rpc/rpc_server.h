@@ -1,4 +1,4 @@
-// Serves RPC connections (protocol byte 0x00 already read) against an
+// Serves RPC connections (protocol byte 0x00 already read; plaintext or TLS) against an
 // api::rpc::Handler: the connection half of server/rpc/listener.h, which
 // documents the protocol and its limits.
 //
@@ -42,7 +42,7 @@ class RpcServer : public std::enable_shared_from_this<RpcServer> {
 
   // Serves `sock` (on a strand of its own) until the peer closes it, a limit
   // is hit or stop() ends it.
-  void serve(std::shared_ptr<boost::asio::ip::tcp::socket> sock);
+  void serve(std::shared_ptr<cairn::io::Stream> sock);
   // Stops reading requests; connections close once their in-flight requests
   // are answered, or after `grace` at the latest.
   void stop(boost::asio::io_context& io, Duration grace);

@@ -11,8 +11,10 @@
 #include <thread>
 
 #include "core/codec.h"
+#include "core/io/tls.h"
 #include "raft/io/transport.h"
 #include "test/support/raw_http.h"
+#include "test/support/tls_certs.h"
 
 namespace cairn::raft {
 namespace {
@@ -403,6 +405,88 @@ TEST_F(TransportTest, ABadSnapshotChunkClosesTheConnection) {
   Message m = snapshot_message(1, 3, 100);  // addressed to node 3
   EXPECT_TRUE(sends_and_gets_closed(b->port(), encode_chunk_frame(m, 0, 100)));
   EXPECT_TRUE(eventually([&] { return b->counters().bad_frames == 1; }));
+}
+
+// ---- TLS (core/io/tls.h): the transport's own acceptor with a certificate ----
+
+class TransportTlsTest : public TransportTest {
+ protected:
+  void SetUp() override { ASSERT_TRUE(certs_.ok()) << "openssl could not make the test certificates"; }
+  // A server's settings: mutual TLS with the name checked.
+  std::shared_ptr<const io::TlsConfig> tls(const test::TlsCerts::Pair& pair, const std::string& ca = {}) {
+    io::TlsSettings s;
+    s.ca_file = ca.empty() ? certs_.ca : ca;
+    s.cert_file = pair.cert;
+    s.key_file = pair.key;
+    s.verify_incoming = s.verify_outgoing = s.verify_server_hostname = true;
+    auto c = io::TlsConfig::load(s);
+    EXPECT_TRUE(c.ok()) << c.error().message();
+    return c.ok() ? *c : nullptr;
+  }
+  TcpTransportOptions with(std::shared_ptr<const io::TlsConfig> t) {
+    TcpTransportOptions o;
+    o.tls = std::move(t);
+    o.backoff_initial = 20ms;
+    o.backoff_max = 100ms;
+    return o;
+  }
+  test::TlsCerts certs_;
+};
+
+TEST_F(TransportTlsTest, MessagesAndAChunkedSnapshotTravelOverMutualTls) {
+  Inbox &a_in = inbox(), &b_in = inbox();
+  auto ob = with(tls(certs_.server));
+  ob.snapshot_chunk_bytes = 1000;
+  auto b = make(2, {}, &b_in, ob);
+  auto oa = ob;
+  auto a = make(1, {{2, addr(b)}}, &a_in, oa);
+  std::vector<Message> batch;
+  for (Term t = 1; t <= 500; ++t) batch.push_back(heartbeat(1, 2, t));
+  a->send(batch);
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 500; }));
+  for (size_t k = 0; k < 500; ++k) EXPECT_EQ(b_in.messages[k].term, k + 1);
+  Message m = snapshot_message(1, 2, 10500);
+  a->send({m});
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 501; }));
+  EXPECT_EQ(b_in.messages[500], m);
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.snap_ok == 1; }));
+  EXPECT_EQ(a->counters().connects, 1u);
+  EXPECT_EQ(a->counters().tls_handshake_failures, 0u);
+}
+
+TEST_F(TransportTlsTest, APeerWithACertificateFromAnotherCaIsRefusedAndReportedUnreachable) {
+  Inbox &a_in = inbox(), &b_in = inbox();
+  auto b = make(2, {}, &b_in, with(tls(certs_.server)));
+  // a trusts only the other CA and presents its certificate: neither side accepts the other.
+  auto a = make(1, {{2, addr(b)}}, &a_in, with(tls(certs_.other_ca, certs_.other_ca_file)));
+  a->send({heartbeat(1, 2, 1)});
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.unreachable >= 1; }));
+  EXPECT_TRUE(eventually([&] { return a->counters().tls_handshake_failures >= 1; }));
+  EXPECT_TRUE(eventually([&] { return b->counters().tls_handshake_failures >= 1; }));
+  std::lock_guard l(b_in.mu);
+  EXPECT_TRUE(b_in.messages.empty());
+}
+
+TEST_F(TransportTlsTest, AServerCertificateWithAnotherNameIsRefused) {
+  Inbox &a_in = inbox(), &b_in = inbox();
+  auto b = make(2, {}, &b_in, with(tls(certs_.wrong_name)));
+  auto a = make(1, {{2, addr(b)}}, &a_in, with(tls(certs_.server)));
+  a->send({heartbeat(1, 2, 1)});
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.unreachable >= 1; }));
+  EXPECT_TRUE(eventually([&] { return a->counters().tls_handshake_failures >= 1; }));
+  std::lock_guard l(b_in.mu);
+  EXPECT_TRUE(b_in.messages.empty());
+}
+
+TEST_F(TransportTlsTest, PlaintextFramesToATlsAcceptorAreRefused) {
+  Inbox &a_in = inbox(), &b_in = inbox();
+  auto b = make(2, {}, &b_in, with(tls(certs_.server)));
+  EXPECT_TRUE(sends_and_gets_closed(b->port(), encode_frame(heartbeat(1, 2, 1))));
+  auto a = make(1, {{2, addr(b)}}, &a_in);  // a plaintext peer
+  a->send({heartbeat(1, 2, 2)});
+  EXPECT_TRUE(eventually([&] { return b->counters().tls_handshake_failures >= 2; }));
+  std::lock_guard l(b_in.mu);
+  EXPECT_TRUE(b_in.messages.empty());
 }
 
 }  // namespace
