@@ -58,6 +58,7 @@ struct Monitor {
   uint64_t ttl_generation = 0;
   uint64_t alias_index = 0;
   Duration alias_retry = kAliasRetryMin;
+  bool alias_pause = false;
 };
 
 class Core : public std::enable_shared_from_this<Core> {
@@ -304,16 +305,25 @@ class Core : public std::enable_shared_from_this<Core> {
     };
   }
 
-  void alias_retry(const std::shared_ptr<Monitor>& m) {
-    m->timer.expires_after(m->alias_retry);
-    m->alias_retry = std::min(m->alias_retry * 2, kAliasRetryMax);
+  // The next query of an alias check of another node, after `delay`.
+  void alias_after(const std::shared_ptr<Monitor>& m, Duration delay) {
+    m->timer.expires_after(delay);
     m->timer.async_wait([weak = weak_from_this(), m](boost::system::error_code ec) {
       auto self = weak.lock();
       if (!ec && self && !m->stopped) self->alias_query(m);
     });
   }
 
+  void alias_retry(const std::shared_ptr<Monitor>& m) {
+    alias_after(m, m->alias_retry);
+    m->alias_retry = std::min(m->alias_retry * 2, kAliasRetryMax);
+  }
+
   void alias_query(const std::shared_ptr<Monitor>& m) {
+    if (m->alias_pause) {
+      m->alias_pause = false;
+      return alias_after(m, kAliasRetryMin);
+    }
     auto handler = env_.rpc ? env_.rpc() : nullptr;
     if (!handler) return alias_retry(m);
     api::rpc::QueryOptions options;
@@ -324,8 +334,12 @@ class Core : public std::enable_shared_from_this<Core> {
                    on_strand(m, [](Core& self, std::shared_ptr<Monitor> m, Result<api::rpc::QueryResponse> r) {
                      if (!r.ok()) return self.alias_retry(m);
                      m->alias_retry = kAliasRetryMin;
+                     const uint64_t previous = m->alias_index;
                      // An index that went back (a restored snapshot) restarts the watch.
-                     m->alias_index = r->meta.index > m->alias_index ? r->meta.index : 0;
+                     m->alias_index = r->meta.index >= previous ? r->meta.index : 0;
+                     // An answer that did not move the index (the wait ran out, or a
+                     // server that does not block) is followed by a pause, never a spin.
+                     m->alias_pause = previous != 0 && r->meta.index <= previous;
                      auto checks = api::rpc::value_of<api::rpc::HealthNode>(*r);
                      self.alias_remote_checks(m, std::move(checks));
                    }));
