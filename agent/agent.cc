@@ -12,9 +12,12 @@
 #include <optional>
 #include <regex>
 
+#include <unistd.h>
+
 #include "agent/cache/cache.h"
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
+#include "agent/log_monitor.h"
 #include "agent/user_events.h"
 #include "agent/uuid.h"
 #include "api/io/rpc_client.h"
@@ -22,6 +25,7 @@
 #include "api/server_tags.h"
 #include "core/io/asio_scheduler.h"
 #include "core/io/http_server.h"
+#include "core/io/metrics.h"
 #include "core/duration.h"
 #include "core/io/runtime.h"
 #include "core/io/system_clock.h"
@@ -108,6 +112,9 @@ struct Agent::Impl {
   std::unique_ptr<asio::steady_timer> retry_timer;
   int retry_attempts = 0;
 
+  std::unique_ptr<LogMonitor> monitor;  // /v1/agent/monitor
+  void add_metric_collectors();
+
   // DNS (agent/dns), answered from the agent cache (agent/cache).
   std::unique_ptr<AsioScheduler> cache_scheduler;
   std::shared_ptr<cache::Cache> cache;
@@ -167,6 +174,42 @@ const Config& Agent::config() const { return impl_->config; }
 const std::vector<std::string>& Agent::http_addresses() const { return impl_->http_addresses; }
 const std::vector<std::string>& Agent::dns_addresses() const { return impl_->dns_addresses; }
 std::string Agent::gossip_address() const { return impl_->gossip ? impl_->gossip->advertise() : std::string(); }
+
+// Gauges read when /v1/agent/metrics is asked: the process's memory,
+// threads and descriptors, and the gossip pool by role and status.
+void Agent::Impl::add_metric_collectors() {
+  metrics::add_collector([] {
+    std::ifstream statm("/proc/self/statm");
+    uint64_t pages_total = 0, pages_resident = 0;
+    if (statm >> pages_total >> pages_resident) {
+      double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+      metrics::set_gauge("consul.runtime.rss_bytes", static_cast<double>(pages_resident) * page);
+      metrics::set_gauge("consul.runtime.virtual_bytes", static_cast<double>(pages_total) * page);
+    }
+    std::error_code ec;
+    double fds = 0;
+    for (auto it = fs::directory_iterator("/proc/self/fd", ec); !ec && it != fs::directory_iterator(); it.increment(ec)) ++fds;
+    metrics::set_gauge("consul.runtime.open_fds", fds);
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Threads:", 0) == 0) metrics::set_gauge("consul.runtime.threads", std::atof(line.c_str() + 8));
+    }
+  });
+  metrics::add_collector([this] {
+    if (!gossip) return;
+    double clients = 0, servers = 0, failed = 0;
+    for (const auto& m : gossip->members()) {
+      if (m.state == gossip::MemberState::alive) {
+        (m.tags.count("role") && m.tags.at("role") == api::kRoleServer ? servers : clients) += 1;
+      } else if (m.state == gossip::MemberState::dead) {
+        failed += 1;
+      }
+    }
+    metrics::set_gauge("consul.members.clients", clients);
+    metrics::set_gauge("consul.members.servers", servers);
+    metrics::set_gauge("consul.serf.member.failed", failed);
+  });
+}
 
 void Agent::Impl::on_user_event(const gossip::UserEvent& ue) {
   if (ue.name.rfind(kEventPrefix, 0) != 0) return;
@@ -291,6 +334,9 @@ Status Agent::start(Runtime& runtime) {
                                                   [impl = impl_.get()] { return impl->server_addresses(); });
   }
   impl_->endpoints->rpc = impl_->rpc;
+  impl_->monitor = std::make_unique<LogMonitor>();
+  impl_->endpoints->monitor = impl_->monitor.get();
+  impl_->add_metric_collectors();
   http::register_endpoints(impl_->router, *impl_->endpoints);
 
   if (c.http_port >= 0) {

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   add_kv_command(app, &exit_code);
   add_leave_command(app, &exit_code);
   add_members_command(app, &exit_code);
+  add_monitor_command(app, &exit_code);
   add_operator_command(app, &exit_code);
   add_validate_command(app, &exit_code);
   add_version_command(app, &exit_code);

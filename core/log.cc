@@ -13,6 +13,8 @@ namespace {
 
 std::atomic<Level> g_level{Level::info};
 std::atomic<bool> g_json{false};
+std::atomic<Level> g_tap_level{Level::off};
+std::atomic<std::shared_ptr<const Tap>> g_tap;
 
 spdlog::logger& logger() {
   // Built on first use; spdlog's stderr sink is mutex-guarded, so lines from
@@ -87,10 +89,26 @@ void configure(Level level, bool json) {
   }
 }
 
-bool enabled(Level level) { return level != Level::off && level >= g_level.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return level != Level::off &&
+         (level >= g_level.load(std::memory_order_relaxed) || level >= g_tap_level.load(std::memory_order_relaxed));
+}
+
+void set_tap(std::shared_ptr<const Tap> tap, Level level) {
+  g_tap_level.store(tap ? level : Level::off);
+  g_tap.store(std::move(tap));
+}
+
+void set_tap_level(Level level) {
+  if (g_tap.load()) g_tap_level.store(level);
+}
 
 void write(Level level, std::string_view module, std::string_view message) {
-  if (!enabled(level)) return;
+  if (level == Level::off) return;
+  if (level >= g_tap_level.load(std::memory_order_relaxed)) {
+    if (auto tap = g_tap.load(); tap && *tap) (*tap)(level, module, message);
+  }
+  if (level < g_level.load(std::memory_order_relaxed)) return;
   if (g_json.load(std::memory_order_relaxed)) {
     logger().log(to_spdlog(level), "\"@level\":\"{}\",\"@module\":\"{}\",\"@message\":\"{}\"", level_name(level),
                  json_escape(module), json_escape(message));

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,15 @@ std::string_view level_name(Level level);
 void configure(Level level, bool json);
 bool enabled(Level level);
 void write(Level level, std::string_view module, std::string_view message);
+
+// A second consumer of log lines besides the sink (the agent's
+// /v1/agent/monitor): it sees every line at or above `level`, even lines
+// below the configured log level. One tap per process; set it again to
+// change it, nullptr to remove it. The tap may be called from any thread
+// and must not log.
+using Tap = std::function<void(Level level, std::string_view module, std::string_view message)>;
+void set_tap(std::shared_ptr<const Tap> tap, Level level);
+void set_tap_level(Level level);
 
 // Replaces the value of token-like query parameters (token, access_token) with
 // "<hidden>".

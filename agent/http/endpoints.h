@@ -19,6 +19,7 @@ struct MemberInfo;
 
 namespace cairn::agent {
 class UserEvents;
+class LogMonitor;
 }
 
 namespace cairn::api::rpc {
@@ -43,6 +44,8 @@ struct EndpointContext {
   // and operator raft endpoints call; null when the agent knows no server
   // (they answer 500 "No known Consul servers").
   std::shared_ptr<api::rpc::Handler> rpc;
+  // Log lines for /v1/agent/monitor; null: the endpoint answers 500.
+  LogMonitor* monitor = nullptr;
 };
 
 void register_endpoints(Router& router, EndpointContext& ctx);
@@ -61,6 +64,7 @@ void register_session(Router& router, EndpointContext& ctx);
 void register_catalog(Router& router, EndpointContext& ctx);
 void register_health(Router& router, EndpointContext& ctx);
 void register_operator_raft(Router& router, EndpointContext& ctx);
+void register_agent_info(Router& router, EndpointContext& ctx);  // agent_info.cc: version, host, metrics, monitor
 void register_txn(Router& router, EndpointContext& ctx);       // txn.cc: PUT /v1/txn
 void register_snapshot(Router& router, EndpointContext& ctx);  // snapshot.cc: GET/PUT /v1/snapshot
 

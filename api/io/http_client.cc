@@ -102,4 +102,51 @@ Result<HttpResult> HttpClient::request(const std::string& method, const std::str
   return out;
 }
 
+Result<HttpResult> HttpClient::stream(const std::string& target, const std::function<bool(std::string_view)>& on_piece,
+                               Duration timeout) const {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  tcp::resolver resolver(io);
+  beast::error_code ec;
+  auto fail = [&](const char* stage) {
+    return Error(errc::unavailable, std::string("error ") + stage + " " + address_.to_string() + ": " + ec.message());
+  };
+  auto results = resolver.resolve(address_.host, std::to_string(address_.port), ec);
+  if (ec) return fail("resolving");
+  stream.expires_after(timeout);
+  stream.connect(results, ec);
+  if (ec) return fail("connecting to");
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, target, 11};
+  req.set(bhttp::field::host, address_.host);
+  req.set(bhttp::field::user_agent, "cairn");
+  if (!token_.empty()) req.set("X-Consul-Token", token_);
+  bhttp::write(stream, req, ec);
+  if (ec) return fail("sending to");
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  parser.body_limit(boost::none);
+  bhttp::read_header(stream, buffer, parser, ec);
+  if (ec) return fail("reading from");
+  stream.expires_never();
+  HttpResult out;
+  out.status = static_cast<int>(parser.get().result_int());
+  for (const auto& f : parser.get()) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  char chunk[8192];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    bhttp::read_some(stream, buffer, parser, ec);  // returns with what arrived, not a full buffer
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec) break;  // the agent went away: the stream is over
+    size_t n = sizeof chunk - parser.get().body().size;
+    if (out.status != 200) {
+      out.body.append(chunk, n);
+      if (out.body.size() > (1u << 20)) break;
+    } else if (n > 0 && !on_piece(std::string_view(chunk, n))) {
+      break;
+    }
+  }
+  return out;
+}
+
 }  // namespace cairn::api

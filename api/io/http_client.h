@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,13 @@ class HttpClient {
   // percent-encoded. The token, when set, goes in X-Consul-Token.
   Result<HttpResult> request(const std::string& method, const std::string& target, const std::string& body = {},
                              Duration timeout = std::chrono::seconds(30)) const;
+  // A GET whose body arrives over time (/v1/agent/monitor): connects and
+  // reads the header within `timeout`, then hands each piece of the body to
+  // `on_piece` as it arrives, with no deadline, until the server ends it or
+  // on_piece returns false. A status other than 200 is returned with its
+  // body read whole (on_piece is not called); after a 200 the body is empty.
+  Result<HttpResult> stream(const std::string& target, const std::function<bool(std::string_view piece)>& on_piece,
+                     Duration timeout = std::chrono::seconds(30)) const;
 
  private:
   HttpAddress address_;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,10 +48,27 @@ struct Request {
   std::string_view param(std::string_view name) const;
 };
 
+// A response body sent as it is produced, with chunked transfer encoding
+// (/v1/agent/monitor). The server asks for one piece at a time and writes it
+// before it asks again; the connection closes after the last piece.
+class BodyStream {
+ public:
+  using Deliver = std::function<void(std::optional<std::string> piece)>;
+  virtual ~BodyStream() = default;
+  // Calls `deliver` once, now or later and from any thread, with the next
+  // piece of the body, or with nullopt when the body is complete.
+  virtual void next(Deliver deliver) = 0;
+  // The client went away or the server is stopping: no more next() calls;
+  // a pending `deliver` may still be called and is ignored.
+  virtual void cancel() = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, `body` is ignored and the body comes from the stream.
+  std::shared_ptr<BodyStream> stream;
 
   // body is JSON text; sets Content-Type: application/json.
   static Response json(std::string body, int status = 200);

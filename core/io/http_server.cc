@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "core/io/http_request.h"
+#include "core/io/metrics.h"
 #include "core/io/pch.h"
 #include "core/log.h"
 
@@ -32,6 +33,8 @@ struct Slot {
   asio::steady_timer timer;  // cancelled when the response arrives
   uint64_t seq = 0;
   std::optional<Response> response;
+  // A streamed body's next piece (outer: arrived; inner nullopt: the end).
+  std::optional<std::optional<std::string>> piece;
 
   void deliver(uint64_t for_seq, Response r) {
     if (for_seq != seq || response) return;
@@ -45,6 +48,7 @@ struct Conn {
   Strand strand;
   beast::tcp_stream stream;
   bool busy = false;    // a request is being handled or written
+  bool streaming = false;  // writing a streamed body: shutdown closes it at once
   bool aborted = false;
   std::shared_ptr<Slot> slot;
 
@@ -67,6 +71,29 @@ std::string status_line_error(int status) {
   }
 }
 
+// The label a request's timing is kept under: the path's first segments
+// ("v1_agent_self", "v1_catalog_service"), never a key or a name, so that
+// the number of series stays small.
+std::string path_family(std::string_view path) {
+  std::string out;
+  int segments = 0;
+  size_t i = 0;
+  while (i < path.size() && segments < 3) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t end = path.find('/', i);
+    if (end == std::string_view::npos) end = path.size();
+    if (end == i) break;
+    std::string_view seg = path.substr(i, end - i);
+    if (!out.empty()) out += '_';
+    out.append(seg);
+    ++segments;
+    // Past /v1/kv/, /v1/txn... the rest is user data.
+    if (segments == 2 && (seg == "kv" || seg == "event" || seg == "snapshot" || seg == "txn")) break;
+    i = end;
+  }
+  return out.empty() ? "root" : out;
+}
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -87,6 +114,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
   asio::awaitable<void> session(std::shared_ptr<Conn> conn);
   asio::awaitable<void> write_error(Conn& conn, int status, unsigned version);
+  asio::awaitable<void> write_stream(Conn& conn, Response& response, unsigned version);
   void finished(const std::shared_ptr<Conn>& conn, const std::string& ip);
 };
 
@@ -141,7 +169,7 @@ void Server::shutdown(Duration grace, std::function<void()> done) {
   // Idle keep-alive connections close now; busy ones finish their request.
   for (auto& c : snapshot) {
     asio::post(c->strand, [c] {
-      if (!c->busy) c->abort();
+      if (!c->busy || c->streaming) c->abort();
     });
   }
   auto timer = std::make_shared<asio::steady_timer>(self->io, grace);
@@ -198,6 +226,47 @@ asio::awaitable<void> Server::Impl::write_error(Conn& conn, int status, unsigned
   res.prepare_payload();
   conn.stream.expires_after(options.write_timeout);
   co_await bhttp::async_write(conn.stream, res, kTuple);
+}
+
+// Writes the header with chunked encoding, then each piece the stream gives
+// as one chunk, then the last chunk. Ends early (cancelling the stream) when
+// the client goes away, a write misses its deadline, or the server stops.
+asio::awaitable<void> Server::Impl::write_stream(Conn& conn, Response& response, unsigned version) {
+  auto stream = std::move(response.stream);
+  bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(response.status), version};
+  for (const auto& [name, value] : response.headers.items()) head.insert(name, value);
+  head.keep_alive(false);
+  head.chunked(true);
+  bhttp::response_serializer<bhttp::empty_body> serializer{head};
+  conn.streaming = true;
+  conn.stream.expires_after(options.write_timeout);
+  auto [hec, hn] = co_await bhttp::async_write_header(conn.stream, serializer, kTuple);
+  bool ok = !hec;
+  auto slot = conn.slot;
+  while (ok && !conn.aborted && !stopping) {
+    uint64_t seq = slot->seq;
+    slot->piece.reset();
+    stream->next([slot, seq](std::optional<std::string> piece) {
+      asio::post(slot->strand, [slot, seq, piece = std::move(piece)]() mutable {
+        if (seq != slot->seq || slot->piece) return;
+        slot->piece = std::move(piece);
+        slot->timer.cancel();
+      });
+    });
+    while (!slot->piece && !conn.aborted) co_await slot->timer.async_wait(kTuple);
+    if (!slot->piece || !*slot->piece) break;  // aborted, or the body is complete
+    std::string text = std::move(**slot->piece);
+    if (text.empty()) continue;
+    conn.stream.expires_after(options.write_timeout);
+    auto [wec, wn] = co_await asio::async_write(conn.stream, bhttp::make_chunk(asio::buffer(text)), kTuple);
+    ok = !wec;
+  }
+  ++slot->seq;  // a late piece is dropped
+  stream->cancel();
+  if (ok && !conn.aborted) {
+    conn.stream.expires_after(options.write_timeout);
+    co_await asio::async_write(conn.stream, bhttp::make_chunk_last(), kTuple);
+  }
 }
 
 asio::awaitable<void> Server::Impl::session(std::shared_ptr<Conn> conn) {
@@ -279,6 +348,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Conn> conn) {
     auto& raw = parser.get();
     bool keep_alive = raw.keep_alive();
 
+    auto started = std::chrono::steady_clock::now();
     auto converted = to_request(std::move(raw), ip);
     Request req;
     Response response;
@@ -312,11 +382,18 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Conn> conn) {
       response = std::move(*slot->response);
     }
     if (options.decorate) options.decorate(req, response);
+    metrics::add_sample("consul.api.http",
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
+                        {{"method", req.method_text}, {"path", path_family(req.path)}});
     if (log::enabled(log::Level::debug)) {
       log::debug("http", "request: method={} url={} from={} status={}", req.method_text, log::redact_url(req.target), ip,
                  response.status);
     }
 
+    if (response.stream && conn->slot) {
+      co_await write_stream(*conn, response, version);
+      break;
+    }
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
     for (const auto& [name, value] : response.headers.items()) out.insert(name, value);
     out.body() = std::move(response.body);

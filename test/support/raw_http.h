@@ -67,6 +67,15 @@ class RawConnection {
     }
   }
 
+  // Everything received so far once it contains `needle` (streamed bodies),
+  // or whatever came before `timeout` passed or the peer closed.
+  std::string read_until(const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (buf_.find(needle) == std::string::npos && fill(deadline)) {
+    }
+    return buf_;
+  }
+
   // True when the peer closed the connection before `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -6,10 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <deque>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "core/io/asio_scheduler.h"
+#include "core/io/metrics.h"
 #include "core/io/runtime.h"
 #include "core/wait_queue.h"
 #include "test/support/raw_http.h"
@@ -43,6 +46,17 @@ class HttpServerTest : public ::testing::Test {
         responder.respond(Response::text("ok"));
       });
     });
+    // A streamed body: "one\n" at once, then a piece per /v1/push, and the
+    // end after "last".
+    router_.add_sync(Method::get, "/v1/stream", [this](Request&) {
+      Response r;
+      r.stream = stream_;
+      return r;
+    });
+    router_.add_sync(Method::put, "/v1/push", [this](Request& r) {
+      stream_->push(r.body == "end" ? std::nullopt : std::optional<std::string>(r.body));
+      return Response::text("ok");
+    });
     server_ = std::make_unique<Server>(runtime_.io(), router_, options);
     auto port = server_->listen("127.0.0.1", 0);
     ASSERT_TRUE(port.ok()) << port.error().message();
@@ -67,6 +81,37 @@ class HttpServerTest : public ::testing::Test {
     c.send(raw);
     return c.read_response();
   }
+
+  // Pieces queue until the server asks for them.
+  struct TestStream : BodyStream {
+    std::mutex mu;
+    std::deque<std::optional<std::string>> pieces{std::string("one\n")};
+    Deliver waiting;
+    std::atomic<bool> cancelled{false};
+    void next(Deliver d) override {
+      std::unique_lock l(mu);
+      if (pieces.empty()) {
+        waiting = std::move(d);
+        return;
+      }
+      auto p = std::move(pieces.front());
+      pieces.pop_front();
+      l.unlock();
+      d(std::move(p));
+    }
+    void cancel() override { cancelled = true; }
+    void push(std::optional<std::string> p) {
+      std::unique_lock l(mu);
+      if (waiting) {
+        auto d = std::exchange(waiting, nullptr);
+        l.unlock();
+        d(std::move(p));
+        return;
+      }
+      pieces.push_back(std::move(p));
+    }
+  };
+  std::shared_ptr<TestStream> stream_ = std::make_shared<TestStream>();
 
   Runtime runtime_;
   Router router_;
@@ -208,6 +253,54 @@ TEST_F(HttpServerTest, ShutdownClosesIdleConnectionsAndDrains) {
   EXPECT_EQ(drained.get_future().wait_for(5s), std::future_status::ready);
   EXPECT_TRUE(idle.wait_closed(2s));
   EXPECT_EQ(server_->open_connections(), 0u);
+}
+
+TEST_F(HttpServerTest, StreamsABodyInChunksAsItIsProduced) {
+  start();
+  RawConnection c("127.0.0.1", port_);
+  c.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = c.read_until("one\n");
+  EXPECT_EQ(status_of(first), 200);
+  EXPECT_NE(first.find("Transfer-Encoding: chunked"), std::string::npos) << first;
+  EXPECT_NE(first.find("4\r\none\n\r\n"), std::string::npos) << first;
+  EXPECT_EQ(first.find("two"), std::string::npos);
+  // A later piece arrives when produced, the end closes the connection.
+  EXPECT_EQ(status_of(roundtrip("PUT /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\ntwo\n")), 200);
+  EXPECT_NE(c.read_until("two\n").find("4\r\ntwo\n\r\n"), std::string::npos);
+  EXPECT_EQ(status_of(roundtrip("PUT /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nend")), 200);
+  EXPECT_NE(c.read_until("0\r\n\r\n").find("0\r\n\r\n"), std::string::npos);
+  EXPECT_TRUE(c.wait_closed(5s));
+  EXPECT_TRUE(stream_->cancelled);
+}
+
+TEST_F(HttpServerTest, ShutdownEndsAStreamAtOnce) {
+  start();
+  RawConnection c("127.0.0.1", port_);
+  c.send("GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.read_until("one\n");
+  std::promise<void> drained;
+  // A grace far longer than the test's wait: a stream must not hold shutdown.
+  server_->shutdown(60s, [&] { drained.set_value(); });
+  EXPECT_EQ(drained.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(c.wait_closed(2s));
+  EXPECT_TRUE(stream_->cancelled);
+}
+
+TEST_F(HttpServerTest, TimesRequestsByMethodAndPathFamily) {
+  metrics::reset_for_test();
+  start();
+  for (int i = 0; i < 3; ++i) roundtrip("GET /v1/kv/secret/key-" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  roundtrip("GET /v1/agent/self HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto snap = metrics::snapshot();
+  std::map<std::string, uint64_t> counts;
+  for (const auto& s : snap.samples) {
+    ASSERT_EQ(s.name, "consul.api.http");
+    ASSERT_EQ(s.labels.size(), 2u);
+    counts[s.labels[0].second + " " + s.labels[1].second] = s.count;
+  }
+  EXPECT_EQ(counts["GET v1_kv"], 3u) << "keys never become labels";
+  EXPECT_EQ(counts["GET v1_agent_self"], 1u);
+  EXPECT_EQ(counts.size(), 2u);
 }
 
 }  // namespace
