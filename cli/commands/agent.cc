@@ -21,6 +21,7 @@ struct AgentFlags {
   bool dev = false;
   std::string node, datacenter, data_dir, client, log_level;
   std::optional<int> http_port;
+  std::optional<int> dns_port;
   bool log_json = false;
   std::vector<std::string> node_meta;
   std::string bind, advertise, encrypt;
@@ -43,6 +44,7 @@ Result<agent::Source> flags_source(const AgentFlags& f, const CLI::App& cmd) {
   if (!f.log_level.empty()) j["log_level"] = f.log_level;
   if (cmd.count("--log-json") > 0) j["log_json"] = f.log_json;
   if (f.http_port) j["ports"]["http"] = *f.http_port;
+  if (f.dns_port) j["ports"]["dns"] = *f.dns_port;
   if (f.serf_lan_port) j["ports"]["serf_lan"] = *f.serf_lan_port;
   if (!f.bind.empty()) j["bind_addr"] = f.bind;
   if (!f.advertise.empty()) j["advertise_addr"] = f.advertise;
@@ -201,6 +203,7 @@ void add_agent_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--data-dir", flags->data_dir, "Where the agent keeps its state");
   cmd->add_option("--client", flags->client, "Addresses the HTTP API binds to, space-separated (default: 127.0.0.1)");
   cmd->add_option("--http-port", flags->http_port, "HTTP API port (default 8500; 0 picks a free port; -1 disables)");
+  cmd->add_option("--dns-port", flags->dns_port, "DNS port, UDP and TCP (default 8600; 0 picks a free port; -1 disables)");
   cmd->add_option("--config-file", *config_files, "A JSON configuration file (repeatable)");
   cmd->add_option("--config-dir", *config_dirs, "A directory of *.json configuration files (repeatable)");
   cmd->add_option("--log-level", flags->log_level, "trace, debug, info, warn or error");
