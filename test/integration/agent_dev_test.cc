@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 class AgentDevTest : public ::testing::Test {
  protected:
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{cairn_binary(), "agent", "-dev", "-http-port", "0", "-serf-lan-port", "0", "-node", "itest-node"};
+    std::vector<std::string> args{cairn_binary(), "agent", "-dev", "-http-port", "0", "-dns-port", "0", "-serf-lan-port", "0", "-node", "itest-node"};
     args.insert(args.end(), extra.begin(), extra.end());
     agent_ = std::make_unique<Process>(args, dir_.file("agent.log"));
     auto port = agent_->wait_for_log("Started HTTP server on 127\\.0\\.0\\.1:([0-9]+)", 10s);
@@ -121,7 +121,7 @@ TEST_F(AgentDevTest, SigtermShutsDownCleanlyAndRemovesTheDevDataDir) {
 TEST_F(AgentDevTest, NodeIdPersistsInTheDataDir) {
   TempDir data;
   auto run_once = [&] {
-    Process p({cairn_binary(), "agent", "-data-dir", data.path(), "-http-port", "0", "-serf-lan-port", "0", "-bind",
+    Process p({cairn_binary(), "agent", "-data-dir", data.path(), "-http-port", "0", "-dns-port", "0", "-serf-lan-port", "0", "-bind",
                "127.0.0.1"},
               dir_.file("p.log"));
     auto id = p.wait_for_log("id=([0-9a-f-]{36})", 10s);
@@ -202,7 +202,7 @@ TEST(CairnCli, HelpListsOnlyWorkingCommands) {
 
 TEST(CairnCli, AgentWithoutDataDirExitsOneNamingTheField) {
   TempDir dir;
-  auto r = run({cairn_binary(), "agent", "-http-port", "0", "-serf-lan-port", "0"}, dir);
+  auto r = run({cairn_binary(), "agent", "-http-port", "0", "-dns-port", "0", "-serf-lan-port", "0"}, dir);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("data_dir"), std::string::npos) << r.output;
 }
@@ -237,7 +237,7 @@ TEST(CairnCli, ValidateNamesTheFieldValueAndRange) {
 TEST(CairnCli, FlagsOverrideFiles) {
   TempDir dir;
   std::ofstream(dir.file("cfg.json")) << R"({"datacenter": "from-file"})";
-  Process p({cairn_binary(), "agent", "-dev", "-http-port", "0", "-serf-lan-port", "0", "-config-file",
+  Process p({cairn_binary(), "agent", "-dev", "-http-port", "0", "-dns-port", "0", "-serf-lan-port", "0", "-config-file",
              dir.file("cfg.json"), "-datacenter", "from-flag"},
             dir.file("agent.log"));
   auto dc = p.wait_for_log("datacenter=(\\S+)", 10s);

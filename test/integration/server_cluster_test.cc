@@ -48,7 +48,7 @@ class ServerClusterTest : public ::testing::Test {
  protected:
   std::vector<std::string> base_args(const std::string& name) {
     return {cairn_binary(), "agent",     "-node",       name, "-data-dir", dir_.file(name), "-bind", "127.0.0.1",
-            "-serf-lan-port", "0",       "-http-port",  "0",  "-server-port", "0"};
+            "-serf-lan-port", "0",       "-http-port",  "0",  "-server-port", "0", "-dns-port", "0"};
   }
 
   Node& launch(const std::string& name, std::vector<std::string> args) {

@@ -43,7 +43,7 @@ class Agent {
     this.logPath = path.join(this.tmp, "agent.log");
     const log = fs.openSync(this.logPath, "w");
     const args = ["agent", "-dev", "-node", NODE, "-http-port", "0", "-serf-lan-port", "0",
-      "-server-port", "0"];
+      "-server-port", "0", "-dns-port", "0"];
     // setpriv --pdeathsig: the agent dies with this process even if a timeout SIGKILLs it.
     const [command, ...argv] = fs.existsSync(SETPRIV)
       ? [SETPRIV, "--pdeathsig", "KILL", "--", binary, ...args] : [binary, ...args];

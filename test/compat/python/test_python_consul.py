@@ -60,7 +60,7 @@ class Agent:
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [binary, "agent", "-dev", "-node", NODE, "-http-port", "0",
-                 "-serf-lan-port", "0", "-server-port", "0"],
+                 "-serf-lan-port", "0", "-server-port", "0", "-dns-port", "0"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 preexec_fn=die_with_parent)
         try:
