@@ -279,6 +279,19 @@ Status Agent::prepare() {
   return {};
 }
 
+io::TlsSettings rpc_tls_settings(const Config& c) {
+  io::TlsSettings s;
+  s.ca_file = c.tls.ca_file;
+  s.cert_file = c.tls.cert_file;
+  s.key_file = c.tls.key_file;
+  s.verify_incoming = c.tls.verify_incoming;
+  s.verify_outgoing = c.tls.verify_outgoing;
+  s.verify_server_hostname = c.tls.verify_server_hostname;
+  s.datacenter = c.datacenter;
+  s.domain = c.domain;
+  return s;
+}
+
 Status Agent::start(Runtime& runtime) {
   Config& c = impl_->config;
   impl_->runtime = &runtime;
@@ -330,8 +343,10 @@ Status Agent::start(Runtime& runtime) {
   if (!impl_->rpc) {
     // A client agent: its handlers call the servers of its datacenter it
     // learned of by gossip, over RPC (api/io/rpc_client.h fails over).
-    impl_->rpc = std::make_shared<api::RpcClient>(runtime.io(),
-                                                  [impl = impl_.get()] { return impl->server_addresses(); });
+    api::RpcClientOptions rpc_options;
+    CAIRN_TRY(rpc_options.tls, io::TlsConfig::load(rpc_tls_settings(c)));
+    impl_->rpc = std::make_shared<api::RpcClient>(
+        runtime.io(), [impl = impl_.get()] { return impl->server_addresses(); }, rpc_options);
   }
   impl_->endpoints->rpc = impl_->rpc;
   impl_->monitor = std::make_unique<LogMonitor>();

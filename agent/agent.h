@@ -11,6 +11,7 @@
 #include <string>
 
 #include "agent/config/config.h"
+#include "core/io/tls.h"
 #include "core/result.h"
 
 namespace cairn {
@@ -32,6 +33,10 @@ enum class ShutdownReason {
   leave,   // PUT /v1/agent/leave: leave the pool, exit 0
   fatal,   // the agent cannot go on (retry_join gave up): exit 1
 };
+
+// TLS on the server port (core/io/tls.h) from c.tls, c.datacenter and
+// c.domain: what a client agent's RPC client and a server's ServerNode use.
+io::TlsSettings rpc_tls_settings(const Config& c);
 
 class Agent {
  public:

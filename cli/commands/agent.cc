@@ -127,7 +127,14 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
       std::cerr << "==> " << st.error().message() << "\n";
       return kExitError;
     }
-    auto started = server::ServerNode::start(runtime.io(), server_options(agent.config()));
+    auto options = server_options(agent.config());
+    auto tls = io::TlsConfig::load(agent::rpc_tls_settings(agent.config()));
+    if (!tls.ok()) {
+      std::cerr << "==> " << tls.error().message() << "\n";
+      return kExitError;
+    }
+    options.tls = *tls;
+    auto started = server::ServerNode::start(runtime.io(), std::move(options));
     if (!started.ok()) {
       std::cerr << "==> server: " << started.error().message() << "\n";
       return kExitError;
