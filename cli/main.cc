@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   add_members_command(app, &exit_code);
   add_monitor_command(app, &exit_code);
   add_operator_command(app, &exit_code);
+  add_snapshot_command(app, &exit_code);
   add_validate_command(app, &exit_code);
   add_version_command(app, &exit_code);
   auto args = normalize_flags(argc, argv);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "server/state/store.h"
 
 namespace cairn::server {
 namespace {
@@ -102,6 +103,27 @@ Result<uint64_t> unpack_checkpoint(std::string_view bytes, const std::string& di
     if (!out) return Error(errc::io_error, "snapshot: writing " + path.string());
   }
   return p.applied;
+}
+
+Result<ArchiveSummary> summarize_archive(std::string_view bytes, const std::string& scratch_dir) {
+  CAIRN_TRY(Parsed p, parse(bytes));
+  ArchiveSummary out;
+  out.index = p.applied;
+  out.bytes = bytes.size();
+  out.files = p.files.size();
+  auto counted = [&]() -> Status {
+    CAIRN_TRY(uint64_t index, unpack_checkpoint(bytes, scratch_dir));
+    (void)index;
+    state::StoreOptions o;
+    o.create_if_missing = false;
+    CAIRN_TRY(auto store, state::Store::open(scratch_dir, o));
+    CAIRN_TRY(out.rows, store->table_counts());
+    return {};
+  }();
+  std::error_code ec;
+  fs::remove_all(scratch_dir, ec);
+  CAIRN_RETURN_IF_ERROR(counted);
+  return out;
 }
 
 }  // namespace cairn::server

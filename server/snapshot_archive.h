@@ -11,10 +11,14 @@
 // Names are plain file names (no '/', not "." or ".."): a checkpoint is one
 // flat directory.
 //
+// The same bytes are what GET /v1/snapshot answers and PUT /v1/snapshot and
+// `cairn snapshot restore` take (server/README.md "Snapshot archives").
+//
 // Thread-safety: pure functions over the filesystem.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -33,5 +37,17 @@ Result<uint64_t> packed_applied_index(std::string_view bytes);
 // returns the applied index. errc::parse_error for bytes that are not a
 // whole, intact archive.
 Result<uint64_t> unpack_checkpoint(std::string_view bytes, const std::string& dir);
+
+// What `cairn snapshot inspect` prints of an archive.
+struct ArchiveSummary {
+  uint64_t index = 0;    // the applied index it holds
+  uint64_t bytes = 0;    // the archive's size
+  uint64_t files = 0;    // checkpoint files in it
+  std::map<std::string, uint64_t> rows;  // rows per table (state store column families)
+};
+// Verifies the archive, unpacks it into `scratch_dir` (which must not exist;
+// removed afterwards) and opens it to count each table's rows.
+// errc::parse_error for bytes that are not a whole, intact archive.
+Result<ArchiveSummary> summarize_archive(std::string_view bytes, const std::string& scratch_dir);
 
 }  // namespace cairn::server

@@ -71,6 +71,20 @@ Result<uint64_t> Store::checkpoint(const std::string& dir) const {
   return db->applied();
 }
 
+Result<std::map<std::string, uint64_t>> Store::table_counts() const {
+  SnapshotReader r(*db_);
+  std::map<std::string, uint64_t> out;
+  for (size_t cf = 0; cf < kCfCount; ++cf) {
+    if (cf == kMeta) continue;
+    uint64_t& n = out[kCfNames[cf]];
+    CAIRN_RETURN_IF_ERROR(r.scan(static_cast<Cf>(cf), "", [&n](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    }));
+  }
+  return out;
+}
+
 Result<uint64_t> Store::sync() {
   uint64_t applied = db_->applied();  // read first: what is written by now is covered
   auto st = db_->raw()->FlushWAL(/*sync=*/true);

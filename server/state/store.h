@@ -41,6 +41,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,9 @@ class Store {
   // Writes a checkpoint into `dir` (which must not exist yet) and returns the
   // applied index it holds. Its files are fsynced.
   Result<uint64_t> checkpoint(const std::string& dir) const;
+  // Rows per table (column family name -> count; the meta table left out),
+  // at one consistent view: what `cairn snapshot inspect` prints.
+  Result<std::map<std::string, uint64_t>> table_counts() const;
   // fsyncs the WAL; returns the applied index that is now durable.
   Result<uint64_t> sync();
 

@@ -277,6 +277,81 @@ describe("kv", () => {
   });
 });
 
+describe("txn", () => {
+  const b64 = (text) => Buffer.from(text).toString("base64");
+
+  test("a transaction sets keys atomically and returns their entries without values", async () => {
+    const a = unique("txn/a"), b = unique("txn/b");
+    const res = await consul.transaction.create([
+      { KV: { Verb: "set", Key: a, Value: b64("one") } },
+      { KV: { Verb: "set", Key: b, Value: b64("two"), Flags: 5 } },
+      { KV: { Verb: "get", Key: a } },
+    ]);
+    assert.equal(res.Errors, null);
+    assert.equal(res.Results.length, 3);
+    assert.equal(res.Results[0].KV.Key, a);
+    assert.equal(res.Results[0].KV.Value, null);
+    assert.equal(res.Results[1].KV.Flags, 5);
+    assert.equal(res.Results[2].KV.Value, b64("one"));
+    assert.equal(res.Results[0].KV.ModifyIndex, res.Results[1].KV.ModifyIndex);
+    assert.equal((await consul.kv.get(b)).Value, "two");
+  });
+
+  test("a failing op rolls the whole transaction back with 409 and Consul's errors", async () => {
+    const kept = unique("txn/kept"), fresh = unique("txn/fresh");
+    await consul.kv.set(kept, "old");
+    await assert.rejects(
+      consul.transaction.create([
+        { KV: { Verb: "set", Key: kept, Value: b64("new") } },
+        { KV: { Verb: "set", Key: fresh, Value: b64("x") } },
+        { KV: { Verb: "check-index", Key: kept, Index: 1 } },
+      ]),
+      (err) => {
+        assert.equal(err.response.statusCode, 409);
+        assert.equal(err.response.body.Results, null);
+        assert.equal(err.response.body.Errors.length, 1);
+        assert.equal(err.response.body.Errors[0].OpIndex, 2);
+        assert.match(err.response.body.Errors[0].What, /^failed index check for key/);
+        return true;
+      });
+    assert.equal((await consul.kv.get(kept)).Value, "old");
+    assert.equal(await consul.kv.get(fresh), undefined);
+  });
+
+  test("a read-only transaction honours ?stale and reports KnownLeader", async () => {
+    const key = unique("txn/read");
+    await consul.kv.set(key, "v");
+    const [res, body] = await consul.transaction.create(
+      [{ KV: { Verb: "get", Key: key } }, { KV: { Verb: "check-not-exists", Key: key + "-no" } }],
+      withResponse({ stale: true }));
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers["x-consul-knownleader"], "true");
+    assert.equal(body.Results.length, 1);
+    assert.equal(body.Results[0].KV.Value, b64("v"));
+  });
+
+  test("catalog ops register a node and service in one transaction", async () => {
+    const node = unique("txn-node");
+    const res = await consul.transaction.create([
+      { Node: { Verb: "set", Node: { Node: node, Address: "10.9.9.9" } } },
+      { Service: { Verb: "set", Node: node, Service: { ID: "web1", Service: "txnweb", Port: 8080 } } },
+    ]);
+    assert.equal(res.Results[0].Node.Node, node);
+    assert.equal(res.Results[1].Service.Port, 8080);
+    const nodes = await consul.catalog.service.nodes("txnweb");
+    assert.ok(nodes.some((n) => n.Node === node));
+  });
+
+  test("more than 64 ops are refused with 413", async () => {
+    const ops = [];
+    for (let i = 0; i < 65; i++) ops.push({ KV: { Verb: "get", Key: "k" + i } });
+    await assert.rejects(consul.transaction.create(ops), (err) => {
+      assert.equal(err.response.statusCode, 413);
+      return true;
+    });
+  });
+});
+
 describe("watch", () => {
   test("a kv watch emits the current value, then each change", async () => {
     const key = unique("watch/key");
