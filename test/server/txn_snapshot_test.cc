@@ -4,6 +4,8 @@
 // restart and wakes parked queries (test/server/cluster.h, ticked by hand).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "server/snapshot_archive.h"
 #include "test/server/cluster.h"
 
@@ -152,6 +154,29 @@ TEST_F(TxnServerTest, ACorruptOrTruncatedArchiveIsRefusedAndTheStateIsUntouched)
   }
   EXPECT_EQ(c.at(1).counters().commands_applied, before);
   EXPECT_EQ(kv_value(c, 1, "k"), "v");
+}
+
+TEST_F(TxnServerTest, SummarizeCountsTheRowsOfEachTableInAnArchive) {
+  ASSERT_TRUE(c.write(1, kv_set("a", "1")).ok());
+  ASSERT_TRUE(c.write(1, kv_set("b", "2")).ok());
+  ASSERT_TRUE(c.write(1, register_node("n1", "10.0.0.9", "web")).ok());
+  auto saved = c.query(1, rpc::SnapshotSave{});
+  ASSERT_TRUE(saved.ok());
+  const std::string& archive = value_of<rpc::SnapshotSave>(*saved);
+  cairn::test::TempDir scratch;
+  auto s = summarize_archive(archive, scratch.sub("inspect"));
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_EQ(s->index, saved->meta.index);
+  EXPECT_EQ(s->bytes, archive.size());
+  EXPECT_GT(s->files, 0u);
+  EXPECT_EQ(s->rows["kv"], 2u);
+  EXPECT_EQ(s->rows["nodes"], 1u);
+  EXPECT_EQ(s->rows["services"], 1u);
+  EXPECT_EQ(s->rows.count("meta"), 0u);
+  EXPECT_FALSE(std::filesystem::exists(scratch.sub("inspect")));
+  auto bad = summarize_archive(archive.substr(0, 100), scratch.sub("bad"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.error().is(errc::parse_error));
 }
 
 class TxnThreeServerTest : public ::testing::Test {
