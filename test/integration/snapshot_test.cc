@@ -30,10 +30,15 @@ class SnapshotTest : public ::testing::Test {
   Agent& server(const std::string& name, int expect, const std::string& join = {}) {
     std::string cfg = dir_.file("fast.json");
     std::ofstream(cfg) << R"({"performance": {"raft_multiplier": 1}})";
-    std::vector<std::string> args{cairn_binary(), "agent", "-server", "-bootstrap-expect", std::to_string(expect),
-                                  "-node", name, "-data-dir", dir_.file(name), "-bind", "127.0.0.1",
-                                  "-serf-lan-port", "0", "-http-port", "0", "-server-port", "0", "-dns-port", "-1",
-                                  "-config-file", cfg};
+    return agent(name, join, {"-server", "-bootstrap-expect", std::to_string(expect), "-config-file", cfg});
+  }
+  // A client agent (no server): its HTTP API reaches the servers over RPC.
+  Agent& client(const std::string& name, const std::string& join) { return agent(name, join, {}); }
+  Agent& agent(const std::string& name, const std::string& join, const std::vector<std::string>& extra) {
+    std::vector<std::string> args{cairn_binary(), "agent", "-node", name, "-data-dir", dir_.file(name),
+                                  "-bind", "127.0.0.1", "-serf-lan-port", "0", "-http-port", "0",
+                                  "-server-port", "0", "-dns-port", "-1"};
+    args.insert(args.end(), extra.begin(), extra.end());
     if (!join.empty()) args.insert(args.end(), {"-retry-join", join, "-retry-interval", "200ms"});
     agents_.push_back(Agent{nullptr, args, {}, {}});
     start(agents_.back());
@@ -165,8 +170,24 @@ TEST_F(SnapshotTest, ARestoreReachesEveryServerOfThree) {
   ASSERT_EQ(restored.status, 0) << restored.output;
   for (Agent* a : {&s1, &s2, &s3}) {
     EXPECT_TRUE(eventually([&] { return value(*a, "k") == "saved" && !value(*a, "extra"); }, 20s))
-        << "server " << a->args[6] << " k=" << value(*a, "k").value_or("(none)");
+        << "server " << a->args[3] << " k=" << value(*a, "k").value_or("(none)");
   }
+
+  // Through a client agent, over RPC to the servers: a transaction, then a
+  // save and a restore of the whole archive.
+  Agent& c1 = client("c1", s1.gossip);
+  ASSERT_TRUE(eventually([&] { return has_leader(c1); }, 30s)) << c1.process->log();
+  auto t = http(c1, "PUT", "/v1/txn", R"([{"KV":{"Verb":"set","Key":"via-client","Value":"eA=="}}])");
+  ASSERT_TRUE(t.ok());
+  ASSERT_EQ(t->status, 200) << t->body;
+  std::string client_file = dir_.file("client.snap");
+  auto via = cli({"snapshot", "save", client_file}, c1);
+  ASSERT_EQ(via.status, 0) << via.output;
+  put(s1, "via-client", "overwritten");
+  auto back = cli({"snapshot", "restore", client_file}, c1);
+  ASSERT_EQ(back.status, 0) << back.output;
+  for (Agent* a : {&s1, &s2, &s3})
+    EXPECT_TRUE(eventually([&] { return value(*a, "via-client") == "x"; }, 20s)) << "server " << a->args[3];
 }
 
 }  // namespace
