@@ -61,7 +61,13 @@ void Server::Impl::apply(const raft::Entry& entry) {
     r->restore_archive.reset();
     s.reset();
     if (Status st = swap_in(archive, entry.index); !st.ok()) {
-      if (!is_stopped()) fail_server("restoring the snapshot of entry " + std::to_string(entry.index), st.error());
+      bool failed_already;
+      {
+        std::lock_guard lock(mu);
+        failed_already = stats.failed;
+      }
+      if (!is_stopped() && !failed_already)
+        fail_server("restoring the snapshot of entry " + std::to_string(entry.index), st.error());
       return;
     }
   }
