@@ -17,6 +17,7 @@
 #include "agent/cache/cache.h"
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
+#include "agent/local/local_agent.h"
 #include "agent/log_monitor.h"
 #include "agent/user_events.h"
 #include "agent/uuid.h"
@@ -122,6 +123,12 @@ struct Agent::Impl {
   std::vector<std::string> dns_addresses;
   Status start_dns();
 
+  // Local services and checks, anti-entropy (agent/local).
+  std::unique_ptr<local::LocalAgent> local;
+  std::function<Result<Config>()> reload_config;
+  void start_local();
+  void reload(std::function<void(Status)> done);
+
   void on_user_event(const gossip::UserEvent& ue);
   void retry_join();
 };
@@ -219,8 +226,7 @@ void Agent::Impl::on_user_event(const gossip::UserEvent& ue) {
     return;
   }
   e->ltime = ue.ltime;
-  // Filters, as Consul applies them on receipt. No local services yet, so a
-  // service filter matches nothing here.
+  // Filters, as Consul applies them on receipt.
   if (!e->node_filter.empty()) {
     try {
       if (!std::regex_search(config.node_name, std::regex(e->node_filter))) return;
@@ -228,7 +234,7 @@ void Agent::Impl::on_user_event(const gossip::UserEvent& ue) {
       return;
     }
   }
-  if (!e->service_filter.empty()) return;
+  if (!e->service_filter.empty() && !(local && local->matches_user_event(e->service_filter, e->tag_filter))) return;
   log::debug("agent", "user event: name={} id={}", e->name, e->id);
   asio::post(*event_strand, [this, ev = std::move(e).value()]() mutable { events->add(std::move(ev)); });
 }
@@ -349,6 +355,7 @@ Status Agent::start(Runtime& runtime) {
         runtime.io(), [impl = impl_.get()] { return impl->server_addresses(); }, rpc_options);
   }
   impl_->endpoints->rpc = impl_->rpc;
+  impl_->start_local();
   impl_->monitor = std::make_unique<LogMonitor>();
   impl_->endpoints->monitor = impl_->monitor.get();
   impl_->add_metric_collectors();
@@ -420,9 +427,42 @@ Status Agent::Impl::start_dns() {
   return {};
 }
 
+void Agent::set_reload(std::function<Result<Config>()> fn) { impl_->reload_config = std::move(fn); }
+
+void Agent::reload(std::function<void(Status)> done) { impl_->reload(std::move(done)); }
+
+void Agent::Impl::reload(std::function<void(Status)> done) {
+  if (!reload_config || !local) return done(Error(errc::unavailable, "reload is not available"));
+  auto fresh = reload_config();
+  if (!fresh.ok()) return done(fresh.error());
+  local->reload(*fresh, std::move(done));
+}
+
+// Local services and checks: the persisted API registrations and the
+// config's definitions, the check runner and anti-entropy, on one strand.
+void Agent::Impl::start_local() {
+  local::LocalAgentDeps deps;
+  deps.runtime = runtime;
+  deps.rpc = [this] { return rpc; };
+  deps.cluster_size = [this] { return gossip ? gossip->members().size() : size_t{1}; };
+  deps.advertise_address = [this] {
+    std::string a = gossip ? gossip->advertise() : std::string();
+    auto colon = a.rfind(':');
+    if (colon != std::string::npos) a.resize(colon);
+    if (a.size() > 1 && a.front() == '[') a = a.substr(1, a.size() - 2);
+    return a;
+  };
+  local = std::make_unique<local::LocalAgent>(config, std::move(deps));
+  endpoints->local = &local->state();
+  endpoints->on_local_strand = [l = local.get()](std::function<void()> fn) { l->post(std::move(fn)); };
+  endpoints->reload = [this](std::function<void(Status)> done) { reload(std::move(done)); };
+  local->start();
+}
+
 void Agent::shutdown(bool leave, std::function<void()> done) {
   auto finish = [this, done = std::move(done)]() mutable {
     impl_->retry_timer->cancel();
+    if (impl_->local) impl_->local->stop();
     if (impl_->dns) impl_->dns->stop();
     if (impl_->cache) impl_->cache->stop();
     auto stop_gossip = [this, done = std::move(done)]() mutable {

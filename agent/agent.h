@@ -57,7 +57,13 @@ class Agent {
   // Called on a gossip thread for every member event (the server follows
   // the pool through it). Set before start().
   void set_member_listener(std::function<void(const gossip::MemberEvent&)> fn);
-  // The gossip view now (empty before start()).
+  // How to re-read the configuration (the composition root knows the
+  // files): PUT /v1/agent/reload, SIGHUP and `cairn reload` apply its
+  // services and checks. Set before start(); without it reload is a 500.
+  void set_reload(std::function<Result<Config>()> fn);
+  // Re-reads the configuration and applies its services and checks (API
+  // registrations stay); done(first error) from any thread.
+  void reload(std::function<void(Status)> done);  // The gossip view now (empty before start()).
   std::vector<gossip::MemberInfo> members() const;
 
   // Makes the data dir (a temporary one for -dev, removed with the agent)

@@ -27,6 +27,8 @@ void add_catalog_command(CLI::App& app, int* exit_code);
 void add_operator_command(CLI::App& app, int* exit_code);
 void add_snapshot_command(CLI::App& app, int* exit_code);
 void add_monitor_command(CLI::App& app, int* exit_code);
+void add_services_command(CLI::App& app, int* exit_code);
+void add_reload_command(CLI::App& app, int* exit_code);
 
 // Go's flag package accepts -name and --name; CLI11 wants --name for long
 // options. Rewrites "-name[=v]" into "--name[=v]" (a bare "-" and "--" stay).

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   add_members_command(app, &exit_code);
   add_monitor_command(app, &exit_code);
   add_operator_command(app, &exit_code);
+  add_reload_command(app, &exit_code);
+  add_services_command(app, &exit_code);
   add_snapshot_command(app, &exit_code);
   add_validate_command(app, &exit_code);
   add_version_command(app, &exit_code);

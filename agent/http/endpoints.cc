@@ -14,6 +14,8 @@ void register_endpoints(Router& router, EndpointContext& ctx) {
   register_catalog(router, ctx);
   register_health(router, ctx);
   register_operator_raft(router, ctx);
+  register_agent_services(router, ctx);
+  register_agent_checks(router, ctx);
   register_agent_info(router, ctx);
   register_txn(router, ctx);
   register_snapshot(router, ctx);

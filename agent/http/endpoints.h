@@ -21,6 +21,9 @@ namespace cairn::agent {
 class UserEvents;
 class LogMonitor;
 }
+namespace cairn::agent::local {
+class LocalState;
+}
 
 namespace cairn::api::rpc {
 class Handler;
@@ -46,6 +49,14 @@ struct EndpointContext {
   std::shared_ptr<api::rpc::Handler> rpc;
   // Log lines for /v1/agent/monitor; null: the endpoint answers 500.
   LogMonitor* monitor = nullptr;
+  // The agent's local services and checks (agent/local); the /v1/agent
+  // service, check, maintenance and health endpoints answer 500 without it.
+  local::LocalState* local = nullptr;
+  // Runs fn on the strand LocalState's writes (and the check runner) run on.
+  std::function<void(std::function<void()>)> on_local_strand;
+  // PUT /v1/agent/reload: re-reads the config files' services and checks,
+  // then calls done (from any thread) with the first error.
+  std::function<void(std::function<void(Status)> done)> reload;
 };
 
 void register_endpoints(Router& router, EndpointContext& ctx);
@@ -64,6 +75,13 @@ void register_session(Router& router, EndpointContext& ctx);
 void register_catalog(Router& router, EndpointContext& ctx);
 void register_health(Router& router, EndpointContext& ctx);
 void register_operator_raft(Router& router, EndpointContext& ctx);
+// agent_services.cc: /v1/agent/services, service/<id>, service/register,
+// service/deregister/<id>, service/maintenance/<id>, maintenance,
+// health/service/name|id/<x>, reload.
+void register_agent_services(Router& router, EndpointContext& ctx);
+// agent_checks.cc: /v1/agent/checks, check/register, check/deregister/<id>,
+// check/pass|warn|fail|update/<id>.
+void register_agent_checks(Router& router, EndpointContext& ctx);
 void register_agent_info(Router& router, EndpointContext& ctx);  // agent_info.cc: version, host, metrics, monitor
 void register_txn(Router& router, EndpointContext& ctx);       // txn.cc: PUT /v1/txn
 void register_snapshot(Router& router, EndpointContext& ctx);  // snapshot.cc: GET/PUT /v1/snapshot

@@ -95,16 +95,23 @@ server::ServerNodeOptions server_options(const agent::Config& c) {
   return o;
 }
 
-int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_paths, const CLI::App& cmd) {
+// Every -config-file / -config-dir source, in order.
+Result<std::vector<agent::Source>> read_config_sources(const std::vector<std::string>& config_paths) {
   std::vector<agent::Source> sources;
   for (const auto& p : config_paths) {
-    auto read = agent::read_sources(p);
-    if (!read.ok()) {
-      std::cerr << "==> " << read.error().message() << "\n";
-      return kExitError;
-    }
-    for (auto& s : *read) sources.push_back(std::move(s));
+    CAIRN_TRY(auto read, agent::read_sources(p));
+    for (auto& s : read) sources.push_back(std::move(s));
   }
+  return sources;
+}
+
+int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_paths, const CLI::App& cmd) {
+  auto read = read_config_sources(config_paths);
+  if (!read.ok()) {
+    std::cerr << "==> " << read.error().message() << "\n";
+    return kExitError;
+  }
+  std::vector<agent::Source> sources = std::move(read).value();
   auto cli_source = flags_source(flags, cmd);
   if (!cli_source.ok()) {
     std::cerr << "==> " << cli_source.error().message() << "\n";
@@ -167,12 +174,23 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
         return graceful_shutdown(false);
     }
   });
+  // Reload (PUT /v1/agent/reload, SIGHUP): the same files and flags, read again.
+  agent.set_reload([&flags, &config_paths, flag_source = sources.back()]() -> Result<agent::Config> {
+    CAIRN_TRY(auto fresh, read_config_sources(config_paths));
+    fresh.push_back(flag_source);
+    return agent::load(flags.dev, fresh);
+  });
   if (auto st = agent.start(runtime); !st.ok()) {
     std::cerr << "==> " << st.error().message() << "\n";
     return kExitError;
   }
   if (server_node) server_node->follow_members([&agent] { return agent.members(); });
   runtime.on_shutdown_signal([&] { graceful_shutdown(agent.config().leave_on_terminate); });
+  runtime.on_reload_signal([&agent] {
+    agent.reload([](Status st) {
+      if (!st.ok()) log::error("agent", "reload failed: {}", st.error().message());
+    });
+  });
   // CAIRN_IO_THREADS caps the io threads (default: one per core), e.g. to
   // compare with a one-worker peer in bench/.
   unsigned threads = 0;

@@ -20,8 +20,11 @@ struct Runtime::Impl {
   asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
   int signal_count = 0;
   std::function<void()> on_signal;
+  std::unique_ptr<asio::signal_set> reload_signals;
+  std::function<void()> on_reload;
 
   void arm();
+  void arm_reload();
 };
 
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
@@ -48,6 +51,21 @@ void Runtime::Impl::arm() {
   });
 }
 
+void Runtime::on_reload_signal(std::function<void()> fn) {
+  impl_->on_reload = std::move(fn);
+  impl_->reload_signals = std::make_unique<asio::signal_set>(impl_->io, SIGHUP);
+  impl_->arm_reload();
+}
+
+void Runtime::Impl::arm_reload() {
+  reload_signals->async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log::info("agent", "caught SIGHUP: reloading");
+    arm_reload();
+    on_reload();
+  });
+}
+
 void Runtime::exit_after(std::chrono::nanoseconds after) {
   auto timer = std::make_shared<asio::steady_timer>(impl_->io, after);
   timer->async_wait([timer](const boost::system::error_code& ec) {
@@ -70,6 +88,10 @@ void Runtime::stop() {
   if (impl_->signals) {
     boost::system::error_code ignored;
     impl_->signals->cancel(ignored);
+  }
+  if (impl_->reload_signals) {
+    boost::system::error_code ignored;
+    impl_->reload_signals->cancel(ignored);
   }
   impl_->io.stop();
 }

@@ -28,6 +28,9 @@ class Runtime {
   // signal exits the process at once with status 1.
   void on_shutdown_signal(std::function<void()> fn);
 
+  // Calls fn (on an io thread) at every SIGHUP (the agent's reload).
+  void on_reload_signal(std::function<void()> fn);
+
   // If the process is still running `after` from now, exit at once with
   // status 1: the hard deadline of a graceful shutdown.
   void exit_after(std::chrono::nanoseconds after);
