@@ -257,6 +257,9 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
 
   p->listener->start(*p->server,
                      [t = p->transport.get()](std::shared_ptr<io::Stream> s) { t->adopt_inbound(std::move(s)); });
+  if (o.tls && o.tls->require_tls() && !o.tls->dial_tls())
+    log::warn("server", "tls: verify_incoming without verify_outgoing: this server dials the others in plaintext, "
+                        "which servers with verify_incoming refuse");
   log::info("server", "RPC and Raft on {} (raft id {:016x}; TLS {})", p->rpc_address, to.id,
             !o.tls                   ? "off"
             : o.tls->require_tls()   ? "required"

@@ -121,6 +121,16 @@ TEST_F(TlsClusterTest, ClusterFormsOverMutualTlsAndClientsWithoutTheRightCertifi
   EXPECT_EQ(got->status, 200);
   EXPECT_EQ(got->body, "over-tls");
 
+  // Through each server: the two followers forward the write to the leader
+  // over TLS (RpcClient::to with the server's certificate).
+  for (auto& n : nodes_) {
+    if (n.rpc.empty()) continue;
+    auto r = http(n, "PUT", "/v1/kv/tls/via-" + n.name, n.name, 10s);
+    ASSERT_TRUE(r.ok()) << n.name;
+    EXPECT_EQ(r->status, 200) << n.name << ": " << r->body;
+    EXPECT_EQ(r->body, "true") << n.name;
+  }
+
   // A client whose certificate another CA signed: it sees the servers by
   // gossip, but every server refuses its handshake.
   Node& stranger =
@@ -158,7 +168,7 @@ TEST_F(TlsClusterTest, ClusterFormsOverMutualTlsAndClientsWithoutTheRightCertifi
   auto missing = http(good, "GET", "/v1/kv/tls/?keys");
   ASSERT_TRUE(missing.ok());
   EXPECT_EQ(missing->status, 200);
-  EXPECT_EQ(json::parse(missing->body), json::array({"tls/key"}));
+  EXPECT_EQ(json::parse(missing->body), json::array({"tls/key", "tls/via-s1", "tls/via-s2", "tls/via-s3"}));
 }
 
 }  // namespace
