@@ -3,8 +3,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-#include <optional>
-#include <regex>
 
 #include "agent/checks/runner.h"
 #include "agent/local/store.h"
@@ -124,19 +122,7 @@ void LocalAgent::reload(const Config& fresh, std::function<void(Status)> done) {
 }
 
 bool LocalAgent::matches_user_event(const std::string& service_filter, const std::string& tag_filter) const {
-  try {
-    std::regex service_re(service_filter);
-    std::optional<std::regex> tag_re;
-    if (!tag_filter.empty()) tag_re.emplace(tag_filter);
-    for (const auto& s : impl_->state.services()) {
-      if (!std::regex_search(s.service.id, service_re) && !std::regex_search(s.service.service, service_re)) continue;
-      if (!tag_re) return true;
-      for (const auto& tag : s.service.tags)
-        if (std::regex_search(tag, *tag_re)) return true;
-    }
-  } catch (const std::regex_error&) {
-  }
-  return false;
+  return user_event_matches(impl_->state.services(), service_filter, tag_filter);
 }
 
 }  // namespace cairn::agent::local

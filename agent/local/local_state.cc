@@ -1,6 +1,7 @@
 #include "agent/local/local_state.h"
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
 #include "agent/local/store.h"
@@ -520,6 +521,23 @@ void LocalState::mark_all_out_of_sync() {
   std::lock_guard l(mu_);
   for (auto& [id, s] : services_) s.synced_revision = 0;
   for (auto& [id, c] : checks_) c.synced_revision = 0;
+}
+
+bool user_event_matches(const std::vector<LocalService>& services, const std::string& service_filter,
+                        const std::string& tag_filter) {
+  try {
+    std::regex service_re(service_filter);
+    std::optional<std::regex> tag_re;
+    if (!tag_filter.empty()) tag_re.emplace(tag_filter);
+    for (const auto& s : services) {
+      if (!std::regex_search(s.service.id, service_re) && !std::regex_search(s.service.service, service_re)) continue;
+      if (!tag_re) return true;
+      for (const auto& tag : s.service.tags)
+        if (std::regex_search(tag, *tag_re)) return true;
+    }
+  } catch (const std::regex_error&) {
+  }
+  return false;
 }
 
 }  // namespace cairn::agent::local

@@ -172,4 +172,11 @@ class LocalState {
   std::map<std::string, uint64_t> deleted_checks_;
 };
 
+// A user event's service and tag filters (regular expressions), as Consul
+// applies them on receipt: some service's ID or name matches service_filter
+// and, when tag_filter is set, one of that service's tags matches it. A
+// filter that does not compile matches nothing.
+bool user_event_matches(const std::vector<LocalService>& services, const std::string& service_filter,
+                        const std::string& tag_filter);
+
 }  // namespace cairn::agent::local

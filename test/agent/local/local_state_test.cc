@@ -292,5 +292,18 @@ TEST(LocalState, HasServiceNamed) {
   EXPECT_FALSE(f.state.has_service_named("w1"));
 }
 
+TEST(LocalState, UserEventFiltersMatchLocalServices) {
+  Fixture f;
+  ASSERT_TRUE(f.state.add_service(def(R"({"Name":"web","ID":"web-eu","Tags":["primary","v2"]})"), Origin::api, "").ok());
+  auto services = f.state.services();
+  EXPECT_TRUE(user_event_matches(services, "^web$", ""));
+  EXPECT_TRUE(user_event_matches(services, "eu", ""));  // the ID counts too, as in Consul
+  EXPECT_TRUE(user_event_matches(services, "web", "^prim"));
+  EXPECT_FALSE(user_event_matches(services, "web", "secondary"));
+  EXPECT_FALSE(user_event_matches(services, "db", ""));
+  EXPECT_FALSE(user_event_matches(services, "(", ""));  // does not compile: nothing matches
+  EXPECT_FALSE(user_event_matches({}, ".*", ""));
+}
+
 }  // namespace
 }  // namespace cairn::agent::local::test
