@@ -1,6 +1,6 @@
 #include "agent/dns/message.h"
 
-#include <unordered_map>
+#include <algorithm>
 
 namespace cairn::agent::dns {
 
@@ -196,30 +196,50 @@ class Writer {
     u16(static_cast<uint16_t>(v));
   }
   void name(std::string_view text) {
-    auto labels = split_labels(text);
-    // Keep to the limits: drop over-long labels' tails and trailing labels.
-    size_t wire = 1, keep = 0;
-    for (auto& l : labels) {
-      if (l.size() > kMaxLabel) l.resize(kMaxLabel);
-      if (l.empty() || wire + 1 + l.size() > kMaxNameWire) break;
-      wire += 1 + l.size();
-      ++keep;
+    // Label boundaries in `text` (unescaped dots), kept to the limits: a
+    // label's tail past 63 bytes and labels past 255 wire bytes are dropped.
+    std::array<std::pair<size_t, size_t>, 128> labels;  // [begin, end) in text
+    size_t n = 0, begin = 0, wire = 1, unescaped = 0;
+    auto close = [&](size_t end) {
+      if (end == begin || n == labels.size()) return false;
+      size_t len = std::min(unescaped, kMaxLabel);
+      if (wire + 1 + len > kMaxNameWire) return false;
+      wire += 1 + len;
+      labels[n++] = {begin, end};
+      return true;
+    };
+    bool open = true;
+    for (size_t i = 0; i < text.size() && open; ++i) {
+      if (text[i] == '\\' && i + 1 < text.size()) {
+        ++i;
+        ++unescaped;
+      } else if (text[i] == '.') {
+        open = close(i);
+        begin = i + 1;
+        unescaped = 0;
+      } else {
+        ++unescaped;
+      }
     }
-    labels.resize(keep);
-    for (size_t i = 0; i < labels.size(); ++i) {
-      std::string suffix;
-      for (size_t j = i; j < labels.size(); ++j) {
-        if (j > i) suffix += '.';
-        for (char c : labels[j]) suffix += c == '.' ? '\x01' : lower_char(c);
+    if (open && begin < text.size()) close(text.size());
+    if (n == 0) return u8(0);
+    // Compression: suffixes already written are found by their lower-cased
+    // text (a message holds a few dozen names at most: a linear search).
+    std::string low = lower(text.substr(0, labels[n - 1].second));
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view suffix = std::string_view(low).substr(labels[i].first);
+      for (const auto& [known, offset] : offsets_) {
+        if (known == suffix) return u16(static_cast<uint16_t>(0xC000 | offset));
       }
-      auto it = offsets_.find(suffix);
-      if (it != offsets_.end()) {
-        u16(static_cast<uint16_t>(0xC000 | it->second));
-        return;
+      if (out.size() < 0x4000) offsets_.emplace_back(std::string(suffix), static_cast<uint16_t>(out.size()));
+      size_t len_at = out.size();
+      u8(0);
+      size_t len = 0;
+      for (size_t k = labels[i].first; k < labels[i].second && len < kMaxLabel; ++k, ++len) {
+        if (text[k] == '\\' && k + 1 < labels[i].second) ++k;
+        out.push_back(static_cast<uint8_t>(text[k]));
       }
-      if (out.size() < 0x4000) offsets_.emplace(std::move(suffix), static_cast<uint16_t>(out.size()));
-      u8(static_cast<uint8_t>(labels[i].size()));
-      out.insert(out.end(), labels[i].begin(), labels[i].end());
+      out[len_at] = static_cast<uint8_t>(len);
     }
     u8(0);
   }
@@ -266,7 +286,7 @@ class Writer {
   }
 
  private:
-  std::unordered_map<std::string, uint16_t> offsets_;
+  std::vector<std::pair<std::string, uint16_t>> offsets_;
 };
 
 void write_header(Writer& w, const Header& h, size_t qd, size_t an, size_t ns, size_t ar) {

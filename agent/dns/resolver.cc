@@ -105,6 +105,8 @@ Resolver::Resolver(const Config& config, std::shared_ptr<cache::Reader> reader, 
     : config_(config), reader_(std::move(reader)), clock_(clock), rng_(seed) {
   domains_.push_back(strip_dot(config.domain));
   if (!config.alt_domain.empty()) domains_.push_back(strip_dot(config.alt_domain));
+  for (const auto& d : domains_) domain_labels_.push_back(split_labels(d));
+  dc_ = lower(config.datacenter);
 }
 
 uint64_t Resolver::random() {
@@ -159,11 +161,11 @@ void Resolver::resolve(std::span<const uint8_t> request, Transport transport, st
   if (q.qclass != kClassIN && q.qclass != kClassANY) return finish(*c, {}, Rcode::refused);
 
   std::vector<std::string> labels = split_labels(lower(q.name));
-  for (const auto& d : domains_) {
-    auto dl = split_labels(d);
+  for (size_t i = 0; i < domains_.size(); ++i) {
+    const auto& dl = domain_labels_[i];
     if (labels.size() < dl.size() || !std::equal(dl.begin(), dl.end(), labels.end() - static_cast<std::ptrdiff_t>(dl.size())))
       continue;
-    c->domain = d;
+    c->domain = domains_[i];
     labels.resize(labels.size() - dl.size());
     break;
   }
@@ -197,7 +199,7 @@ void Resolver::resolve(std::span<const uint8_t> request, Transport transport, st
 
   // <...>.<kind>[.<dc>], or RFC 2782 _svc._tag[.<dc>] without ".service".
   size_t n = labels.size();
-  std::string kind, dc = lower(config_.datacenter);
+  std::string kind, dc = dc_;
   std::vector<std::string> body;
   if (is_kind(labels[n - 1])) {
     kind = labels[n - 1];
@@ -213,7 +215,7 @@ void Resolver::resolve(std::span<const uint8_t> request, Transport transport, st
   } else {
     return finish(*c, {}, Rcode::nxdomain);
   }
-  if (dc != lower(config_.datacenter) || body.empty()) return finish(*c, {}, Rcode::nxdomain);
+  if (dc != dc_ || body.empty()) return finish(*c, {}, Rcode::nxdomain);
 
   if (kind == "service") {
     if (body.size() == 2 && body[0].size() > 1 && body[1].size() > 1 && body[0][0] == '_' && body[1][0] == '_') {
@@ -265,7 +267,7 @@ void Resolver::answer_service(std::shared_ptr<Context> c, std::string service, s
     for (size_t i = live.size(); i > 1; --i) std::swap(live[i - 1], live[random() % i]);
 
     uint32_t ttl = service_ttl(service);
-    const std::string suffix = "." + lower(config_.datacenter) + "." + c->domain;
+    const std::string suffix = "." + dc_ + "." + c->domain;
     const uint16_t qt = c->qtype;
     std::vector<Unit> units;
     std::vector<std::string> seen;  // addresses already answered (A/AAAA dedup)
@@ -362,7 +364,7 @@ void Resolver::answer_apex(std::shared_ptr<Context> c) {
       if (servers.size() > 3) servers.resize(3);
       for (const auto* e : servers) {
         std::string ns = join_labels(std::span<const std::string>(&e->node.node, 1)) + ".node." +
-                         lower(config_.datacenter) + "." + c->domain;
+                         dc_ + "." + c->domain;
         Unit u;
         u.answer.push_back(Record{c->qname, type::NS, kClassIN, ttl, NameData{ns}});
         if (auto v4 = parse_v4(e->node.address)) u.additional.push_back(Record{ns, type::A, kClassIN, ttl, *v4});
@@ -383,7 +385,7 @@ void Resolver::answer_ptr(std::shared_ptr<Context> c, std::string ip) {
       if (n.address != ip) continue;
       // PTR answers always name the primary domain.
       std::string target = join_labels(std::span<const std::string>(&n.node, 1)) + ".node." +
-                           lower(config_.datacenter) + "." + domains_[0];
+                           dc_ + "." + domains_[0];
       units.push_back({{Record{c->qname, type::PTR, kClassIN, 0, NameData{target}}}, {}});
     }
     if (units.empty()) {

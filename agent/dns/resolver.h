@@ -79,6 +79,8 @@ class Resolver {
 
   Config config_;
   std::vector<std::string> domains_;  // lower case, no final dot
+  std::vector<std::vector<std::string>> domain_labels_;
+  std::string dc_;                     // the datacenter, lower case
   std::shared_ptr<cache::Reader> reader_;
   const Clock& clock_;
   std::atomic<uint64_t> rng_;

@@ -146,14 +146,15 @@ void Server::start() {
 
 void Server::stop() {
   if (impl_->stopped.exchange(true)) return;
+  // Each close runs on its socket's executor; the closures keep Impl alive.
   auto impl = impl_;
   for (auto& l : impl->udp_listeners)
-    asio::post(l->strand, [s = &l->socket] {
+    asio::post(l->strand, [impl, s = &l->socket] {
       boost::system::error_code ec;
       s->close(ec);
     });
   for (auto& a : impl->acceptors)
-    asio::post(a->get_executor(), [a = a.get()] {
+    asio::post(a->get_executor(), [impl, a = a.get()] {
       boost::system::error_code ec;
       a->close(ec);
     });
