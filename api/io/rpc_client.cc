@@ -290,7 +290,7 @@ asio::awaitable<void> RpcClient::Impl::write_loop(std::shared_ptr<Conn> conn) {
     conn->queue.clear();
     if (batch.empty()) break;
     arm(conn->deadline, conn->sock, options.write_timeout);
-    auto [ec, n] = co_await asio::async_write(*conn->sock, bufs, kTuple);
+    auto [ec, n] = co_await conn->sock->write_all(bufs);
     conn->deadline.cancel();
     if (ec) {
       conn_failed(conn, "write to " + conn->address + " failed: " + ec.message());

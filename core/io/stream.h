@@ -3,18 +3,16 @@
 // api/io's RpcClient). It is an Asio AsyncReadStream/AsyncWriteStream, so
 // asio::async_read/async_write work on it as on a socket.
 //
-// Batching: Asio's ssl::stream writes only the first buffer of a buffer
-// sequence per TLS record, so a gather-write of many small frames would
-// become one record and one syscall per frame. Stream coalesces the
-// sequence into records of up to kTlsRecordBytes first, so a batch of Raft
-// messages or RPC responses still leaves in as few records and writes as
-// its size allows.
+// Batching: gather-writes go through write_all(), which over TLS copies
+// small frames together before encrypting, so a batch of Raft messages or
+// RPC responses leaves in full 16 KiB records (and as few syscalls), not a
+// few frames per record as asio::async_write on an ssl::stream would.
 //
 // Includes Asio and OpenSSL: for io/ .cc files only, never from a public
 // header. Lifetime: held by std::shared_ptr (the TLS layer refers to the
 // socket inside it, so a Stream never moves).
 //
-// Thread-safety: like an Asio socket: one read and one write may be
+// Thread-safety: like an Asio socket: one read and one write (or write_all) may be
 // outstanding at a time, both on the stream's strand (the socket's executor
 // is one).
 #pragma once
@@ -34,7 +32,6 @@ class Stream {
   using tcp = boost::asio::ip::tcp;
   using executor_type = tcp::socket::executor_type;
   enum class Role { client, server };
-  static constexpr size_t kTlsRecordBytes = 16384;  // TLS's maximum plaintext per record (RFC 8446 §5.1)
 
   explicit Stream(tcp::socket socket) : socket_(std::move(socket)) {}
   explicit Stream(const executor_type& ex) : socket_(ex) {}
@@ -64,30 +61,50 @@ class Stream {
 
   template <typename ConstBuffers, typename Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    if (ssl_) return ssl_->async_write_some(coalesce(buffers), std::forward<Token>(token));
+    if (ssl_) return ssl_->async_write_some(buffers, std::forward<Token>(token));
     return socket_.async_write_some(buffers, std::forward<Token>(token));
   }
 
- private:
-  // The first kTlsRecordBytes of `buffers` as one buffer: the first buffer
-  // itself when it is that long (or the only one), else a copy in scratch_
-  // (one write is outstanding at a time, so one scratch serves).
+  // Writes all of `buffers` (a gather-write); {error, bytes written}.
+  // Plaintext: one asio::async_write. TLS: small buffers are first copied
+  // together (up to kCoalesceBytes at a time; a buffer of kDirectBytes or
+  // more goes as it is), so that a batch of small frames leaves in full
+  // 16 KiB records. Asio's ssl::stream, handed the sequence, takes a few
+  // buffers per record (at most 64 per write_some, linearised into 8 KiB),
+  // i.e. many small records and as many syscalls. One write_all at a time.
   template <typename ConstBuffers>
-  boost::asio::const_buffer coalesce(const ConstBuffers& buffers) {
-    auto it = boost::asio::buffer_sequence_begin(buffers);
-    auto end = boost::asio::buffer_sequence_end(buffers);
-    while (it != end && boost::asio::const_buffer(*it).size() == 0) ++it;
-    if (it == end) return {};
-    boost::asio::const_buffer first(*it);
-    if (first.size() >= kTlsRecordBytes || std::next(it) == end) return first;
-    scratch_.clear();
-    for (; it != end && scratch_.size() < kTlsRecordBytes; ++it) {
+  boost::asio::awaitable<std::tuple<boost::system::error_code, size_t>> write_all(const ConstBuffers& buffers) {
+    constexpr auto kTuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+    if (!ssl_) co_return co_await boost::asio::async_write(socket_, buffers, kTuple);
+    size_t written = 0;
+    auto flush = [&]() -> boost::asio::awaitable<boost::system::error_code> {
+      if (scratch_.empty()) co_return boost::system::error_code();
+      auto [ec, n] = co_await boost::asio::async_write(*ssl_, boost::asio::buffer(scratch_), kTuple);
+      written += n;
+      scratch_.clear();
+      co_return ec;
+    };
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
       boost::asio::const_buffer b(*it);
-      size_t n = std::min(b.size(), kTlsRecordBytes - scratch_.size());
-      scratch_.append(static_cast<const char*>(b.data()), n);
+      if (b.size() >= kDirectBytes) {
+        if (auto ec = co_await flush()) co_return std::tuple{ec, written};
+        auto [ec, n] = co_await boost::asio::async_write(*ssl_, b, kTuple);
+        written += n;
+        if (ec) co_return std::tuple{ec, written};
+        continue;
+      }
+      scratch_.append(static_cast<const char*>(b.data()), b.size());
+      if (scratch_.size() >= kCoalesceBytes) {
+        if (auto ec = co_await flush()) co_return std::tuple{ec, written};
+      }
     }
-    return boost::asio::buffer(scratch_);
+    auto ec = co_await flush();
+    co_return std::tuple{ec, written};
   }
+
+ private:
+  static constexpr size_t kCoalesceBytes = 256 * 1024;
+  static constexpr size_t kDirectBytes = 64 * 1024;
 
   tcp::socket socket_;
   std::shared_ptr<const TlsConfig> config_;  // keeps the SSL context alive

@@ -382,7 +382,7 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       if (p.protocol_byte_due) bufs.push_back(asio::buffer(&protocol_byte, 1));
       for (auto& f : batch) bufs.push_back(asio::buffer(f.bytes));
       arm(p.deadline, p.socket, options.write_timeout);
-      auto [werr, n] = co_await asio::async_write(*p.socket, bufs, kTuple);
+      auto [werr, n] = co_await p.socket->write_all(bufs);
       p.deadline.cancel();
       if (werr) {
         if (stopped) break;

@@ -195,7 +195,7 @@ asio::awaitable<void> RpcServer::Connection::write_loop() {
     bufs.reserve(batch.size());
     for (auto& b : batch) bufs.push_back(asio::buffer(b));
     arm(write_deadline, sock, options().write_timeout);
-    auto [err, n] = co_await asio::async_write(*sock, bufs, kTuple);
+    auto [err, n] = co_await sock->write_all(bufs);
     write_deadline.cancel();
     if (err) {
       log::debug("rpc", "write failed: {}; closing", err.message());

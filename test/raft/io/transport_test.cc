@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/codec.h"
+#include "core/io/stream.h"
 #include "core/io/tls.h"
 #include "raft/io/transport.h"
 #include "test/support/raw_http.h"
@@ -487,6 +488,77 @@ TEST_F(TransportTlsTest, PlaintextFramesToATlsAcceptorAreRefused) {
   EXPECT_TRUE(eventually([&] { return b->counters().tls_handshake_failures >= 2; }));
   std::lock_guard l(b_in.mu);
   EXPECT_TRUE(b_in.messages.empty());
+}
+
+// The property the transport's batching relies on: a gather-write of many
+// small frames over a TLS io::Stream leaves as a few full records, not one
+// record per frame. The receiver reads the raw TCP bytes under its TLS layer
+// and counts record headers (RFC 8446 §5.1: type, version, 2-byte length).
+TEST(TlsStream, AGatherWriteOfSmallFramesLeavesInFullRecords) {
+  test::TlsCerts certs;
+  ASSERT_TRUE(certs.ok());
+  io::TlsSettings settings;
+  settings.ca_file = certs.ca;
+  settings.cert_file = certs.server.cert;
+  settings.key_file = certs.server.key;
+  settings.verify_outgoing = true;
+  auto tls = io::TlsConfig::load(settings);
+  ASSERT_TRUE(tls.ok()) << tls.error().message();
+
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  auto server = std::make_shared<io::Stream>(io.get_executor());
+  auto client = std::make_shared<io::Stream>(io.get_executor());
+  client->socket().connect(acceptor.local_endpoint());  // the listen backlog completes it
+  acceptor.accept(server->socket());
+  server->start_tls(*tls, io::Stream::Role::server);
+  client->start_tls(*tls, io::Stream::Role::client);
+  boost::system::error_code server_ec, client_ec;
+  constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { server_ec = co_await server->handshake(); }, asio::detached);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> { client_ec = co_await client->handshake(); }, asio::detached);
+  io.run();
+  io.restart();
+  ASSERT_FALSE(server_ec) << server_ec.message();
+  ASSERT_FALSE(client_ec) << client_ec.message();
+
+  constexpr size_t kFrames = 1000, kFrameBytes = 100;
+  std::vector<std::string> frames(kFrames, std::string(kFrameBytes, 'f'));
+  std::vector<asio::const_buffer> bufs;
+  for (auto& f : frames) bufs.push_back(asio::buffer(f));
+  std::string raw;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto [ec, n] = co_await client->write_all(bufs);
+        EXPECT_FALSE(ec) << ec.message();
+        EXPECT_EQ(n, kFrames * kFrameBytes);
+        boost::system::error_code ignored;
+        client->close(ignored);
+      },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        char buf[65536];
+        for (;;) {
+          auto [ec, n] = co_await server->socket().async_read_some(asio::buffer(buf), kTuple);
+          raw.append(buf, n);
+          if (ec) break;
+        }
+      },
+      asio::detached);
+  io.run();
+
+  size_t records = 0, payload = 0;
+  for (size_t at = 0; at + 5 <= raw.size(); ++records) {
+    size_t len = (size_t(uint8_t(raw[at + 3])) << 8) | uint8_t(raw[at + 4]);
+    payload += len;
+    at += 5 + len;
+  }
+  EXPECT_GE(payload, kFrames * kFrameBytes);
+  // 100,000 bytes fill 7 records of 16 KiB; one per frame would be 1,000.
+  EXPECT_LE(records, 10u) << raw.size() << " raw bytes";
 }
 
 }  // namespace
