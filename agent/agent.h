@@ -63,7 +63,8 @@ class Agent {
   void set_reload(std::function<Result<Config>()> fn);
   // Re-reads the configuration and applies its services and checks (API
   // registrations stay); done(first error) from any thread.
-  void reload(std::function<void(Status)> done);  // The gossip view now (empty before start()).
+  void reload(std::function<void(Status)> done);
+  // The gossip view now (empty before start()).
   std::vector<gossip::MemberInfo> members() const;
 
   // Makes the data dir (a temporary one for -dev, removed with the agent)
