@@ -27,7 +27,7 @@ def start(i):
     log = open(os.path.join(work, f"a{i}.log"), "w")
     if args.system == "cairn":
         cmd = [args.cairn, "agent", "-node", f"a{i}", "-data-dir", os.path.join(work, f"a{i}"), "-bind", "127.0.0.1",
-               "-serf-lan-port", str(gport), "-http-port", str(cport), "-log-level", "warn"]
+               "-serf-lan-port", str(gport), "-http-port", str(cport), "-dns-port", "-1", "-log-level", "warn"]
         if i > 0:
             cmd += ["-retry-join", "127.0.0.1:7000", "-retry-interval", "200ms"]
     else:

@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 # cairn: one io thread; info logging has no per-request lines.
-CAIRN_IO_THREADS=1 $CAIRN agent -data-dir "$work/data" -http-port 0 -serf-lan-port 0 -bind 127.0.0.1 -node bench \
+CAIRN_IO_THREADS=1 $CAIRN agent -data-dir "$work/data" -http-port 0 -dns-port -1 -serf-lan-port 0 -bind 127.0.0.1 -node bench \
   >"$work/cairn.log" 2>&1 &
 cairn_pid=$!
 pids+=("$cairn_pid")

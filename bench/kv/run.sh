@@ -108,7 +108,7 @@ start_cairn_one() {  # i [retry-join address]
   local i=$1 join=${2:-} log=$work/s$1.log
   echo "{\"performance\": {\"raft_multiplier\": 1}${CAIRN_EXTRA_CONFIG:+, $CAIRN_EXTRA_CONFIG}}" >"$work/s$i.json"
   "$CAIRN" agent -server -bootstrap-expect 3 -node "s$i" -data-dir "$work/s$i" -bind 127.0.0.1 \
-    -serf-lan-port 0 -http-port 0 -server-port 0 ${join:+-retry-join "$join" -retry-interval 200ms} \
+    -serf-lan-port 0 -http-port 0 -server-port 0 -dns-port -1 ${join:+-retry-join "$join" -retry-interval 200ms} \
     -config-file "$work/s$i.json" >>"$log" 2>&1 &
   pid[s$i]=$!
   for _ in $(seq 200); do
@@ -221,7 +221,7 @@ if has restart "$PARTS" && has cairn "$SYSTEMS"; then
   # anything, and the peers' Raft configuration names the old RPC address).
   date +%s%N >"$work/t0.restart"
   "$CAIRN" agent -server -bootstrap-expect 3 -node "s$victim" -data-dir "$work/s$victim" -bind 127.0.0.1 \
-    -serf-lan-port "${gossip[s$victim]##*:}" -http-port "${addr[s$victim]##*:}" -server-port "${rpc[s$victim]##*:}" \
+    -serf-lan-port "${gossip[s$victim]##*:}" -http-port "${addr[s$victim]##*:}" -server-port "${rpc[s$victim]##*:}" -dns-port -1 \
     -retry-join "${gossip[s$(( victim == 1 ? 2 : 1 ))]}" \
     -retry-interval 200ms -config-file "$work/s$victim.json" >>"$work/s$victim.restart.log" 2>&1 &
   pid[s$victim]=$!

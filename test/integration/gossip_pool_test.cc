@@ -28,7 +28,7 @@ class GossipPoolTest : public ::testing::Test {
   Agent& start(const std::string& name, const std::string& join = "", const std::string& key = "",
                bool expect_start = true) {
     std::vector<std::string> args{cairn_binary(), "agent",      "-node",        name, "-data-dir", dir_.file(name),
-                                  "-bind",        "127.0.0.1", "-serf-lan-port", "0", "-http-port", "0"};
+                                  "-bind",        "127.0.0.1", "-serf-lan-port", "0", "-http-port", "0", "-dns-port", "-1"};
     if (!join.empty()) args.insert(args.end(), {"-join", join});
     if (!key.empty()) args.insert(args.end(), {"-encrypt", key});
     Agent a;
@@ -171,21 +171,21 @@ TEST_F(GossipPoolTest, TransitionalSettingsLetAKeyedAgentTalkToAPlaintextPool) {
   auto& plain = start("plain-a");
   std::ofstream(dir_.file("transition.json"))
       << R"({"encrypt_verify_incoming": false, "encrypt_verify_outgoing": false})";
-  Process keyed({cairn_binary(), "agent", "-node", "keyed", "-data-dir", dir_.file("keyed"), "-bind", "127.0.0.1",
+  Process keyed({cairn_binary(), "agent", "-node", "keyed", "-data-dir", dir_.file("keyed"), "-bind", "127.0.0.1", "-dns-port", "-1",
                  "-serf-lan-port", "0", "-http-port", "0", "-encrypt", key, "-config-file", dir_.file("transition.json"),
                  "-join", plain.gossip},
                 dir_.file("keyed.log"));
   ASSERT_TRUE(keyed.wait_for_log("joined: contacted 1 nodes", 15s).has_value()) << keyed.log();
   EXPECT_TRUE(all_see("keyed", 1, 10s));
   // Without the transitional settings the same key is refused by the plaintext pool.
-  Process strict({cairn_binary(), "agent", "-node", "strict", "-data-dir", dir_.file("strict"), "-bind", "127.0.0.1",
+  Process strict({cairn_binary(), "agent", "-node", "strict", "-data-dir", dir_.file("strict"), "-bind", "127.0.0.1", "-dns-port", "-1",
                   "-serf-lan-port", "0", "-http-port", "0", "-encrypt", key, "-join", plain.gossip},
                  dir_.file("strict.log"));
   EXPECT_EQ(strict.wait_exit(30s).value_or(-1), 1) << strict.log();
 }
 
 TEST_F(GossipPoolTest, RetryJoinBacksOffAndGivesUpAfterRetryMax) {
-  Process p({cairn_binary(), "agent", "-node", "lonely", "-data-dir", dir_.file("lonely"), "-bind", "127.0.0.1",
+  Process p({cairn_binary(), "agent", "-node", "lonely", "-data-dir", dir_.file("lonely"), "-bind", "127.0.0.1", "-dns-port", "-1",
              "-serf-lan-port", "0", "-http-port", "0", "-retry-join", "127.0.0.1:1", "-retry-interval", "400ms",
              "-retry-max", "4"},
             dir_.file("lonely.log"));
@@ -199,12 +199,12 @@ TEST_F(GossipPoolTest, RetryJoinBacksOffAndGivesUpAfterRetryMax) {
 }
 
 TEST_F(GossipPoolTest, RetryJoinKeepsTryingUntilAPeerAppears) {
-  Process late({cairn_binary(), "agent", "-node", "early", "-data-dir", dir_.file("early"), "-bind", "127.0.0.1",
+  Process late({cairn_binary(), "agent", "-node", "early", "-data-dir", dir_.file("early"), "-bind", "127.0.0.1", "-dns-port", "-1",
                 "-serf-lan-port", "0", "-http-port", "0", "-retry-join", "127.0.0.1:28391", "-retry-interval", "200ms"},
                dir_.file("early.log"));
   std::this_thread::sleep_for(1s);
   EXPECT_TRUE(late.running());
-  Process peer({cairn_binary(), "agent", "-node", "anchor", "-data-dir", dir_.file("anchor"), "-bind", "127.0.0.1",
+  Process peer({cairn_binary(), "agent", "-node", "anchor", "-data-dir", dir_.file("anchor"), "-bind", "127.0.0.1", "-dns-port", "-1",
                 "-serf-lan-port", "28391", "-http-port", "0"},
                dir_.file("anchor.log"));
   EXPECT_TRUE(late.wait_for_log("retry join succeeded", 15s).has_value()) << late.log();
