@@ -29,6 +29,8 @@ void add_snapshot_command(CLI::App& app, int* exit_code);
 void add_monitor_command(CLI::App& app, int* exit_code);
 void add_services_command(CLI::App& app, int* exit_code);
 void add_reload_command(CLI::App& app, int* exit_code);
+void add_watch_command(CLI::App& app, int* exit_code);
+void add_lock_command(CLI::App& app, int* exit_code);
 
 // Go's flag package accepts -name and --name; CLI11 wants --name for long
 // options. Rewrites "-name[=v]" into "--name[=v]" (a bare "-" and "--" stay).
@@ -37,5 +39,9 @@ std::vector<std::string> normalize_flags(int argc, char** argv);
 // The normalized arguments, in order (for commands whose flags' relative
 // order matters, like -config-file and -config-dir).
 const std::vector<std::string>& command_line();
+
+// The last `n` arguments as given, before normalize_flags (a handler or
+// child command's own flags, such as "ls -la", stay as written).
+std::vector<std::string> raw_tail(size_t n);
 
 }  // namespace cairn::cli

@@ -8,12 +8,19 @@ namespace cairn::cli {
 
 namespace {
 std::vector<std::string> g_command_line;
+std::vector<std::string> g_raw_args;
 }
 
 const std::vector<std::string>& command_line() { return g_command_line; }
 
+std::vector<std::string> raw_tail(size_t n) {
+  n = std::min(n, g_raw_args.size());
+  return {g_raw_args.end() - static_cast<std::ptrdiff_t>(n), g_raw_args.end()};
+}
+
 std::vector<std::string> normalize_flags(int argc, char** argv) {
   std::vector<std::string> out;
+  g_raw_args.assign(argv + 1, argv + argc);
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.size() > 2 && a[0] == '-' && a[1] != '-') a.insert(a.begin(), '-');
@@ -40,6 +47,7 @@ int main(int argc, char** argv) {
   add_keygen_command(app, &exit_code);
   add_keyring_command(app, &exit_code);
   add_kv_command(app, &exit_code);
+  add_lock_command(app, &exit_code);
   add_leave_command(app, &exit_code);
   add_members_command(app, &exit_code);
   add_monitor_command(app, &exit_code);
@@ -49,6 +57,7 @@ int main(int argc, char** argv) {
   add_snapshot_command(app, &exit_code);
   add_validate_command(app, &exit_code);
   add_version_command(app, &exit_code);
+  add_watch_command(app, &exit_code);
   auto args = normalize_flags(argc, argv);
   try {
     app.parse(args);
