@@ -53,7 +53,9 @@ void Server::Impl::apply(const raft::Entry& entry) {
   }
   Result<fsm::Applied> r = fsm::Fsm(*s).apply(entry.index, entry.data);
   if (!r.ok()) return fail_server("applying entry " + std::to_string(entry.index), r.error());
+  bool restored_now = false;
   if (r->restore_archive) {
+    restored_now = true;
     // PUT /v1/snapshot: every replica swaps in the same archive here, at the
     // same index. The leader verified it before proposing, so a failure is
     // a local storage problem (swap_in has failed the server then).
@@ -71,10 +73,14 @@ void Server::Impl::apply(const raft::Entry& entry) {
       return;
     }
   }
+  bool restored = restored_now;
+  std::function<void()> restored_hook;
   {
     std::lock_guard lock(mu);
     ++stats.commands_applied;
+    if (restored) restored_hook = hooks.on_state_restored;
   }
+  if (restored_hook) restored_hook();
   state::TouchSet touched = std::move(r->touched);
   last_applied.emplace(entry.index, std::move(*r));
   wake(touched);

@@ -95,6 +95,9 @@ struct ServerHooks {
   std::function<void(const std::string& id)> on_session_destroyed;
   // A KV delete left tombstones at `index` (applied).
   std::function<void(uint64_t index)> on_kv_tombstone;
+  // PUT /v1/snapshot replaced the whole state (applied, on every server):
+  // what the leader tracks of the old state (session timers) starts over.
+  std::function<void()> on_state_restored;
 };
 
 struct ServerDeps {

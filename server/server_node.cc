@@ -253,6 +253,15 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   hooks.on_kv_tombstone = [p](uint64_t index) {
     p->on_leader_strand([index](LeaderDuties& l) { l.kv_tombstone_hint(index); });
   };
+  hooks.on_state_restored = [p] {
+    // Session timers of the old state are wrong now: start over from the
+    // restored sessions, as on a new leadership.
+    p->on_leader_strand([](LeaderDuties& l) {
+      if (!l.leading()) return;
+      l.stop();
+      l.start();
+    });
+  };
   p->server->set_hooks(std::move(hooks));
 
   p->listener->start(*p->server,

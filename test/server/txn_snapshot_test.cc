@@ -118,9 +118,14 @@ TEST_F(TxnServerTest, SnapshotSaveThenRestoreBringsTheSavedStateBackAndWakesWatc
   auto parked = c.begin_query(1, rpc::KvGet{"keep"}, o);
   EXPECT_FALSE(parked->has_value());
 
+  int restored_hooks = 0;  // the leader duties start over from the restored state (server_node.cc)
+  ServerHooks hooks;
+  hooks.on_state_restored = [&] { ++restored_hooks; };
+  c.at(1).set_hooks(hooks);
   auto restored = c.write(1, rpc::SnapshotRestore{archive});
   ASSERT_TRUE(restored.ok()) << restored.error().message();
   c.pump();
+  EXPECT_EQ(restored_hooks, 1);
   ASSERT_TRUE(parked->has_value()) << "a restore answers every parked query";
   ASSERT_TRUE((*parked)->ok());
   EXPECT_EQ(value_of<rpc::KvGet>(***parked)->value, "saved");
