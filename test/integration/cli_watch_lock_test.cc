@@ -250,6 +250,22 @@ TEST_F(CliWatchLockTest, SemaphoreAdmitsNHolders) {
   EXPECT_TRUE(kv_entry(http_, "jobs/sem/.lock").is_null());
 }
 
+TEST_F(CliWatchLockTest, LostLockKillsTheChild) {
+  std::string pid_file = dir_.file("lost.pid");
+  Process lock(cli({"lock", addr(), "jobs/lost", "echo $$ > " + pid_file + "; sleep 60"}), dir_.file("lost.log"));
+  ASSERT_TRUE(eventually([&] { return !read_file(pid_file).empty(); }, 10s)) << lock.log();
+  auto held = kv_entry(http_, "jobs/lost/.lock");
+  ASSERT_TRUE(held.is_object() && held.contains("Session")) << held.dump();
+  // Destroying the session frees the lock under the holder: it must stop its child.
+  auto d = agent_http(http_, "PUT", "/v1/session/destroy/" + held["Session"].get<std::string>());
+  ASSERT_TRUE(d.ok() && d->status == 200);
+  auto code = lock.wait_exit(15s);
+  ASSERT_TRUE(code) << lock.log();
+  EXPECT_EQ(*code, 1) << lock.log();
+  EXPECT_NE(lock.log().find("Lock lost, killing child"), std::string::npos) << lock.log();
+  EXPECT_NE(::kill(std::stoi(read_file(pid_file)), 0), 0);
+}
+
 TEST_F(CliWatchLockTest, LockUsage) {
   auto r = run(cli({"lock", addr(), "only-prefix"}), dir_);
   EXPECT_EQ(r.status, 1);
