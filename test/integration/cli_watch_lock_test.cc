@@ -171,6 +171,33 @@ nlohmann::json kv_entry(const std::string& http, const std::string& key) {
   return j.is_array() && !j.empty() ? j[0] : nlohmann::json(nullptr);
 }
 
+TEST_F(CliWatchLockTest, EventHandlerGetsOnlyNewEventsAsAnArgv) {
+  auto fire = [&](const std::string& payload) {
+    auto r = agent_http(http_, "PUT", "/v1/event/fire/deploy", payload);
+    ASSERT_TRUE(r.ok() && r->status == 200);
+  };
+  fire("first");
+  std::string out = dir_.file("events.out");
+  // -shell=false: the handler is an argv (its own "-c" stays as typed).
+  Process watch(cli({"watch", addr(), "-type", "event", "-name", "deploy", "-shell=false", "/bin/sh", "-c",
+                     "cat >> " + out}),
+                dir_.file("event-watch.log"));
+  auto docs = [&] {
+    std::vector<nlohmann::json> v;
+    for (const auto& l : lines_of(read_file(out))) v.push_back(nlohmann::json::parse(l, nullptr, false));
+    return v;
+  };
+  ASSERT_TRUE(eventually([&] { return docs().size() == 1; }, 10s)) << watch.log();
+  fire("second");
+  ASSERT_TRUE(eventually([&] { return docs().size() == 2; }, 10s)) << watch.log();
+  auto d = docs();
+  ASSERT_TRUE(d[0].is_array() && d[0].size() == 1) << d[0].dump();
+  EXPECT_EQ(base64_of(d[0][0]["Payload"]), "first");
+  // Consul's event watch hands over only what came after the last event seen.
+  ASSERT_TRUE(d[1].is_array() && d[1].size() == 1) << d[1].dump();
+  EXPECT_EQ(base64_of(d[1][0]["Payload"]), "second");
+}
+
 TEST_F(CliWatchLockTest, LockHoldsWhileTheChildRunsAndTheSecondWaits) {
   std::string first_pid = dir_.file("first.pid"), go = dir_.file("first.go"), second = dir_.file("second.out");
   // The first child holds the lock until the test creates first.go.
