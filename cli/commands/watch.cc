@@ -6,7 +6,8 @@
 // its environment; one handler string runs under /bin/sh -c (unless
 // -shell=false), several are an argv. Without a handler the JSON is printed
 // once (indented) and the command exits 0. An index that goes backwards
-// resets to 0; errors back off (5 s x failures^2, at most 180 s) and retry.
+// resets to 0 (not for events, whose index is a hash); errors back off
+// (5 s x failures^2, at most 180 s) and retry.
 #include <signal.h>
 #include <unistd.h>
 
@@ -171,8 +172,11 @@ int watch(const ClientFlags& flags, const WatchOptions& o) {
     failures = 0;
     if (last && *last == ans->index) continue;  // the query timed out: nothing moved
     std::optional<uint64_t> old = last;
-    // An index that went backwards (a restored snapshot, a new leader) starts over.
-    last = (old && *old > ans->index) ? 0 : ans->index;
+    // An index that went backwards (a restored snapshot, a new leader) starts
+    // over. Not for events: their index is a hash of the newest event's ID, so
+    // "smaller" means nothing (Consul resets there too and then hands the
+    // handler every event again; we keep waiting for the next one instead).
+    last = (old && *old > ans->index && !plan->events) ? 0 : ans->index;
     if (plan->events) prune_events(ans->data, old.value_or(0));
     if (old && last_result == ans->data) continue;
     last_result = ans->data;

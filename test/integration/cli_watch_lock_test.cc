@@ -131,8 +131,9 @@ TEST_F(CliWatchLockTest, WithoutHandlerPrintsJsonOnceAndExits) {
   EXPECT_EQ(pj[0]["Key"], "app/a");
   EXPECT_EQ(pj[1]["Key"], "app/b");
 
+  // On a node of its own: the agent's anti-entropy would remove it from its own node.
   auto reg = agent_http(http_, "PUT", "/v1/catalog/register",
-                        R"({"Node":"watch-node","Address":"127.0.0.1","Service":{"Service":"web","Tags":["v1"]}})");
+                        R"({"Node":"external-node","Address":"127.0.0.2","Service":{"Service":"web","Tags":["v1"]}})");
   ASSERT_TRUE(reg.ok() && reg->status == 200) << (reg.ok() ? reg->body : reg.error().message());
   auto services = run(cli({"watch", addr(), "-type", "services"}), dir_);
   ASSERT_EQ(services.status, 0) << services.output;
@@ -189,13 +190,15 @@ TEST_F(CliWatchLockTest, EventHandlerGetsOnlyNewEventsAsAnArgv) {
   };
   ASSERT_TRUE(eventually([&] { return docs().size() == 1; }, 10s)) << watch.log();
   fire("second");
-  ASSERT_TRUE(eventually([&] { return docs().size() == 2; }, 10s)) << watch.log();
+  ASSERT_TRUE(eventually([&] { return docs().size() >= 2; }, 10s)) << watch.log() << read_file(out);
   auto d = docs();
   ASSERT_TRUE(d[0].is_array() && d[0].size() == 1) << d[0].dump();
   EXPECT_EQ(base64_of(d[0][0]["Payload"]), "first");
   // Consul's event watch hands over only what came after the last event seen.
   ASSERT_TRUE(d[1].is_array() && d[1].size() == 1) << d[1].dump();
   EXPECT_EQ(base64_of(d[1][0]["Payload"]), "second");
+  // And nothing more: event indexes are hashes, so one "smaller" than the last is no reset that replays all.
+  EXPECT_FALSE(eventually([&] { return docs().size() > 2; }, 1s)) << read_file(out);
 }
 
 TEST_F(CliWatchLockTest, LockHoldsWhileTheChildRunsAndTheSecondWaits) {
