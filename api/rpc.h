@@ -170,10 +170,25 @@ struct SnapshotSave {
   using Value = std::string;
 };
 
+// /v1/config/<kind>/<name> and /v1/config/<kind>: blocking on the kind
+// (any write to an entry of that kind wakes the waiter). List with an empty
+// kind lists every entry of every kind. The index of the answer is the
+// highest ModifyIndex among the kind's entries (or the table's delete
+// index, whichever is higher), never 0.
+struct ConfigEntryGet {
+  std::string kind;
+  std::string name;
+  using Value = std::optional<ConfigEntry>;
+};
+struct ConfigEntryList {
+  std::string kind;
+  using Value = std::vector<ConfigEntry>;
+};
+
 using Query = std::variant<KvGet, KvList, KvKeys, SessionGet, SessionList, SessionNode, CatalogNodes, CatalogServices,
                            CatalogServiceNodes, CatalogNodeServices, HealthNode, HealthChecks, HealthState,
                            HealthService, StatusLeader, StatusPeers, OperatorRaftConfiguration, TxnRead,
-                           SnapshotSave>;
+                           SnapshotSave, ConfigEntryGet, ConfigEntryList>;
 
 // ---- writes ----
 struct KvApply {  // returns whether the write happened (cas/lock may lose)
@@ -224,8 +239,29 @@ struct SnapshotRestore {
   using Value = bool;
 };
 
+// PUT /v1/config (entry.body normalized by the caller; the server checks it
+// again and answers invalid_argument naming the field). With cas, the write
+// happens only when the stored entry's ModifyIndex equals cas_index (0: only
+// when there is none); the value says whether it happened.
+struct ConfigEntryApply {
+  ConfigEntry entry;
+  bool cas = false;
+  uint64_t cas_index = 0;
+  using Value = bool;
+};
+// DELETE /v1/config/<kind>/<name>[?cas=]; deleting a missing entry is a
+// successful no-op (true), as in Consul.
+struct ConfigEntryDelete {
+  std::string kind;
+  std::string name;
+  bool cas = false;
+  uint64_t cas_index = 0;
+  using Value = bool;
+};
+
 using Write = std::variant<KvApply, SessionCreate, SessionDestroy, SessionRenew, CatalogRegister, CatalogDeregister,
-                           OperatorRaftRemovePeer, OperatorRaftTransferLeader, Txn, SnapshotRestore>;
+                           OperatorRaftRemovePeer, OperatorRaftTransferLeader, Txn, SnapshotRestore,
+                           ConfigEntryApply, ConfigEntryDelete>;
 
 // ---- aligned result variants ----
 template <typename V>

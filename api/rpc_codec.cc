@@ -92,6 +92,22 @@ CAIRN_RPC_FIELDS(rpc::OperatorRaftTransferLeader) { io(v.id); }
 CAIRN_RPC_FIELDS(rpc::TxnRead) { io(v.ops); }
 CAIRN_RPC_FIELDS(rpc::Txn) { io(v.ops); }
 CAIRN_RPC_FIELDS(rpc::SnapshotRestore) { io(v.archive); }
+CAIRN_RPC_FIELDS(rpc::ConfigEntryGet) {
+  io(v.kind);
+  io(v.name);
+}
+CAIRN_RPC_FIELDS(rpc::ConfigEntryList) { io(v.kind); }
+CAIRN_RPC_FIELDS(rpc::ConfigEntryApply) {
+  io(v.entry);
+  io(v.cas);
+  io(v.cas_index);
+}
+CAIRN_RPC_FIELDS(rpc::ConfigEntryDelete) {
+  io(v.kind);
+  io(v.name);
+  io(v.cas);
+  io(v.cas_index);
+}
 CAIRN_RPC_FIELDS(rpc::QueryCall) {
   io(v.options);
   io(v.query);

@@ -324,4 +324,18 @@ struct TxnResponse {
   friend bool operator==(const TxnResponse&, const TxnResponse&) = default;
 };
 
+// A config entry (/v1/config, consul-api.md). `body` is the entry as
+// Consul's JSON object, normalized (Kind and Name included; CreateIndex and
+// ModifyIndex are not in it: they are the fields below, added on output).
+// Kinds: service-defaults, proxy-defaults, service-intentions,
+// service-router, service-splitter, service-resolver.
+struct ConfigEntry {
+  std::string kind;
+  std::string name;
+  std::string body;
+  uint64_t create_index = 0;
+  uint64_t modify_index = 0;
+  friend bool operator==(const ConfigEntry&, const ConfigEntry&) = default;
+};
+
 }  // namespace cairn::api

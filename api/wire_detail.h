@@ -221,6 +221,15 @@ void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnRes
   io(v.errors);
 }
 
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, ConfigEntry> {
+  io(v.kind);
+  io(v.name);
+  io(v.body);
+  io(v.create_index);
+  io(v.modify_index);
+}
+
 struct Put {
   ByteWriter& w;
   template <typename E>

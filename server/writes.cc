@@ -269,6 +269,12 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
                                               c.index, rpc::make_value<rpc::OperatorRaftRemovePeer, rpc::WriteValue>(true)};
                                         }));
           },
+          [&](const rpc::ConfigEntryApply&) {
+            done(Error(errc::internal, "config entries: not implemented yet"));
+          },
+          [&](const rpc::ConfigEntryDelete&) {
+            done(Error(errc::internal, "config entries: not implemented yet"));
+          },
           [&](const rpc::OperatorRaftTransferLeader& t) {
             raft::NodeId to = raft::kNoNode;
             if (!t.id.empty()) {

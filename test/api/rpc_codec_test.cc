@@ -171,6 +171,17 @@ Txn sample(Tag<Txn>) {
 auto fields_of(const Txn& v) { return std::tie(v.ops); }
 SnapshotRestore sample(Tag<SnapshotRestore>) { return {std::string("CAIRNSNAP\0\x01", 11)}; }
 auto fields_of(const SnapshotRestore& v) { return std::tie(v.archive); }
+ConfigEntry sample(Tag<ConfigEntry>) {
+  return {"service-defaults", "web", R"({"Kind":"service-defaults","Name":"web","Protocol":"http"})", 7, 9};
+}
+ConfigEntryGet sample(Tag<ConfigEntryGet>) { return {"service-router", "web"}; }
+auto fields_of(const ConfigEntryGet& v) { return std::tie(v.kind, v.name); }
+ConfigEntryList sample(Tag<ConfigEntryList>) { return {"proxy-defaults"}; }
+auto fields_of(const ConfigEntryList& v) { return std::tie(v.kind); }
+ConfigEntryApply sample(Tag<ConfigEntryApply>) { return {sample(Tag<ConfigEntry>{}), true, 9}; }
+auto fields_of(const ConfigEntryApply& v) { return std::tie(v.entry, v.cas, v.cas_index); }
+ConfigEntryDelete sample(Tag<ConfigEntryDelete>) { return {"service-splitter", "api", true, 4}; }
+auto fields_of(const ConfigEntryDelete& v) { return std::tie(v.kind, v.name, v.cas, v.cas_index); }
 
 QueryOptions sample_query_options() {
   return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1"};
