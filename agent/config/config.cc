@@ -72,6 +72,14 @@ Setter int_field(std::function<Int&(Config&)> member) {
   };
 }
 
+Setter string_at(std::function<std::string&(Config&)> member) {
+  return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+    if (!v.is_string()) return field_error(where, field, "expected a string, got " + type_name(v));
+    member(c) = v.get<std::string>();
+    return {};
+  };
+}
+
 Setter duration_field(std::function<Duration&(Config&)> member) {
   return [member](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
     if (v.is_number_integer()) {
@@ -242,6 +250,27 @@ const std::map<std::string, Setter>& fields() {
       {"tls.defaults.verify_outgoing", tls_bool(&Config::Tls::verify_outgoing)},
       {"verify_server_hostname", tls_bool(&Config::Tls::verify_server_hostname)},
       {"tls.internal_rpc.verify_server_hostname", tls_bool(&Config::Tls::verify_server_hostname)},
+      {"connect.enabled", [](Config& c, const json& v, const std::string& where, const std::string& field) -> Status {
+         if (!v.is_boolean()) return field_error(where, field, "expected true or false, got " + type_name(v));
+         c.connect.enabled = v.get<bool>();
+         return {};
+       }},
+      {"connect.ca_provider", string_at([](Config& c) -> std::string& { return c.connect.ca_provider; })},
+      {"connect.ca_config.private_key_type",
+       string_at([](Config& c) -> std::string& { return c.connect.private_key_type; })},
+      {"connect.ca_config.private_key_bits",
+       int_field<int>([](Config& c) -> int& { return c.connect.private_key_bits; })},
+      {"connect.ca_config.leaf_cert_ttl",
+       duration_field([](Config& c) -> Duration& { return c.connect.leaf_cert_ttl; })},
+      {"connect.ca_config.root_cert_ttl",
+       duration_field([](Config& c) -> Duration& { return c.connect.root_cert_ttl; })},
+      {"connect.ca_config.csr_max_per_second",
+       int_field<int>([](Config& c) -> int& { return c.connect.csr_max_per_second; })},
+      {"connect.ca_config.csr_max_concurrent",
+       int_field<int>([](Config& c) -> int& { return c.connect.csr_max_concurrent; })},
+      {"acl.default_policy", string_at([](Config& c) -> std::string& { return c.acl_default_policy; })},
+      {"ports.sidecar_min_port", int_field<int>([](Config& c) -> int& { return c.sidecar_min_port; })},
+      {"ports.sidecar_max_port", int_field<int>([](Config& c) -> int& { return c.sidecar_max_port; })},
       {"limits.http_max_conns_per_client",
        int_field<int>([](Config& c) -> int& { return c.limits.http_max_conns_per_client; })},
       {"limits.http_max_body_bytes", int_field<int64_t>([](Config& c) -> int64_t& { return c.limits.http_max_body_bytes; })},
@@ -401,6 +430,31 @@ Status validate(const Config& c) {
                                                  "\" is a script check, but script checks are disabled "
                                                  "(set enable_local_script_checks)");
   }
+  if (c.connect.ca_provider != "consul")
+    return range_error("connect.ca_provider", "\"" + c.connect.ca_provider + "\"", "\"consul\" (the built-in CA)");
+  if (c.connect.private_key_type != "ec" && c.connect.private_key_type != "rsa")
+    return range_error("connect.ca_config.private_key_type", "\"" + c.connect.private_key_type + "\"", "\"ec\" or \"rsa\"");
+  if (c.connect.private_key_type == "ec" ? (c.connect.private_key_bits != 256 && c.connect.private_key_bits != 384)
+                                         : (c.connect.private_key_bits != 2048 && c.connect.private_key_bits != 4096))
+    return range_error("connect.ca_config.private_key_bits", std::to_string(c.connect.private_key_bits),
+                       c.connect.private_key_type == "ec" ? "256 or 384 for ec" : "2048 or 4096 for rsa");
+  if (c.connect.leaf_cert_ttl < std::chrono::hours(1) || c.connect.leaf_cert_ttl > std::chrono::hours(24 * 365))
+    return range_error("connect.ca_config.leaf_cert_ttl", "\"" + format_duration(c.connect.leaf_cert_ttl) + "\"",
+                       "1h to 8760h");
+  if (c.connect.root_cert_ttl < std::chrono::hours(24))
+    return range_error("connect.ca_config.root_cert_ttl", "\"" + format_duration(c.connect.root_cert_ttl) + "\"",
+                       "at least 24h");
+  if (c.connect.csr_max_per_second < 0)
+    return range_error("connect.ca_config.csr_max_per_second", std::to_string(c.connect.csr_max_per_second),
+                       "0 (no limit) or more");
+  if (c.connect.csr_max_concurrent < 0)
+    return range_error("connect.ca_config.csr_max_concurrent", std::to_string(c.connect.csr_max_concurrent),
+                       "0 (no limit) or more");
+  if (c.acl_default_policy != "allow" && c.acl_default_policy != "deny")
+    return range_error("acl.default_policy", "\"" + c.acl_default_policy + "\"", "\"allow\" or \"deny\"");
+  if (c.sidecar_min_port < 1 || c.sidecar_max_port > 65535 || c.sidecar_min_port > c.sidecar_max_port)
+    return range_error("ports.sidecar_min_port", std::to_string(c.sidecar_min_port) + ".." + std::to_string(c.sidecar_max_port),
+                       "1 to 65535, min not above max");
   if (!valid_ip(c.bind_addr)) return range_error("bind_addr", "\"" + c.bind_addr + "\"", "an IPv4 or IPv6 address");
   if (!c.advertise_addr.empty() && !valid_ip(c.advertise_addr))
     return range_error("advertise_addr", "\"" + c.advertise_addr + "\"", "an IPv4 or IPv6 address");

@@ -111,6 +111,25 @@ struct Config {
     bool verify_server_hostname = false;  // ... and that it names server.<datacenter>.<domain>
   } tls;
 
+  // Connect (Consul's connect.* block). The CA settings are the built-in
+  // CA's initial configuration: the leader uses them when the cluster has
+  // no CA yet; later changes go through PUT /v1/connect/ca/configuration.
+  struct Connect {
+    bool enabled = true;
+    std::string ca_provider = "consul";     // the only provider
+    std::string private_key_type = "ec";    // ca_config.private_key_type: "ec" or "rsa"
+    int private_key_bits = 256;             // ec: 256 or 384; rsa: 2048 or 4096
+    Duration leaf_cert_ttl = std::chrono::hours(72);
+    Duration root_cert_ttl = std::chrono::hours(87600);
+    int csr_max_per_second = 50;            // 0: no rate limit
+    int csr_max_concurrent = 0;             // 0: no limit (used when csr_max_per_second is 0)
+  } connect;
+  // acl.default_policy: "allow" or "deny". There are no ACLs yet; it decides
+  // what Connect does when no intention matches (DESIGN.md "Security defaults").
+  std::string acl_default_policy = "allow";
+  int sidecar_min_port = 21000;             // ports.sidecar_min_port
+  int sidecar_max_port = 21255;             // ports.sidecar_max_port
+
   struct Limits {
     int http_max_conns_per_client = 200;
     Duration http_read_timeout = std::chrono::seconds(30);

@@ -153,6 +153,30 @@ TEST(Config, ScriptChecksInFilesNeedLocalScriptChecks) {
   EXPECT_EQ(allowed->checks.at(0).definition.script_args, std::vector<std::string>{"/bin/true"});
 }
 
+TEST(Config, ConnectCaAclAndSidecarPorts) {
+  auto d = load_json({{"a.json", R"({"data_dir": "/d"})"}});
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_TRUE(d->connect.enabled);
+  EXPECT_EQ(d->connect.private_key_type, "ec");
+  EXPECT_EQ(d->connect.private_key_bits, 256);
+  EXPECT_EQ(d->connect.leaf_cert_ttl, 72h);
+  EXPECT_EQ(d->acl_default_policy, "allow");
+  EXPECT_EQ(d->sidecar_min_port, 21000);
+  EXPECT_EQ(d->sidecar_max_port, 21255);
+  auto c = load_json({{"a.json", R"({"data_dir": "/d", "acl": {"default_policy": "deny"},
+      "connect": {"enabled": true, "ca_config": {"private_key_type": "rsa", "private_key_bits": 2048,
+      "leaf_cert_ttl": "24h", "csr_max_per_second": 0, "csr_max_concurrent": 4}},
+      "ports": {"sidecar_min_port": 22000, "sidecar_max_port": 22010}})"}});
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->acl_default_policy, "deny");
+  EXPECT_EQ(c->connect.private_key_type, "rsa");
+  EXPECT_EQ(c->connect.private_key_bits, 2048);
+  EXPECT_EQ(c->connect.leaf_cert_ttl, 24h);
+  EXPECT_EQ(c->connect.csr_max_per_second, 0);
+  EXPECT_EQ(c->connect.csr_max_concurrent, 4);
+  EXPECT_EQ(c->sidecar_min_port, 22000);
+}
+
 struct BadCase {
   const char* json;
   const char* message;
@@ -179,6 +203,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"data_dir": "/d", "limits": {"http_read_timeout": "10 s"}})",
                 "cfg.json: limits.http_read_timeout: invalid duration \"10 s\""},
         BadCase{R"([1, 2])", "cfg.json: expected a JSON object at the top level"},
+        BadCase{R"({"data_dir": "/d", "acl": {"default_policy": "maybe"}})",
+                "acl.default_policy: invalid value \"maybe\" (allowed: \"allow\" or \"deny\")"},
+        BadCase{R"({"data_dir": "/d", "connect": {"ca_config": {"private_key_bits": 2048}}})",
+                "connect.ca_config.private_key_bits: invalid value 2048 (allowed: 256 or 384 for ec)"},
+        BadCase{R"({"data_dir": "/d", "connect": {"ca_config": {"private_key_type": "dsa"}}})",
+                "connect.ca_config.private_key_type: invalid value \"dsa\" (allowed: \"ec\" or \"rsa\")"},
         BadCase{R"({"data_dir": )", "cfg.json: invalid JSON"},
         BadCase{R"({})", "data_dir: required (set -data-dir or data_dir, or run with -dev)"},
         BadCase{R"({"data_dir": "/d", "datacenter": "dc 1"})",
