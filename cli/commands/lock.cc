@@ -1,4 +1,5 @@
-// cairn lock [-n N] [-name NAME] [-shell=false] [-pass-stdin] [-verbose] PREFIX CHILD...
+// cairn lock [-n N] [-name NAME] [-shell=false] [-pass-stdin] [-verbose]
+//            [-timeout D] [-monitor-retry N] [-child-exit-code] PREFIX CHILD...
 //
 // Consul's lock command: a session (TTL 15s, renewed every 7.5s) holds
 // PREFIX/.lock (acquired with ?acquire and Consul's lock flags) while CHILD
@@ -7,11 +8,18 @@
 // PREFIX/<session> and PREFIX/.lock keeps {"Limit":N,"Holders":{...}},
 // changed only by check-and-set. The command waits while the lock is taken,
 // kills the child when the lock is lost or on SIGINT/SIGTERM (exit 1),
-// otherwise exits with the child's code; it then releases the lock, deletes
-// PREFIX/.lock when nobody uses it (as Consul's cleanup) and destroys the session.
+// otherwise exits with the child's code (2 for any failure with
+// -child-exit-code, as Consul); it then releases the lock, deletes
+// PREFIX/.lock when nobody uses it (as Consul's cleanup) and destroys the
+// session. -timeout (or the deprecated -try) bounds the wait for the lock:
+// when it passes, the command exits 1 without running the child. While the
+// child runs, the lock is checked every second; an agent that cannot answer
+// -monitor-retry (3) checks in a row counts as a lost lock, as Consul's lock
+// monitor treats repeated 500s. The child sees CONSUL_LOCK_HELD=true.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -23,6 +31,7 @@
 #include "cli/commands/child_process.h"
 #include "cli/commands/http_call.h"
 #include "core/base64.h"
+#include "core/duration.h"
 #include "core/http/url.h"
 
 namespace cairn::cli {
@@ -48,6 +57,9 @@ struct LockOptions {
   bool shell = true;
   bool pass_stdin = false;
   bool verbose = false;
+  Duration timeout{0};        // 0: wait for the lock for as long as it takes
+  int monitor_retry = 3;
+  bool child_exit_code = false;
   std::string prefix;
   std::vector<std::string> child;
 };
@@ -78,17 +90,26 @@ class Locker {
  public:
   Locker(const ClientFlags& flags, LockOptions o) : flags_(flags), o_(std::move(o)) {
     lock_key_ = o_.prefix + "/.lock";
+    if (o_.timeout > Duration::zero()) deadline_ = Clock::now() + o_.timeout;
   }
 
   int run();
 
  private:
-  // GET of a key (recurse: the prefix), blocking on `index` for up to 2 s.
+  // GET of a key (recurse: the prefix), blocking on `index` for up to 2 s
+  // (less when the -timeout deadline is nearer).
   Result<Listing> get(const std::string& key, bool recurse, uint64_t index) {
     std::string target = kv_path(key);
     std::string sep = "?";
     if (recurse) target += "?recurse", sep = "&";
-    if (index > 0) target += sep + "index=" + std::to_string(index) + "&wait=2s";
+    if (index > 0) {
+      auto wait = std::chrono::milliseconds(2000);
+      if (deadline_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - Clock::now());
+        wait = std::clamp(left, std::chrono::milliseconds(1), wait);
+      }
+      target += sep + "index=" + std::to_string(index) + "&wait=" + std::to_string(wait.count()) + "ms";
+    }
     CAIRN_TRY(auto res, http_call(flags_, "GET", target, {}, true));
     Listing l;
     l.index = std::strtoull(res.header("X-Consul-Index").c_str(), nullptr, 10);
@@ -105,7 +126,8 @@ class Locker {
   void say(const std::string& text) {
     if (o_.verbose) std::cout << text << std::endl;
   }
-  bool interrupted() const { return g_signal != 0; }
+  // A signal, or the -timeout deadline passed (while acquiring).
+  bool interrupted() const { return g_signal != 0 || (deadline_ && Clock::now() >= *deadline_); }
 
   Status create_session();
   Status renew_if_due();
@@ -122,6 +144,7 @@ class Locker {
   std::string lock_key_;
   std::string session_;
   Clock::time_point next_renew_{};
+  std::optional<Clock::time_point> deadline_;  // -timeout: give up acquiring at this time
 };
 
 Status Locker::create_session() {
@@ -307,12 +330,13 @@ int Locker::run() {
   auto got = acquire();
   if (!got.ok() || !*got) {
     if (!got.ok()) std::cerr << "Lock acquisition failed: " << got.error().message() << "\n";
-    else std::cerr << "Shutdown triggered during lock acquisition\n";
+    else std::cerr << "Shutdown triggered or timeout during lock acquisition\n";
     if (o_.limit > 1) release();
     destroy_session();
     return kExitError;
   }
   say("Lock acquired, running child");
+  deadline_.reset();  // -timeout bounds the acquisition only
   ChildOptions c;
   c.args = o_.shell ? std::vector<std::string>{""} : o_.child;
   if (o_.shell) {
@@ -321,12 +345,14 @@ int Locker::run() {
   c.shell = o_.shell;
   c.own_group = true;
   c.null_stdin = !o_.pass_stdin;
+  c.env = {"CONSUL_LOCK_HELD=true"};
   auto child = spawn_child(c);
   int code = kExitError;
   if (!child.ok()) {
     std::cerr << "Error running handler: " << child.error().message() << "\n";
   } else {
     auto next_check = Clock::now() + 1s;
+    int failed_checks = 0;
     for (;;) {
       if (int done = poll_child(child->pid); done >= 0) {
         code = done;
@@ -342,8 +368,12 @@ int Locker::run() {
         next_check = Clock::now() + 1s;
         auto renewed = renew_if_due();
         auto held = renewed.ok() ? still_held() : Result<bool>(renewed.error());
-        // An unreachable agent is not a lost lock; an answer without our session is.
-        if ((held.ok() && !*held) || (!renewed.ok() && renewed.error().is(errc::not_found))) {
+        // An answer without our session is a lost lock; so is an agent that
+        // could not answer -monitor-retry checks in a row.
+        failed_checks = held.ok() ? 0 : failed_checks + 1;
+        bool lost = (held.ok() && !*held) || (!renewed.ok() && renewed.error().is(errc::not_found)) ||
+                    failed_checks > o_.monitor_retry;
+        if (lost) {
           std::cerr << "Lock lost, killing child\n";
           kill_child(child->pid);
           break;
@@ -354,6 +384,7 @@ int Locker::run() {
   }
   release();
   destroy_session();
+  if (o_.child_exit_code) return code == 0 ? 0 : 2;
   return code;
 }
 
@@ -368,6 +399,11 @@ void add_lock_command(CLI::App& app, int* exit_code) {
   cmd->add_flag("--shell", o->shell, "Run the child with /bin/sh -c (default true)");
   cmd->add_flag("--pass-stdin", o->pass_stdin, "Give the child this command's stdin");
   cmd->add_flag("--verbose", o->verbose, "Say what the lock is doing");
+  auto timeout = std::make_shared<std::string>();
+  cmd->add_option("--timeout,--try", *timeout, "Give up acquiring the lock after this long (e.g. 10s; 0: wait forever)");
+  cmd->add_option("--monitor-retry", o->monitor_retry,
+                  "Failed lock checks in a row (agent unreachable) before the lock counts as lost (default 3)");
+  cmd->add_flag("--child-exit-code", o->child_exit_code, "Exit 2 when the child fails (Consul's -child-exit-code)");
   // As Go's flag package: flags end at PREFIX, so the child keeps its own flags.
   cmd->prefix_command();
   cmd->footer("Arguments: PREFIX CHILD...");
@@ -382,6 +418,20 @@ void add_lock_command(CLI::App& app, int* exit_code) {
       std::cerr << "Lock holder limit must be positive\n";
       *exit_code = kExitError;
       return;
+    }
+    if (o->monitor_retry < 0) {
+      std::cerr << "Number for 'monitor-retry' must be >= 0\n";
+      *exit_code = kExitError;
+      return;
+    }
+    if (!timeout->empty()) {
+      auto d = parse_duration(*timeout);
+      if (!d.ok() || d->count() < 0) {
+        std::cerr << "-timeout: invalid duration \"" << *timeout << "\" (e.g. 10s; must be positive)\n";
+        *exit_code = kExitError;
+        return;
+      }
+      o->timeout = *d;
     }
     o->prefix = args[0];
     while (!o->prefix.empty() && o->prefix.front() == '/') o->prefix.erase(0, 1);

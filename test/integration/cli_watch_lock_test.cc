@@ -296,6 +296,38 @@ TEST_F(CliWatchLockTest, LostLockKillsTheChild) {
   EXPECT_NE(::kill(std::stoi(read_file(pid_file)), 0), 0);
 }
 
+TEST_F(CliWatchLockTest, LockTimeoutGivesUpAndChildExitCodeAndEnvironment) {
+  std::string held_env = dir_.file("held.env"), go = dir_.file("busy.go"), late = dir_.file("late.out");
+  Process first(cli({"lock", addr(), "-child-exit-code", "jobs/busy",
+                     "echo $CONSUL_LOCK_HELD > " + held_env + "; while [ ! -e " + go + " ]; do sleep 0.05; done; exit 3"}),
+                dir_.file("busy.log"));
+  ASSERT_TRUE(eventually([&] { return !read_file(held_env).empty(); }, 10s)) << first.log();
+  EXPECT_EQ(lines_of(read_file(held_env)), std::vector<std::string>{"true"});
+  // -timeout bounds the wait: the second one gives up, exit 1, its child never ran.
+  auto r = run(cli({"lock", addr(), "-timeout", "1s", "jobs/busy", "echo ran > " + late}), dir_);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("Shutdown triggered or timeout during lock acquisition"), std::string::npos) << r.output;
+  EXPECT_TRUE(read_file(late).empty());
+  // The deprecated -try is the same flag.
+  auto t = run(cli({"lock", addr(), "-try", "500ms", "jobs/busy", "echo ran > " + late}), dir_);
+  EXPECT_EQ(t.status, 1) << t.output;
+  EXPECT_TRUE(read_file(late).empty());
+  { std::ofstream(go) << "go"; }
+  auto code = first.wait_exit(15s);
+  ASSERT_TRUE(code) << first.log();
+  EXPECT_EQ(*code, 2) << first.log();  // -child-exit-code: any failure of the child is 2
+  // Free again: a -timeout lock now gets it at once and runs its child.
+  auto ok = run(cli({"lock", addr(), "-timeout", "10s", "jobs/busy", "echo ran > " + late}), dir_);
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  EXPECT_EQ(lines_of(read_file(late)), std::vector<std::string>{"ran"});
+  auto bad = run(cli({"lock", addr(), "-timeout", "soon", "jobs/busy", "true"}), dir_);
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("-timeout: invalid duration \"soon\""), std::string::npos) << bad.output;
+  auto retry = run(cli({"lock", addr(), "-monitor-retry", "-1", "jobs/busy", "true"}), dir_);
+  EXPECT_EQ(retry.status, 1);
+  EXPECT_NE(retry.output.find("monitor-retry"), std::string::npos) << retry.output;
+}
+
 TEST_F(CliWatchLockTest, LockUsage) {
   auto r = run(cli({"lock", addr(), "only-prefix"}), dir_);
   EXPECT_EQ(r.status, 1);
