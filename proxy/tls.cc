@@ -1,0 +1,251 @@
+#include "proxy/tls.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "proxy/tls_stream.h"
+
+namespace cairn::proxy {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string openssl_error() {
+  unsigned long e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+BioPtr mem_bio(const std::string& pem) { return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))); }
+
+std::vector<X509Ptr> read_certs(const std::string& pem) {
+  std::vector<X509Ptr> out;
+  auto bio = mem_bio(pem);
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
+  ERR_clear_error();  // the loop ends on "no start line"
+  return out;
+}
+
+std::string uri_san(X509* cert) {
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return {};
+  std::string found;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names) && found.empty(); ++i) {
+    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
+    if (n->type != GEN_URI) continue;
+    const auto* s = n->d.uniformResourceIdentifier;
+    std::string uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
+    if (uri.rfind("spiffe://", 0) == 0) found = std::move(uri);
+  }
+  GENERAL_NAMES_free(names);
+  return found;
+}
+
+// Both sides: TLS 1.3 only, our leaf, the bundle as the only trust anchors,
+// peer verification. AES-128-GCM first: both ends are ours, and it is the
+// cheapest suite on CPUs with AES-NI.
+Status setup(SSL_CTX* ctx, const std::vector<X509Ptr>& chain, EVP_PKEY* key, const std::vector<X509Ptr>& roots,
+             bool server) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+  // Partial writes and a moving buffer: write_all retries from where it got;
+  // release buffers: an idle connection holds no 16 KiB record buffers.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  if (SSL_CTX_use_certificate(ctx, chain[0].get()) != 1)
+    return Error(errc::invalid_argument, "leaf.cert_pem: " + openssl_error());
+  for (size_t i = 1; i < chain.size(); ++i) {
+    if (SSL_CTX_add1_chain_cert(ctx, chain[i].get()) != 1)
+      return Error(errc::invalid_argument, "leaf.cert_pem: intermediate: " + openssl_error());
+  }
+  if (SSL_CTX_use_PrivateKey(ctx, key) != 1) return Error(errc::invalid_argument, "leaf.key_pem: " + openssl_error());
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    ERR_clear_error();
+    return Error(errc::invalid_argument, "leaf.key_pem: does not match leaf.cert_pem");
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const auto& r : roots) X509_STORE_add_cert(store, r.get());
+  if (server) {
+    // No tickets, no cache: every connection proves its certificate afresh
+    // against the current roots (a resumed session would skip that).
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  } else {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const TlsContexts>> TlsContexts::make(const LeafCertificate& leaf, const TrustBundle& bundle) {
+  auto chain = read_certs(leaf.cert_pem);
+  if (chain.empty()) return Error(errc::invalid_argument, "leaf.cert_pem: no PEM certificate");
+  auto roots = read_certs(bundle.roots_pem);
+  if (roots.empty()) return Error(errc::invalid_argument, "trust_bundle: no PEM certificate");
+  auto kb = mem_bio(leaf.key_pem);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr);
+  if (!key) {
+    ERR_clear_error();
+    return Error(errc::invalid_argument, "leaf.key_pem: no PEM private key");
+  }
+  std::string uri = uri_san(chain[0].get());
+  auto id = parse_spiffe_id(uri);
+  if (!id) {
+    EVP_PKEY_free(key);
+    return Error(errc::invalid_argument, "leaf.cert_pem: no SPIFFE service ID: " + id.error().detail());
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->identity = *id;
+  impl->server = SSL_CTX_new(TLS_server_method());
+  impl->client = SSL_CTX_new(TLS_client_method());
+  Status s = (impl->server && impl->client) ? setup(impl->server, chain, key, roots, true)
+                                            : Status(Error(errc::internal, "SSL_CTX_new: " + openssl_error()));
+  if (s) s = setup(impl->client, chain, key, roots, false);
+  EVP_PKEY_free(key);
+  if (!s) return s.error();
+  return std::shared_ptr<const TlsContexts>(new TlsContexts(std::move(impl)));
+}
+
+TlsContexts::TlsContexts(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+TlsContexts::~TlsContexts() = default;
+const SpiffeId& TlsContexts::identity() const { return impl_->identity; }
+
+Result<std::string> spiffe_uri_of_pem(const std::string& cert_pem) {
+  auto certs = read_certs(cert_pem);
+  if (certs.empty()) return Error(errc::invalid_argument, "certificate: no PEM certificate");
+  std::string uri = uri_san(certs[0].get());
+  if (uri.empty()) return Error(errc::not_found, "certificate: no spiffe:// URI SAN");
+  return uri;
+}
+
+// ---- Leg ----
+
+bool Leg::start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server) {
+  ctx_ = ctx;
+  ssl_ = SSL_new(server ? ctx->impl().server : ctx->impl().client);
+  if (!ssl_) return false;
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) return false;
+  if (server) SSL_set_accept_state(ssl_);
+  else SSL_set_connect_state(ssl_);
+  return true;
+}
+
+asio::awaitable<Leg::error_code> Leg::wait(int ssl_error) {
+  auto [ec] = co_await socket_.async_wait(ssl_error == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write
+                                                                             : tcp::socket::wait_read,
+                                          asio::as_tuple(asio::use_awaitable));
+  co_return ec;
+}
+
+asio::awaitable<bool> Leg::handshake(std::string& why) {
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl_);
+    if (r == 1) co_return true;
+    int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (auto ec = co_await wait(err)) {
+        why = ec.message();
+        co_return false;
+      }
+      continue;
+    }
+    long v = SSL_get_verify_result(ssl_);
+    if (v != X509_V_OK) {
+      why = X509_verify_cert_error_string(v);
+      ERR_clear_error();
+    } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
+      why = ERR_peek_last_error() ? openssl_error() : "connection closed during the handshake";
+    } else {
+      why = openssl_error();
+    }
+    co_return false;
+  }
+}
+
+std::string Leg::peer_spiffe_uri() {
+  X509* peer = SSL_get0_peer_certificate(ssl_);
+  return peer ? uri_san(peer) : std::string();
+}
+
+asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_some(char* data, size_t size) {
+  if (!ssl_) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(data, size), asio::as_tuple(asio::use_awaitable));
+    co_return std::tuple{ec, n};
+  }
+  for (;;) {
+    ERR_clear_error();
+    size_t n = 0;
+    if (SSL_read_ex(ssl_, data, size, &n) == 1) co_return std::tuple{error_code(), n};
+    int err = SSL_get_error(ssl_, 0);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (auto ec = co_await wait(err)) co_return std::tuple{ec, size_t{0}};
+      continue;
+    }
+    // A close_notify, or a FIN without one (peers that just close).
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0) ||
+        (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+      ERR_clear_error();
+      co_return std::tuple{error_code(asio::error::eof), size_t{0}};
+    }
+    ERR_clear_error();
+    co_return std::tuple{error_code(asio::error::connection_reset), size_t{0}};
+  }
+}
+
+asio::awaitable<Leg::error_code> Leg::write_all(const char* data, size_t size) {
+  if (!ssl_) {
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), asio::as_tuple(asio::use_awaitable));
+    co_return ec;
+  }
+  while (size > 0) {
+    ERR_clear_error();
+    size_t n = 0;
+    if (SSL_write_ex(ssl_, data, size, &n) == 1) {
+      data += n;
+      size -= n;
+      continue;
+    }
+    int err = SSL_get_error(ssl_, 0);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (auto ec = co_await wait(err)) co_return ec;
+      continue;
+    }
+    ERR_clear_error();
+    co_return error_code(asio::error::connection_reset);
+  }
+  co_return error_code();
+}
+
+void Leg::shutdown_send() {
+  if (ssl_) {
+    // Queues and sends close_notify (non-blocking; if the socket buffer is
+    // full the alert is lost and the FIN below still ends the stream).
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace cairn::proxy
