@@ -61,6 +61,7 @@ Status Config::validate() const {
   if (retransmit_mult < 1 || retransmit_mult > 100) return bad("retransmit_mult", "in [1, 100]");
   if (gossip_interval < 1ms || gossip_interval > 1min) return bad("gossip_interval", "in [1ms, 1m]");
   if (gossip_nodes < 1 || gossip_nodes > 64) return bad("gossip_nodes", "in [1, 64]");
+  if (eager_relay_nodes > 64) return bad("eager_relay_nodes", "in [0, 64]");
   if (gossip_to_the_dead_time < Duration::zero())
     return bad("gossip_to_the_dead_time", ">= 0");
   if (udp_mtu < 512 || udp_mtu > 65000) return bad("udp_mtu", "in [512, 65000]");

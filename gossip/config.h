@@ -52,6 +52,11 @@ struct Config {
   uint32_t retransmit_mult = 4;
   Duration gossip_interval = 200ms;
   uint32_t gossip_nodes = 3;
+  // News that a member left or failed is also pushed at once, in a packet of
+  // its own, to this many random members by every member that learns it
+  // first (0: off; only the gossip rounds carry it). See eager_relay() in
+  // state.cc.
+  uint32_t eager_relay_nodes = 3;
   // Keep gossiping to dead members this long so they learn they were declared
   // dead and can refute.
   Duration gossip_to_the_dead_time = 30s;

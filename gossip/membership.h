@@ -119,6 +119,7 @@ struct Stats {
   uint64_t probes = 0, probe_failures = 0, indirect_probes = 0;
   uint64_t suspicions = 0, refutations = 0, stalls = 0;
   uint64_t nacks_received = 0;
+  uint64_t eager_relays = 0;  // leave/failure news pushed at once (state.cc eager_relay)
 };
 
 class Membership {
@@ -199,6 +200,7 @@ class Membership {
   void on_alive(Instant now, const Alive& a, bool gossip_new = true);
   void on_suspect(Instant now, const Suspect& s);
   void on_dead(Instant now, const Dead& d);
+  void eager_relay(const Dead& d);
   void refute(uint32_t accused_incarnation);
   void tick_suspicions(Instant now);
   void on_final_check_ack(Instant now, uint32_t seq);

@@ -131,7 +131,31 @@ void Membership::on_dead(Instant now, const Dead& d) {
   drop_suspicion(m->name);
   members_.set_state(*m, leave ? MemberState::left : MemberState::dead, now);
   broadcast(d.node, d);
+  eager_relay(d);
   emit(leave ? MemberEvent::Kind::leave : MemberEvent::Kind::failed, *m);
+}
+
+// Gossip rounds carry news one hop per gossip_interval (200 ms on a LAN), so
+// a leave needs several rounds to reach everyone; serf users see it in tens
+// of milliseconds. So news of a leave or a failure is also pushed at once to
+// eager_relay_nodes random live members, in a packet of its own, by every
+// member when it first learns it (on_dead returns early on news it already
+// has, which ends the epidemic): O(log n) hops at network speed. The packet
+// piggybacks nothing, so it spends no retransmit budget: the broadcast
+// queued above still goes out its full retransmit_mult · log(n) times and
+// reaches any member these datagrams miss.
+void Membership::eager_relay(const Dead& d) {
+  if (config_.eager_relay_nodes == 0) return;
+  auto targets = members_.random_members(config_.eager_relay_nodes, *rng_, [&](const Member& m) {
+    return m.live() && m.name != self_ && m.name != d.node;
+  });
+  if (targets.empty()) return;
+  std::string bytes(1, static_cast<char>(kProtocolVersion));
+  encode_message(Message{d}, bytes);
+  for (Member* t : targets) {
+    ++stats_.eager_relays;
+    push_packet(t->addr, Transport::datagram, bytes);
+  }
 }
 
 // SWIM §4.2: we are accused; only we may raise our incarnation, and the new

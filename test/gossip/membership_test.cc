@@ -2,6 +2,8 @@
 // local health, the buddy system, piggybacking and the receive path.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "gossip/errc.h"
 #include "test/gossip/harness.h"
 
@@ -87,6 +89,60 @@ TEST(Membership, InvariantsHoldThroughSuspicionFailureAndLeave) {
   net.m(2).leave(net.now());
   net.run(2s);
   for (uint32_t k = 0; k < 3; ++k) EXPECT_TRUE(net.m(k).check_invariants().ok()) << k;
+}
+
+// state.cc eager_relay: news of a leave goes out at once, in packets of its
+// own (nothing piggybacked, so no retransmit budget is spent), to
+// eager_relay_nodes live members, once per member.
+TEST(Membership, LeaveNewsIsPushedAtOnceToAFewMembersOnlyOnce) {
+  Net net(10);
+  net.join_all();
+  for (uint32_t i = 0; i < 10; ++i) (void)net.m(i).take_ready();
+  uint32_t inc = net.m(0).member("n5")->incarnation;
+  std::string leave = encode_packet(Dead{inc, "n5", "n5"});
+  ASSERT_TRUE(net.m(0).receive(net.now(), addr_of(5), Transport::datagram, leave).ok());
+  Ready r = net.m(0).take_ready();
+  std::set<std::string> targets;
+  for (const Packet& p : r.packets) {
+    auto msgs = decode(p);
+    ASSERT_EQ(msgs.size(), 1u) << "an eager relay piggybacks nothing";
+    auto* d = std::get_if<Dead>(&msgs[0]);
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->node, "n5");
+    EXPECT_EQ(d->from, "n5");
+    EXPECT_NE(p.to, addr_of(0));
+    EXPECT_NE(p.to, addr_of(5));
+    targets.insert(p.to);
+  }
+  EXPECT_EQ(targets.size(), Config::local().eager_relay_nodes);
+  EXPECT_EQ(r.packets.size(), targets.size());
+  EXPECT_EQ(net.m(0).stats().eager_relays, targets.size());
+  // The same news again: already known, nothing more is sent.
+  ASSERT_TRUE(net.m(0).receive(net.now(), addr_of(5), Transport::datagram, leave).ok());
+  EXPECT_TRUE(net.m(0).take_ready().packets.empty());
+  // Delivered with the clock standing still, it spreads past the first hop.
+  net.crash(5);
+  for (const Packet& p : r.packets) {
+    uint32_t to = static_cast<uint32_t>(std::stoul(p.to.substr(7)));
+    ASSERT_TRUE(net.m(to).receive(net.now(), addr_of(0), Transport::datagram, p.bytes).ok());
+  }
+  net.deliver();
+  uint32_t seen = 0;
+  for (uint32_t i = 0; i < 10; ++i) seen += i != 5 && net.m(i).state_of("n5") == MemberState::left;
+  EXPECT_GT(seen, 1u + targets.size()) << "relayed on by the members it reached";
+}
+
+TEST(Membership, EagerRelayOffSendsNothingExtra) {
+  Config c = Config::local();
+  c.eager_relay_nodes = 0;
+  Net net(5, c);
+  net.join_all();
+  for (uint32_t i = 0; i < 5; ++i) (void)net.m(i).take_ready();
+  uint32_t inc = net.m(0).member("n3")->incarnation;
+  ASSERT_TRUE(net.m(0).receive(net.now(), addr_of(3), Transport::datagram, encode_packet(Dead{inc, "n3", "n3"})).ok());
+  EXPECT_TRUE(net.m(0).take_ready().packets.empty());
+  EXPECT_EQ(net.m(0).state_of("n3"), MemberState::left);
+  EXPECT_EQ(net.m(0).stats().eager_relays, 0u);
 }
 
 TEST(Membership, DeadAboutSelfIsRefutedToo) {

@@ -247,9 +247,11 @@ class Runner {
 
   bool graceful_leave() {
     uint32_t v = random_up();
+    Instant t0 = cluster_.now();
     cluster_.leave(v);
-    bool left = cluster_.run_until_true([&] { return cluster_.all_see(v, MemberState::left); }, 60s);
+    bool left = cluster_.run_until_true([&] { return cluster_.all_see(v, MemberState::left); }, 60s, 5ms);
     if (!left) return fail(cluster_.name(v) + " not seen as left by everyone within 60s");
+    report_.leave_s = secs(cluster_.now() - t0);
     cluster_.run_for(30s);  // it is gone now; nobody may turn it into "failed"
     if (!cluster_.all_see(v, MemberState::left)) return fail(cluster_.name(v) + " left, later shown otherwise");
     if (!cluster_.observations().failed_at[v].empty()) return fail(cluster_.name(v) + " left but was declared failed");
@@ -354,6 +356,10 @@ std::string Report::summary() const {
   std::string out = buf;
   if (heal_s >= 0) {
     std::snprintf(buf, sizeof buf, " heal=%.2fs", heal_s);
+    out += buf;
+  }
+  if (leave_s >= 0) {
+    std::snprintf(buf, sizeof buf, " leave=%.3fs", leave_s);
     out += buf;
   }
   if (!ok) out += "\n  failure: " + failure + "\n  replay: " + replay_command();

@@ -28,6 +28,7 @@ struct Report {
   double detection_s = -1;        // crash -> last member declares it failed
   double detection_first_s = -1;  // crash -> first member declares it failed
   double heal_s = -1;             // partition removed -> everyone sees everyone alive
+  double leave_s = -1;            // leave -> everyone sees the member as left
   uint64_t false_positives = 0;
   double bytes_per_member_per_s = 0;  // steady state, after convergence
   double vivaldi_error = -1;          // median |estimate - true| / true over sampled pairs
