@@ -1,9 +1,14 @@
-// The npm `consul` client (2.0.1, pinned by package-lock.json) against a real `cairn agent -dev`.
+// The npm `consul` client (2.0.1, pinned by package-lock.json) against real Cairn agents, in one of
+// two modes. CAIRN_COMPAT_MODE=dev (the default): one `cairn agent -dev`. CAIRN_COMPAT_MODE=cluster:
+// three servers (-bootstrap-expect 3) and two client agents joined with -retry-join; the tests talk
+// to client agent `compat-npm1` and, where two parties are involved (a blocking read or watch woken by
+// another client's write, a contended lock, an event fired elsewhere), the second party talks to
+// client agent `compat-npm2`. In dev mode both parties talk to the one agent.
 //
 // Run by CTest (label `compat`) as `node --test test_npm_consul.js` with $CAIRN_BIN set and
 // NODE_PATH naming the node_modules that the `compat_npm_install` fixture filled with `npm ci`.
-// One agent serves the whole file: 127.0.0.1 ephemeral ports, its own TMPDIR (so its -dev data
-// directory is ours to remove), stopped by PID at the end (SIGTERM, then SIGKILL).
+// Every agent runs on 127.0.0.1 ephemeral ports with its data under one temporary directory of the
+// file's, and is stopped by PID at the end (SIGTERM, then SIGKILL), also when a start fails.
 //
 // Where Cairn differs from Consul's documented behaviour the test asserts Consul's behaviour and is
 // marked `{ todo: "..." }` naming the difference (none at the moment).
@@ -28,65 +33,63 @@ try {
       "); the compat_npm_install test runs `npm ci` in the build dir: " + err.message);
 }
 
-const NODE = "compat-npm1";
-const START_TIMEOUT_MS = 20000;
+const MODE = process.env.CAIRN_COMPAT_MODE || "dev";
+if (!["dev", "cluster"].includes(MODE)) {
+  throw new Error("CAIRN_COMPAT_MODE must be dev or cluster (got " + MODE + ")");
+}
+const NODE = "compat-npm1"; // the agent the tests talk to
+const OTHER_NODE = MODE === "cluster" ? "compat-npm2" : NODE; // the agent a second party talks to
+const START_TIMEOUT_MS = 30000;
 const SETPRIV = "/usr/bin/setpriv"; // util-linux, essential on Debian
 
-// A real `cairn agent -dev` process; stop() ends it by PID.
-class Agent {
-  async start() {
-    const binary = process.env.CAIRN_BIN;
-    if (!binary || !fs.existsSync(binary)) {
-      throw new Error("CAIRN_BIN must name the cairn binary (got " + binary + ")");
-    }
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cairn-compat-npm-"));
-    this.logPath = path.join(this.tmp, "agent.log");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// One real `cairn agent` process, its output in <tmp>/<node>.log; stop() ends it by PID.
+class AgentProcess {
+  constructor(binary, tmp, node, args, server) {
+    this.node = node;
+    this.server = server;
+    this.logPath = path.join(tmp, node + ".log");
     const log = fs.openSync(this.logPath, "w");
-    const args = ["agent", "-dev", "-node", NODE, "-http-port", "0", "-serf-lan-port", "0",
-      "-server-port", "0", "-dns-port", "0"];
+    const all = ["agent", "-node", node, "-bind", "127.0.0.1", "-http-port", "0",
+      "-serf-lan-port", "0", "-server-port", "0", ...args];
     // setpriv --pdeathsig: the agent dies with this process even if a timeout SIGKILLs it.
     const [command, ...argv] = fs.existsSync(SETPRIV)
-      ? [SETPRIV, "--pdeathsig", "KILL", "--", binary, ...args] : [binary, ...args];
+      ? [SETPRIV, "--pdeathsig", "KILL", "--", binary, ...all] : [binary, ...all];
     this.proc = spawn(command, argv,
-      { stdio: ["ignore", log, log], env: { ...process.env, TMPDIR: this.tmp } });
+      { stdio: ["ignore", log, log], env: { ...process.env, TMPDIR: tmp } });
     fs.closeSync(log);
     this.exited = new Promise((resolve) => this.proc.once("exit", resolve));
-    try {
-      this.port = await this.waitFor(() => {
-        const m = /Started HTTP server on 127\.0\.0\.1:([0-9]+)/.exec(this.log());
-        return m && Number(m[1]);
-      }, "its HTTP address");
-      const consul = this.client();
-      await this.waitFor(async () => {
-        try {
-          return (await consul.status.leader()) !== "";
-        } catch {
-          return false; // not serving yet: retry until the deadline
-        }
-      }, "a leader");
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
   }
 
   log() {
     return fs.readFileSync(this.logPath, "utf8");
   }
 
-  async waitFor(probe, what) {
+  running() {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  // The first group of `pattern` once it appears in the log.
+  async waitForLog(pattern) {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) {
-        throw new Error("cairn exited with " + this.proc.exitCode + " before " + what + ":\n" +
-          this.log());
+      const m = pattern.exec(this.log());
+      if (m) return m[1];
+      if (!this.running()) {
+        throw new Error("cairn " + this.node + " exited with " + this.proc.exitCode +
+          " before logging " + pattern + ":\n" + this.log());
       }
-      const value = await probe();
-      if (value) return value;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
     }
-    throw new Error("cairn did not show " + what + " within " + START_TIMEOUT_MS + " ms:\n" +
-      this.log());
+    throw new Error("cairn " + this.node + " did not log " + pattern + " within " +
+      START_TIMEOUT_MS + " ms:\n" + this.log());
+  }
+
+  async learnAddresses() {
+    this.port = Number(await this.waitForLog(/Started HTTP server on 127\.0\.0\.1:([0-9]+)/));
+    this.gossip = await this.waitForLog(/gossip=(\S+)/);
+    this.rpc = this.server ? await this.waitForLog(/RPC and Raft on (\S+)/) : undefined;
   }
 
   client(opts = {}) {
@@ -94,33 +97,150 @@ class Agent {
   }
 
   async stop() {
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+    if (this.running()) {
       this.proc.kill("SIGTERM");
       const timer = setTimeout(() => this.proc.kill("SIGKILL"), 10000);
       await this.exited;
       clearTimeout(timer);
     }
+  }
+}
+
+// The agents of one mode: client() talks to NODE, otherClient() to OTHER_NODE.
+class Deployment {
+  async start() {
+    const binary = process.env.CAIRN_BIN;
+    if (!binary || !fs.existsSync(binary)) {
+      throw new Error("CAIRN_BIN must name the cairn binary (got " + binary + ")");
+    }
+    this.binary = binary;
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cairn-compat-npm-"));
+    this.agents = [];
+    try {
+      if (MODE === "cluster") await this.startCluster();
+      else await this.launch(NODE, ["-dev", "-dns-port", "0"], true);
+      await this.waitUntilReady();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async launch(node, args, server) {
+    const agent = new AgentProcess(this.binary, this.tmp, node, args, server);
+    this.agents.push(agent);
+    await agent.learnAddresses();
+    return agent;
+  }
+
+  // Three servers and two client agents, joined to the first server.
+  async startCluster() {
+    const fastRaft = path.join(this.tmp, "fast-raft.json");
+    fs.writeFileSync(fastRaft, JSON.stringify({ performance: { raft_multiplier: 1 } }));
+    let join;
+    for (const node of ["compat-npm-s1", "compat-npm-s2", "compat-npm-s3", NODE, OTHER_NODE]) {
+      const server = node.startsWith("compat-npm-s");
+      const args = ["-data-dir", path.join(this.tmp, node), "-dns-port", "-1"];
+      if (server) args.push("-server", "-bootstrap-expect", "3", "-config-file", fastRaft);
+      if (join) args.push("-retry-join", join, "-retry-interval", "200ms");
+      const agent = await this.launch(node, args, server);
+      join = join || agent.gossip;
+    }
+  }
+
+  agent(node) {
+    return this.agents.find((a) => a.node === node);
+  }
+
+  get servers() {
+    return this.agents.filter((a) => a.server);
+  }
+
+  get nodes() {
+    return this.agents.map((a) => a.node).sort();
+  }
+
+  client(opts = {}) {
+    return this.agent(NODE).client(opts);
+  }
+
+  otherClient(opts = {}) {
+    return this.agent(OTHER_NODE).client(opts);
+  }
+
+  logs() {
+    return this.agents.map((a) => "--- " + a.node + "\n" + a.log()).join("\n");
+  }
+
+  // Polls probe() (a rejection counts as "not yet") until it is true or the start timeout passes.
+  async eventually(what, probe) {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      try {
+        if (await probe()) return;
+      } catch {
+        // not serving yet: retry until the deadline
+      }
+      await sleep(50);
+    }
+    throw new Error("no " + what + " within " + START_TIMEOUT_MS + " ms:\n" + this.logs());
+  }
+
+  // Runs fn(consul) with a client of `agent`, destroying the client afterwards.
+  static async using(agent, fn) {
+    const c = agent.client();
+    try {
+      return await fn(c);
+    } finally {
+      c.destroy();
+    }
+  }
+
+  // Every server names the same leader, every agent knows it, and every agent's node is in the
+  // catalog with a passing serfHealth (a session on it needs that).
+  async waitUntilReady() {
+    const leaderOf = (a) => Deployment.using(a, (c) => c.status.leader());
+    await this.eventually("agreed leader", async () => {
+      const leaders = new Set(await Promise.all(this.servers.map(leaderOf)));
+      return leaders.size === 1 && !leaders.has("");
+    });
+    await this.eventually("leader known to every agent",
+      async () => (await Promise.all(this.agents.map(leaderOf))).every((l) => l !== ""));
+    await this.eventually("passing serfHealth on every node", async () => {
+      const checks = await Deployment.using(this.agent(NODE), (c) => c.health.state("passing"));
+      const serf = new Set(checks.filter((c) => c.CheckID === "serfHealth").map((c) => c.Node));
+      return this.nodes.every((n) => serf.has(n));
+    });
+  }
+
+  async stop() {
+    for (const agent of [...(this.agents || [])].reverse()) await agent.stop();
     if (this.tmp) fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 }
 
-const agent = new Agent();
+const agent = new Deployment();
 // If the runner ends the file early (a test timeout, an uncaught error), `after` may not run:
-// end the agent and remove its directory on the way out all the same.
+// end the agents and remove their directory on the way out all the same.
 process.on("exit", () => {
-  if (agent.proc && agent.proc.exitCode === null) agent.proc.kill("SIGKILL");
+  for (const a of agent.agents || []) if (a.running()) a.proc.kill("SIGKILL");
   if (agent.tmp) fs.rmSync(agent.tmp, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(1));
-let consul, set, del;
+let consul, other, set, del;
 before(async () => {
   await agent.start();
+  process.stderr.write("mode " + MODE + ": " + agent.agents.map((a) =>
+    a.node + " (" + (a.server ? "server" : "client") + ", http 127.0.0.1:" + a.port + ")")
+    .join(", ") + "\n");
   consul = agent.client();
+  other = agent.otherClient();
   set = consul.kv.set.bind(consul.kv);
   del = consul.kv.del.bind(consul.kv);
 });
 after(async () => {
   if (consul) consul.destroy();
+  if (other) other.destroy();
   await agent.stop();
 });
 
@@ -149,11 +269,12 @@ async function indexOf(method, opts) {
   return Consul.parseQueryMeta(res).LastIndex;
 }
 
-// Runs the blocking `read` while `write` happens 300 ms later on a client of its own; returns what
-// `read` returned. A read that ignored its index would return before the write, so the caller's
-// check of the new value proves that it waited for it.
+// Runs the blocking `read` while `write` happens 300 ms later on a client of its own that talks to
+// the other agent (cluster mode: the other client agent); returns what `read` returned. A read that
+// ignored its index would return before the write, so the caller's check of the new value proves
+// that it waited for it.
 async function readAcrossAWrite(read, write) {
-  const writer = agent.client();
+  const writer = agent.otherClient();
   const delayed = new Promise((resolve) => setTimeout(resolve, 300)).then(() => write(writer));
   try {
     const [result] = await Promise.all([read(), delayed]);
@@ -181,6 +302,37 @@ function watchChanges(method, options, view) {
     else waiters.push({ n, resolve });
   });
   return { watch, seen, errors, changed };
+}
+
+// Calls `method` (a bound client method) with `opts` as a blocking query, from no index, until
+// done(data) or `timeoutMs` passes; returns the last data. For state that reaches an agent
+// asynchronously (anti-entropy, gossip, replication to a stale server): no polling loop.
+async function blockUntil(method, opts, done, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  let [res, data] = await method(withResponse(opts));
+  while (!done(data) && Date.now() < deadline) {
+    const index = Consul.parseQueryMeta(res).LastIndex;
+    [res, data] = await method(withResponse({ ...opts, index, wait: "5s" }));
+  }
+  return data;
+}
+
+// Blocks on read(staleClient) (a bound method) with `opts` against each server's own HTTP API with
+// ?stale until done(data); returns the data by server node. A stale read may be served by any
+// server and may lag the leader (Consul documents it so), so a test that reads its own write with
+// ?stale first waits for the write to reach every server.
+async function onEveryServer(read, opts, done = (data) => data !== undefined) {
+  const seen = {};
+  for (const server of agent.servers) {
+    const c = server.client({ defaults: { stale: true } });
+    try {
+      seen[server.node] = await blockUntil(read(c), opts, done);
+    } finally {
+      c.destroy();
+    }
+    assert.ok(done(seen[server.node]), server.node + " never saw " + JSON.stringify(opts));
+  }
+  return seen;
 }
 
 describe("kv", () => {
@@ -321,6 +473,7 @@ describe("txn", () => {
   test("a read-only transaction honours ?stale and reports KnownLeader", async () => {
     const key = unique("txn/read");
     await consul.kv.set(key, "v");
+    await onEveryServer((c) => c.kv.get.bind(c.kv), { key });
     const [res, body] = await consul.transaction.create(
       [{ KV: { Verb: "get", Key: key } }, { KV: { Verb: "check-not-exists", Key: key + "-no" } }],
       withResponse({ stale: true }));
@@ -360,7 +513,7 @@ describe("watch", () => {
       consul.kv.get, { key, wait: "20s" }, (data) => data && data.Value);
     try {
       await changed(1);
-      await consul.kv.set(key, "v2");
+      await other.kv.set(key, "v2"); // through the other agent
       await changed(2);
       assert.deepEqual(seen, ["v1", "v2"]);
       assert.deepEqual(errors, []);
@@ -499,7 +652,7 @@ describe("catalog and health", () => {
       (data) => data.map((e) => e.Service.ID).sort());
     try {
       await changed(1);
-      await consul.catalog.register({
+      await other.catalog.register({ // through the other agent
         node: node2, address: "10.1.2.4",
         check: { checkid: "service:web2", name: "web2 alive", status: "passing", serviceid: "web2" },
       });
@@ -519,10 +672,12 @@ describe("catalog and health", () => {
 });
 
 describe("status, agent, events, consistency", () => {
-  test("leader is the only peer", async () => {
+  test("leader is one of the peers, which are the servers", async () => {
     const leader = await consul.status.leader();
     assert.match(leader, /^127\.0\.0\.1:[0-9]+$/);
-    assert.deepEqual(await consul.status.peers(), [leader]);
+    const peers = await consul.status.peers();
+    assert.deepEqual([...peers].sort(), agent.servers.map((s) => s.rpc).sort());
+    assert.ok(peers.includes(leader));
   });
 
   test("join and force-leave (PUT) report errors", async () => {
@@ -534,8 +689,12 @@ describe("status, agent, events, consistency", () => {
     const self = await consul.agent.self();
     assert.equal(self.Config.NodeName, NODE);
     assert.equal(self.Config.Datacenter, "dc1");
+    assert.equal(self.Config.Server, agent.agent(NODE).server);
     const members = await consul.agent.members();
-    assert.deepEqual(members.map((m) => [m.Name, m.Status]), [[NODE, 1]]);
+    assert.deepEqual(members.map((m) => [m.Name, m.Status]).sort(),
+      agent.nodes.map((n) => [n, 1]));
+    assert.deepEqual(Object.fromEntries(members.map((m) => [m.Name, m.Tags.role])),
+      Object.fromEntries(agent.agents.map((a) => [a.node, a.server ? "consul" : "node"])));
   });
 
   test("event fire then list", async () => {
@@ -550,6 +709,7 @@ describe("status, agent, events, consistency", () => {
     test(mode + " reads, per call and as client defaults", async () => {
       const key = unique("consistency/" + mode);
       await consul.kv.set(key, "v");
+      await onEveryServer((c) => c.kv.get.bind(c.kv), { key });
       assert.equal((await consul.kv.get({ key, [mode]: true })).Value, "v");
       const defaulted = agent.client({ defaults: { [mode]: true } });
       try {
@@ -561,4 +721,151 @@ describe("status, agent, events, consistency", () => {
       }
     });
   }
+});
+
+// Two parties on two agents: `consul` talks to client agent NODE and `other` to client agent
+// OTHER_NODE (in dev mode both talk to the one agent); the servers' own HTTP APIs are read too.
+describe("two agents", () => {
+  const withClient = (a, opts, fn) => {
+    const c = a.client(opts);
+    return fn(c).finally(() => c.destroy());
+  };
+
+  test("every agent answers reads with a known leader in every consistency mode", async () => {
+    const key = unique("two/leader");
+    await consul.kv.set(key, "v");
+    await onEveryServer((c) => c.kv.get.bind(c.kv), { key });
+    for (const a of agent.agents) {
+      for (const mode of [{}, { stale: true }, { consistent: true }]) {
+        const [res, item] = await withClient(a, {}, (c) => c.kv.get(withResponse({ key, ...mode })));
+        const where = a.node + " " + JSON.stringify(mode);
+        assert.equal(item.Value, "v", where);
+        const meta = Consul.parseQueryMeta(res);
+        assert.equal(meta.KnownLeader, true, where);
+        assert.equal(Number(meta.LastIndex), item.ModifyIndex, where);
+        assert.equal(typeof meta.LastContact, "number", where);
+      }
+    }
+  });
+
+  test("a write through one agent is read consistent through the other", async () => {
+    const key = unique("two/consistent");
+    await consul.kv.set(key, "written-on-one");
+    assert.equal((await other.kv.get({ key, consistent: true })).Value, "written-on-one");
+    assert.equal((await other.kv.get(key)).Value, "written-on-one");
+    const res = await other.transaction.create(
+      [{ KV: { Verb: "set", Key: key, Value: Buffer.from("txn-on-two").toString("base64") } }]);
+    assert.equal(res.Errors, null);
+    assert.equal((await consul.kv.get({ key, consistent: true })).Value, "txn-on-two");
+  });
+
+  test("a write through a client agent reaches every server for stale reads", async () => {
+    const key = unique("two/stale");
+    await consul.kv.set(key, "replicated");
+    const { ModifyIndex: modify } = await consul.kv.get(key);
+    const seen = await onEveryServer((c) => c.kv.get.bind(c.kv), { key });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(seen).map(([n, item]) => [n, [item.Value, item.ModifyIndex]])),
+      Object.fromEntries(agent.servers.map((s) => [s.node, ["replicated", modify]])));
+  });
+
+  test("the catalog lists every agent node with a passing serfHealth", async () => {
+    for (const node of [...new Set([NODE, OTHER_NODE])]) {
+      for (const mode of ["default", "consistent", "stale"]) {
+        const defaults = mode === "default" ? {} : { [mode]: true };
+        await withClient(agent.agent(node), { defaults }, async (c) => {
+          const where = node + " " + mode;
+          const nodes = (await c.catalog.nodes()).map((n) => n.Node);
+          assert.ok(agent.nodes.every((n) => nodes.includes(n)), where + ": " + nodes);
+          const serf = (await c.health.state("passing"))
+            .filter((check) => check.CheckID === "serfHealth").map((check) => check.Node);
+          assert.ok(agent.nodes.every((n) => serf.includes(n)), where + ": " + serf);
+          const servers = (await c.catalog.service.nodes("consul")).map((i) => i.Node).sort();
+          assert.deepEqual(servers, agent.servers.map((s) => s.node).sort(), where);
+        });
+      }
+    }
+  });
+
+  test("an agent service registered on one agent is seen through the other", async () => {
+    const name = unique("agentsvc");
+    const checkId = "service:" + name;
+    await consul.agent.service.register(
+      { name, id: name, port: 9090, tags: ["blue"], check: { ttl: "30s" } });
+    try {
+      assert.ok(name in (await consul.agent.service.list()));
+      if (OTHER_NODE !== NODE) assert.ok(!(name in (await other.agent.service.list())));
+      // Anti-entropy carries the registration to the catalog; read it through the other agent.
+      const instances = await blockUntil(other.catalog.service.nodes.bind(other.catalog.service),
+        { service: name }, (list) => list.length === 1);
+      assert.deepEqual(instances.map((i) => [i.Node, i.ServiceID, i.ServicePort, i.ServiceTags]),
+        [[NODE, name, 9090, ["blue"]]]);
+      const entries = await other.health.service(name);
+      assert.deepEqual(entries.map((e) => [e.Node.Node, e.Service.ID]), [[NODE, name]]);
+      assert.deepEqual(entries[0].Checks.map((c) => [c.CheckID, c.Status]).sort(),
+        [["serfHealth", "passing"], [checkId, "critical"]]);
+      // Passing the TTL check on its agent turns the instance healthy for the other agent.
+      await consul.agent.check.pass({ id: checkId, note: "all good" });
+      const passing = await blockUntil(other.health.service.bind(other.health),
+        { service: name, passing: true }, (list) => list.length === 1);
+      assert.deepEqual(passing.map((e) => e.Service.ID), [name]);
+      const check = passing[0].Checks.find((c) => c.CheckID === checkId);
+      assert.deepEqual([check.Status, check.Output], ["passing", "all good"]);
+    } finally {
+      await consul.agent.service.deregister(name);
+    }
+    const gone = await blockUntil(other.catalog.service.nodes.bind(other.catalog.service),
+      { service: name }, (list) => list.length === 0);
+    assert.deepEqual(gone, []);
+  });
+
+  test("sessions are bound to the node of the agent that made them", async () => {
+    const { ID: mine } = await consul.session.create({ name: unique("mine") });
+    const { ID: theirs } = await other.session.create({ name: unique("theirs") });
+    try {
+      assert.equal((await consul.session.info(mine)).Node, NODE);
+      assert.equal((await consul.session.info(theirs)).Node, OTHER_NODE);
+      assert.ok((await consul.session.node(OTHER_NODE)).some((s) => s.ID === theirs));
+      assert.ok((await other.session.node(NODE)).some((s) => s.ID === mine));
+    } finally {
+      await consul.session.destroy(mine);
+      await other.session.destroy(theirs);
+    }
+  });
+
+  test("a lock held through one agent is contended through the other", async () => {
+    const key = unique("two/lock");
+    const { ID: holder } = await consul.session.create({ lockdelay: "0s" });
+    const { ID: contender } = await other.session.create({ lockdelay: "0s" });
+    const otherSet = other.kv.set.bind(other.kv);
+    try {
+      assert.equal(await consul.kv.set({ key, value: "held", acquire: holder }), true);
+      assert.equal(await answer(otherSet, { key, value: "mine?", acquire: contender }), false);
+      const [res, item] = await other.kv.get(withResponse({ key }));
+      assert.deepEqual([item.Session, item.Value], [holder, "held"]);
+      // The contender waits on the key (as a lock loop does) and sees the release made through
+      // the first agent.
+      const index = Consul.parseQueryMeta(res).LastIndex;
+      const release = sleep(300).then(() => consul.kv.set({ key, value: "free", release: holder }));
+      const [freed] = await Promise.all([other.kv.get({ key, index, wait: "20s" }), release]);
+      assert.ok(freed.ModifyIndex > Number(index));
+      assert.equal(freed.Session, undefined);
+      assert.equal(await other.kv.set({ key, value: "taken", acquire: contender }), true);
+      const taken = await consul.kv.get(key);
+      assert.deepEqual([taken.Session, taken.LockIndex, taken.Value], [contender, 2, "taken"]);
+    } finally {
+      await consul.session.destroy(holder);
+      await other.session.destroy(contender);
+    }
+  });
+
+  test("an event fired on one agent is seen on the other", async () => {
+    const name = unique("two-event");
+    const fired = await consul.event.fire(name, "from-one");
+    // Events travel by gossip: block on the other agent's list until it arrives.
+    await blockUntil(other.event.list.bind(other.event), { name }, (list) => list.length > 0);
+    // Listed again without the response: only then does the client decode the payload.
+    const listed = await other.event.list({ name });
+    assert.deepEqual(listed.map((e) => [e.ID, e.Payload]), [[fired.ID, "from-one"]]);
+  });
 });

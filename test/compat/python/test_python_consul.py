@@ -1,12 +1,18 @@
 #!/usr/bin/python3
-"""Debian's python3-consul (python-consul 0.7.1) against a real `cairn agent -dev`.
+"""Debian's python3-consul (python-consul 0.7.1) against real Cairn agents, in one of two modes.
 
-Run by CTest (label `compat`) as `python3 test_python_consul.py` with $CAIRN_BIN set. One agent is
-started for the whole module on 127.0.0.1 ephemeral ports, with its own TMPDIR (so its -dev data
-directory is ours to remove), and stopped by PID at the end: SIGTERM, then SIGKILL if it lingers.
+CAIRN_COMPAT_MODE=dev (the default): one `cairn agent -dev`. CAIRN_COMPAT_MODE=cluster: three servers
+(-bootstrap-expect 3) and two client agents, joined with -retry-join; the tests talk to client agent
+`compat1` and, where two parties are involved (a blocking read woken by another client's write, a lock
+contended by a second session, an event fired elsewhere), the second party talks to client agent
+`compat2`. In dev mode both parties talk to the one agent, so every test runs in both modes.
+
+Run by CTest (label `compat`) as `python3 test_python_consul.py` with $CAIRN_BIN set. Every process
+runs on 127.0.0.1 ephemeral ports with its data under one temporary directory of the module's, and is
+stopped by PID at the end (SIGTERM, then SIGKILL if it lingers), also when a test or the start fails.
 Every call goes through the client's public API exactly as 0.7.1 defines it; the few requests the
-client refuses to build (a TTL under 10 s) go through its own HTTP layer (`c.http`) so the server,
-not the client, is what is checked.
+client refuses to build (a TTL under 10 s) or whose headers a test reads go through its own HTTP layer
+(`c.http`) so the server, not the client, is what is checked.
 
 Where Consul's documented behaviour and Cairn differ, the test asserts Consul's behaviour and is
 marked @unittest.expectedFailure with a comment naming the difference (none at the moment).
@@ -35,8 +41,13 @@ except ImportError as e:  # never skip silently: the suite is useless without th
         "run `bash packaging/deps.sh`\n" % (sys.executable, e))
     sys.exit(1)
 
-NODE = "compat1"
-AGENT = None  # the one agent of this module, started in setUpModule
+MODE = os.environ.get("CAIRN_COMPAT_MODE", "dev")
+if MODE not in ("dev", "cluster"):
+    sys.stderr.write("FAIL: CAIRN_COMPAT_MODE must be dev or cluster (got %r)\n" % MODE)
+    sys.exit(1)
+NODE = "compat1"  # the agent the tests talk to
+OTHER_NODE = "compat2" if MODE == "cluster" else NODE  # the agent a second party talks to
+AGENT = None  # the deployment of this module (Dev or Cluster), started in setUpModule
 
 
 def die_with_parent():
@@ -45,60 +56,43 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
-class Agent:
-    """A real `cairn agent -dev` process; stop() ends it by PID."""
+class AgentProcess:
+    """One real `cairn agent` process, its output in <tmp>/<node>.log; stop() ends it by PID."""
 
-    START_TIMEOUT = 20.0
-
-    def __init__(self):
-        binary = os.environ.get("CAIRN_BIN")
-        if not binary or not os.access(binary, os.X_OK):
-            raise RuntimeError("CAIRN_BIN must name the cairn binary (got %r)" % binary)
-        self.tmp = tempfile.mkdtemp(prefix="cairn-compat-py-")
-        self.log_path = os.path.join(self.tmp, "agent.log")
-        env = dict(os.environ, TMPDIR=self.tmp)
+    def __init__(self, binary, tmp, node, args, server):
+        self.node, self.server = node, server
+        self.log_path = os.path.join(tmp, node + ".log")
+        env = dict(os.environ, TMPDIR=tmp)
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [binary, "agent", "-dev", "-node", NODE, "-http-port", "0",
-                 "-serf-lan-port", "0", "-server-port", "0", "-dns-port", "0"],
+                [binary, "agent", "-node", node, "-bind", "127.0.0.1", "-http-port", "0",
+                 "-serf-lan-port", "0", "-server-port", "0"] + args,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                 preexec_fn=die_with_parent)
-        try:
-            self.port = self._wait_for_http_port()
-            self._wait_for_leader()
-        except BaseException:
-            self.stop()
-            raise
 
     def log(self):
         with open(self.log_path, "r", errors="replace") as f:
             return f.read()
 
-    def _wait_for_http_port(self):
-        deadline = time.monotonic() + self.START_TIMEOUT
-        pattern = re.compile(r"Started HTTP server on 127\.0\.0\.1:([0-9]+)")
+    def wait_for_log(self, pattern, timeout):
+        """The first group of `pattern` once it appears in the log."""
+        deadline = time.monotonic() + timeout
+        compiled = re.compile(pattern)
         while time.monotonic() < deadline:
-            m = pattern.search(self.log())
+            m = compiled.search(self.log())
             if m:
-                return int(m.group(1))
+                return m.group(1)
             if self.proc.poll() is not None:
-                raise RuntimeError("cairn exited with %s before serving HTTP:\n%s"
-                                   % (self.proc.returncode, self.log()))
+                raise RuntimeError("cairn %s exited with %s before logging %r:\n%s"
+                                   % (self.node, self.proc.returncode, pattern, self.log()))
             time.sleep(0.05)
-        raise RuntimeError("cairn did not print its HTTP address within %ss:\n%s"
-                           % (self.START_TIMEOUT, self.log()))
+        raise RuntimeError("cairn %s did not log %r within %ss:\n%s"
+                           % (self.node, pattern, timeout, self.log()))
 
-    def _wait_for_leader(self):
-        c = self.client()
-        deadline = time.monotonic() + self.START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                if c.status.leader():
-                    return
-            except Exception:  # not serving yet: retry until the deadline
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("no leader within %ss:\n%s" % (self.START_TIMEOUT, self.log()))
+    def learn_addresses(self, timeout):
+        self.port = int(self.wait_for_log(r"Started HTTP server on 127\.0\.0\.1:([0-9]+)", timeout))
+        self.gossip = self.wait_for_log(r"gossip=(\S+)", timeout)
+        self.rpc = self.wait_for_log(r"RPC and Raft on (\S+)", timeout) if self.server else None
 
     def client(self, **kwargs):
         return consul.Consul(host="127.0.0.1", port=self.port, **kwargs)
@@ -111,11 +105,114 @@ class Agent:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+
+
+class Deployment:
+    """The agents of one mode. `client()` talks to agent NODE, `other_client()` to OTHER_NODE;
+    `agents` are every process, `servers` those that are Raft servers."""
+
+    START_TIMEOUT = 30.0
+
+    def __init__(self):
+        self.binary = os.environ.get("CAIRN_BIN")
+        if not self.binary or not os.access(self.binary, os.X_OK):
+            raise RuntimeError("CAIRN_BIN must name the cairn binary (got %r)" % self.binary)
+        self.tmp = tempfile.mkdtemp(prefix="cairn-compat-py-")
+        self.agents = []
+        try:
+            self.start()
+            self.wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def launch(self, node, args, server):
+        agent = AgentProcess(self.binary, self.tmp, node, args, server)
+        self.agents.append(agent)
+        agent.learn_addresses(self.START_TIMEOUT)
+        return agent
+
+    def agent(self, node):
+        return [a for a in self.agents if a.node == node][0]
+
+    @property
+    def servers(self):
+        return [a for a in self.agents if a.server]
+
+    @property
+    def nodes(self):
+        return sorted(a.node for a in self.agents)
+
+    def client(self, **kwargs):
+        return self.agent(NODE).client(**kwargs)
+
+    def other_client(self, **kwargs):
+        return self.agent(OTHER_NODE).client(**kwargs)
+
+    def logs(self):
+        return "\n".join("--- %s\n%s" % (a.node, a.log()) for a in self.agents)
+
+    def eventually(self, what, probe):
+        """Polls probe() (errors count as "not yet") until it is true or START_TIMEOUT passes."""
+        deadline = time.monotonic() + self.START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                if probe():
+                    return
+            except Exception:  # not serving yet: retry until the deadline
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("no %s within %ss:\n%s" % (what, self.START_TIMEOUT, self.logs()))
+
+    def wait_until_ready(self):
+        """Every server names the same leader, every agent knows it, and every agent's node is in
+        the catalog with a passing serfHealth (a session on it needs that)."""
+        def one_leader():
+            leaders = {s.client().status.leader() for s in self.servers}
+            return len(leaders) == 1 and "" not in leaders
+        self.eventually("agreed leader", one_leader)
+        self.eventually("leader known to every agent",
+                        lambda: all(a.client().status.leader() for a in self.agents))
+
+        def every_node_passing():
+            checks = self.client().health.state("passing")[1]
+            return {c["Node"] for c in checks if c["CheckID"] == "serfHealth"} >= set(self.nodes)
+        self.eventually("passing serfHealth on every node", every_node_passing)
+
+    def stop(self):
+        for agent in reversed(self.agents):
+            agent.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class Dev(Deployment):
+    """One `cairn agent -dev` (its -dev data directory goes to its TMPDIR, our directory)."""
+
+    def start(self):
+        self.launch(NODE, ["-dev", "-dns-port", "0"], server=True)
+
+
+class Cluster(Deployment):
+    """Three servers and two client agents (NODE and OTHER_NODE), joined to the first server."""
+
+    def start(self):
+        fast_raft = os.path.join(self.tmp, "fast-raft.json")
+        with open(fast_raft, "w") as f:
+            json.dump({"performance": {"raft_multiplier": 1}}, f)
+        join = None
+        for node in ("compat-s1", "compat-s2", "compat-s3", NODE, OTHER_NODE):
+            server = node.startswith("compat-s")
+            args = ["-data-dir", os.path.join(self.tmp, node), "-dns-port", "-1"]
+            if server:
+                args += ["-server", "-bootstrap-expect", "3", "-config-file", fast_raft]
+            if join:
+                args += ["-retry-join", join, "-retry-interval", "200ms"]
+            agent = self.launch(node, args, server)
+            join = join or agent.gossip
+
+
 def on_termination(signum, _frame):
-    """SIGTERM/SIGINT (a runner giving up): stop the agent and remove its directory first."""
+    """SIGTERM/SIGINT (a runner giving up): stop the agents and remove their directory first."""
     if AGENT is not None:
         AGENT.stop()
     os._exit(128 + signum)
@@ -125,7 +222,10 @@ def setUpModule():
     global AGENT
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_termination)
-    AGENT = Agent()
+    AGENT = Cluster() if MODE == "cluster" else Dev()
+    sys.stderr.write("mode %s: %s\n" % (MODE, ", ".join(
+        "%s (%s, http 127.0.0.1:%d)" % (a.node, "server" if a.server else "client", a.port)
+        for a in AGENT.agents)))
 
 
 def tearDownModule():
@@ -138,16 +238,42 @@ def unique(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:8])
 
 
-def read_across_a_write(read, write):
+def read_across_a_write(read, write, writer_client=None):
     """Runs the blocking `read` while another thread performs `write` 0.3 s later, on a client
-    of its own; returns what `read` returned. A blocking read that ignored its index would return
-    before the write, so the caller's check of the new value proves the read waited for it."""
-    writer = threading.Timer(0.3, lambda: write(AGENT.client()))
+    of its own: `writer_client()`, by default one talking to the other agent (cluster mode: the
+    other client agent); returns what `read` returned. A blocking read that ignored its index
+    would return before the write, so the caller's check of the new value proves the read waited
+    for it."""
+    writer = threading.Timer(0.3, lambda: write((writer_client or AGENT.other_client)()))
     writer.start()
     try:
         return read()
     finally:
         writer.join()
+
+
+def block_until(read, done, timeout=30):
+    """Calls read(index) -> (index, data) as a blocking query, from index None, until done(data)
+    or `timeout` seconds pass; returns the last data. For state that reaches an agent
+    asynchronously (anti-entropy, gossip, replication to a stale server): no polling loop."""
+    deadline = time.monotonic() + timeout
+    index, data = read(None)
+    while not done(data) and time.monotonic() < deadline:
+        index, data = read(index)
+    return data
+
+
+def on_every_server(read, done=lambda data: data is not None):
+    """Blocks on read(stale_client, index) -> (index, data) against each server's own HTTP API
+    with ?stale until done(data); returns {server node: data}. A stale read may be served by any
+    server and may lag the leader (Consul documents it so), so a test that reads its own write
+    with ?stale first waits for the write to reach every server."""
+    seen = {}
+    for server in AGENT.servers:
+        stale = server.client(consistency="stale")
+        seen[server.node] = block_until(lambda index: read(stale, index), done)
+        assert done(seen[server.node]), "%s never saw it: %r" % (server.node, seen[server.node])
+    return seen
 
 
 class CompatTestCase(unittest.TestCase):
@@ -755,18 +881,23 @@ class StatusAgentTest(CompatTestCase):
     def test_leader_is_one_of_the_peers(self):
         leader = self.c.status.leader()
         self.assertRegex(leader, r"^127\.0\.0\.1:[0-9]+$")
-        self.assertEqual(self.c.status.peers(), [leader])
+        peers = self.c.status.peers()
+        self.assertEqual(sorted(peers), sorted(s.rpc for s in AGENT.servers))
+        self.assertIn(leader, peers)
 
     def test_agent_self_names_the_node_and_datacenter(self):
         me = self.c.agent.self()
         self.assertEqual(me["Config"]["NodeName"], NODE)
         self.assertEqual(me["Config"]["Datacenter"], "dc1")
+        self.assertEqual(me["Config"]["Server"], AGENT.agent(NODE).server)
         self.assertEqual(me["Member"]["Name"], NODE)
 
-    def test_agent_members_lists_this_agent_alive(self):
+    def test_agent_members_lists_every_agent_alive_with_its_role(self):
         members = self.c.agent.members()
-        self.assertEqual([(m["Name"], m["Status"]) for m in members], [(NODE, 1)])
-        self.assertEqual(members[0]["Tags"]["role"], "consul")
+        self.assertEqual(sorted((m["Name"], m["Status"]) for m in members),
+                         [(node, 1) for node in AGENT.nodes])
+        roles = {m["Name"]: m["Tags"]["role"] for m in members}
+        self.assertEqual(roles, {a.node: "consul" if a.server else "node" for a in AGENT.agents})
 
     def test_force_leave_and_join_travel_as_get_and_report_errors(self):
         # python3-consul 0.7.1 sends GET for these (Consul before 1.0 took GET; Cairn still does).
@@ -776,19 +907,21 @@ class StatusAgentTest(CompatTestCase):
         with self.assertRaises(consul.ConsulException) as ctx:
             self.c.agent.join("127.0.0.1:1")  # nothing listens on port 1
         self.assertIn("join", str(ctx.exception))
-        self.assertEqual([m["Name"] for m in self.c.agent.members()], [NODE])
+        self.assertEqual(sorted(m["Name"] for m in self.c.agent.members()), AGENT.nodes)
 
-    def test_raft_configuration_has_one_voting_leader(self):
+    def test_raft_configuration_has_every_server_voting_and_one_leader(self):
         servers = self.c.operator.raft_config()["Servers"]
-        self.assertEqual([(s["Node"], s["Leader"], s["Voter"]) for s in servers],
-                         [(NODE, True, True)])
-        self.assertEqual(servers[0]["Address"], self.c.status.leader())
+        self.assertEqual(sorted((s["Node"], s["Address"], s["Voter"]) for s in servers),
+                         sorted((a.node, a.rpc, True) for a in AGENT.servers))
+        leaders = [s["Address"] for s in servers if s["Leader"]]
+        self.assertEqual(leaders, [self.c.status.leader()])
 
 
 class ConsistencyTest(CompatTestCase):
     def check_reads(self, client, **kwargs):
         key = unique("consistency/" + (kwargs.get("consistency") or client.consistency))
         self.assertTrue(self.c.kv.put(key, "v"))
+        on_every_server(lambda c, index: c.kv.get(key, index=index, wait="5s"))
         index, item = client.kv.get(key, **kwargs)
         self.assertEqual(item["Value"], b"v")
         self.assertEqual(int(index), item["ModifyIndex"])
@@ -796,6 +929,7 @@ class ConsistencyTest(CompatTestCase):
         self.assertIn("consul", client.catalog.services(**kwargs)[1])
         sid = self.c.session.create()
         try:
+            on_every_server(lambda c, index: c.session.info(sid, index=index, wait="5s"))
             self.assertIn(sid, [s["ID"] for s in client.session.list(**kwargs)[1]])
             self.assertEqual(client.session.info(sid, **kwargs)[1]["ID"], sid)
         finally:
@@ -834,6 +968,151 @@ class EventTest(CompatTestCase):
         index, events = self.c.event.list(name=name)
         self.assertEqual([(e["ID"], e["Payload"]) for e in events], [(fired["ID"], b"payload-1")])
         self.assertGreater(int(index), 0)
+
+
+
+class TwoAgentsTest(CompatTestCase):
+    """Two parties on two agents: in cluster mode `self.c` talks to client agent NODE and
+    `self.other` to client agent OTHER_NODE (in dev mode both talk to the one agent), and the
+    servers' own HTTP APIs are read too."""
+
+    def setUp(self):
+        super().setUp()
+        self.other = AGENT.other_client()
+
+    def raw_get(self, agent, path, **params):
+        """GET through the client's own HTTP layer, returning the whole response (headers too)."""
+        return agent.client().http.get(lambda r: r, path, params=params)
+
+    def test_every_agent_answers_reads_with_a_known_leader_in_every_consistency_mode(self):
+        key = unique("two/leader")
+        self.assertTrue(self.c.kv.put(key, "v"))
+        on_every_server(lambda c, index: c.kv.get(key, index=index, wait="5s"))
+        for agent in AGENT.agents:
+            for mode in ({}, {"stale": "1"}, {"consistent": "1"}):
+                response = self.raw_get(agent, "/v1/kv/" + key, **mode)
+                self.assertEqual(response.code, 200, (agent.node, mode, response.body))
+                self.assertEqual(json.loads(response.body)[0]["Key"], key)
+                self.assertEqual(response.headers.get("X-Consul-KnownLeader"), "true",
+                                 (agent.node, mode))
+                self.assertGreater(int(response.headers["X-Consul-Index"]), 0)
+                self.assertIn("X-Consul-LastContact", response.headers)
+
+    def test_a_write_through_one_agent_is_read_consistent_through_the_other(self):
+        key = unique("two/consistent")
+        self.assertTrue(self.c.kv.put(key, "written-on-one"))
+        # consistent: the leader confirms its leadership; the write is applied by then.
+        index, item = self.other.kv.get(key, consistency="consistent")
+        self.assertEqual(item["Value"], b"written-on-one")
+        self.assertEqual(int(index), item["ModifyIndex"])
+        # default mode: read by the leader, which applied the write before acknowledging it.
+        self.assertEqual(self.other.kv.get(key)[1]["Value"], b"written-on-one")
+
+    def test_a_write_through_a_client_agent_reaches_every_server_for_stale_reads(self):
+        key = unique("two/stale")
+        self.assertTrue(self.c.kv.put(key, "replicated"))
+        modify = self.c.kv.get(key)[1]["ModifyIndex"]
+        seen = on_every_server(lambda c, index: c.kv.get(key, index=index, wait="5s"))
+        self.assertEqual({node: (item["Value"], item["ModifyIndex"]) for node, item in seen.items()},
+                         {s.node: (b"replicated", modify) for s in AGENT.servers})
+
+    def test_the_catalog_lists_every_agent_node_with_a_passing_serf_health(self):
+        for node in sorted({NODE, OTHER_NODE}):
+            for consistency in ("default", "consistent", "stale"):
+                client = AGENT.agent(node).client(consistency=consistency)
+                where = (node, consistency)
+                nodes = [n["Node"] for n in client.catalog.nodes()[1]]
+                self.assertTrue(set(AGENT.nodes) <= set(nodes), (where, nodes))
+                passing = client.health.state("passing")[1]
+                serf = {c["Node"] for c in passing if c["CheckID"] == "serfHealth"}
+                self.assertTrue(set(AGENT.nodes) <= serf, (where, serf))
+                servers = [i["Node"] for i in client.catalog.service("consul")[1]]
+                self.assertEqual(sorted(servers), sorted(s.node for s in AGENT.servers), where)
+
+    def test_an_agent_service_registered_on_one_agent_is_seen_through_the_other(self):
+        name = unique("agentsvc")
+        check_id = "service:" + name
+        self.assertTrue(self.c.agent.service.register(
+            name, service_id=name, port=9090, tags=["blue"], check=consul.Check.ttl("30s")))
+        try:
+            self.assertIn(name, self.c.agent.services())
+            if OTHER_NODE != NODE:  # the agent endpoints are the agent's own state
+                self.assertNotIn(name, self.other.agent.services())
+            # Anti-entropy carries the registration to the catalog; read it through the other.
+            instances = block_until(
+                lambda index: self.other.catalog.service(name, index=index, wait="5s"),
+                lambda instances: len(instances) == 1)
+            self.assertEqual([(i["Node"], i["ServiceID"], i["ServicePort"], i["ServiceTags"])
+                              for i in instances], [(NODE, name, 9090, ["blue"])])
+            # A TTL check starts critical; passing it on its agent turns the instance healthy
+            # for a reader on the other agent.
+            _, entries = self.other.health.service(name)
+            self.assertEqual([(e["Node"]["Node"], e["Service"]["ID"]) for e in entries],
+                             [(NODE, name)])
+            self.assertEqual(sorted((c["CheckID"], c["Status"]) for c in entries[0]["Checks"]),
+                             [("serfHealth", "passing"), (check_id, "critical")])
+            self.assertTrue(self.c.agent.check.ttl_pass(check_id, "all good"))
+            entries = block_until(
+                lambda index: self.other.health.service(name, passing=True, index=index,
+                                                        wait="5s"),
+                lambda entries: len(entries) == 1)
+            self.assertEqual([e["Service"]["ID"] for e in entries], [name])
+            check = [c for c in entries[0]["Checks"] if c["CheckID"] == check_id][0]
+            self.assertEqual((check["Status"], check["Output"]), ("passing", "all good"))
+        finally:
+            self.assertTrue(self.c.agent.service.deregister(name))
+        instances = block_until(
+            lambda index: self.other.catalog.service(name, index=index, wait="5s"),
+            lambda instances: instances == [])
+        self.assertEqual(instances, [])
+
+    def test_sessions_are_bound_to_the_node_of_the_agent_that_made_them(self):
+        mine = self.c.session.create(name=unique("mine"))
+        theirs = self.other.session.create(name=unique("theirs"))
+        try:
+            self.assertEqual(self.c.session.info(mine)[1]["Node"], NODE)
+            self.assertEqual(self.c.session.info(theirs)[1]["Node"], OTHER_NODE)
+            self.assertIn(theirs, [s["ID"] for s in self.c.session.node(OTHER_NODE)[1]])
+            self.assertIn(mine, [s["ID"] for s in self.other.session.node(NODE)[1]])
+            for client in (self.c, self.other):
+                listed = {s["ID"]: s["Node"] for s in client.session.list()[1]}
+                self.assertEqual((listed[mine], listed[theirs]), (NODE, OTHER_NODE))
+        finally:
+            self.c.session.destroy(mine)
+            self.other.session.destroy(theirs)
+
+    def test_a_lock_held_through_one_agent_is_contended_through_the_other(self):
+        key = unique("two/lock")
+        holder = self.c.session.create(name="holder", lock_delay=0)
+        contender = self.other.session.create(name="contender", lock_delay=0)
+        try:
+            self.assertIs(self.c.kv.put(key, "held", acquire=holder), True)
+            self.assertIs(self.other.kv.put(key, "mine?", acquire=contender), False)
+            index, item = self.other.kv.get(key)
+            self.assertEqual((item["Session"], item["Value"]), (holder, b"held"))
+            # The contender waits on the key (as a lock loop does) and sees the release made
+            # through the first agent.
+            new_index, item = read_across_a_write(
+                lambda: self.other.kv.get(key, index=index, wait="20s"),
+                lambda c: c.kv.put(key, "free", release=holder), writer_client=AGENT.client)
+            self.assertGreater(int(new_index), int(index))
+            self.assertNotIn("Session", item)
+            self.assertIs(self.other.kv.put(key, "taken", acquire=contender), True)
+            item = self.c.kv.get(key)[1]
+            self.assertEqual((item["Session"], item["LockIndex"], item["Value"]),
+                             (contender, 2, b"taken"))
+        finally:
+            self.c.session.destroy(holder)
+            self.other.session.destroy(contender)
+
+    def test_an_event_fired_on_one_agent_is_seen_on_the_other(self):
+        name = unique("two-event")
+        fired = self.c.event.fire(name, "from-one")
+        # Events travel by gossip: block on the other agent's list until it arrives.
+        events = block_until(lambda index: self.other.event.list(name=name, index=index,
+                                                                 wait="5s"),
+                             lambda events: len(events) > 0)
+        self.assertEqual([(e["ID"], e["Payload"]) for e in events], [(fired["ID"], b"from-one")])
 
 
 if __name__ == "__main__":
