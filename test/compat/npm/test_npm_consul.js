@@ -21,7 +21,7 @@ const events = require("node:events");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const { after, before, describe, test } = require("node:test");
+const { after, afterEach, before, beforeEach, describe, test } = require("node:test");
 
 let Consul;
 try {
@@ -668,6 +668,89 @@ describe("catalog and health", () => {
     await consul.catalog.deregister({ node: node2, serviceid: "web2" });
     const instances = await consul.catalog.service.nodes(service);
     assert.deepEqual(instances.map((i) => i.ServiceID), ["web1"]);
+  });
+});
+
+describe("agent services and checks", () => {
+  // The agent's own state (in cluster mode a client agent's); deregistered after each test.
+  let id;
+  const register = () => consul.agent.service.register({
+    name: "local-web", id, address: "10.0.0.5", port: 80, tags: ["a", "b"], check: { ttl: "30s" },
+  });
+  const checkOf = async (checkId) => (await consul.agent.check.list())[checkId];
+  beforeEach(() => {
+    id = unique("local");
+  });
+  afterEach(async () => {
+    // Consul answers 404 for a service the test did not register (or already removed).
+    await consul.agent.service.deregister(id).catch((err) => {
+      if (!err.response || err.response.statusCode !== 404) throw err;
+    });
+  });
+
+  test("a registered service and its ttl check are listed by the agent", async () => {
+    await register();
+    const service = (await consul.agent.service.list())[id];
+    assert.deepEqual([service.ID, service.Service, service.Address, service.Port, service.Tags],
+      [id, "local-web", "10.0.0.5", 80, ["a", "b"]]);
+    const check = await checkOf("service:" + id);
+    // A TTL check starts critical until its first update, as in Consul.
+    assert.deepEqual([check.Node, check.Status, check.ServiceID, check.ServiceName],
+      [NODE, "critical", id, "local-web"]);
+  });
+
+  test("pass, warn and fail set the status and output", async () => {
+    await register();
+    for (const [update, status] of [["pass", "passing"], ["warn", "warning"], ["fail", "critical"]]) {
+      await consul.agent.check[update]({ id: "service:" + id, note: "note " + status });
+      const check = await checkOf("service:" + id);
+      assert.deepEqual([check.Status, check.Output], [status, "note " + status]);
+    }
+  });
+
+  test("a pass of an unknown check is a 404 error", async () => {
+    await assert.rejects(consul.agent.check.pass(unique("absent")), (err) => {
+      assert.equal(err.response.statusCode, 404);
+      return true;
+    });
+  });
+
+  test("a standalone check is registered and deregistered", async () => {
+    const checkId = unique("mem");
+    await consul.agent.check.register({ name: "memory", id: checkId, ttl: "10s", notes: "watch" });
+    try {
+      const check = await checkOf(checkId);
+      assert.deepEqual([check.Name, check.Notes, check.Status, check.ServiceID],
+        ["memory", "watch", "critical", ""]);
+    } finally {
+      await consul.agent.check.deregister(checkId);
+    }
+    assert.equal(await checkOf(checkId), undefined);
+  });
+
+  test("service and node maintenance add and remove a critical check", async () => {
+    await register();
+    const serviceMaintenance = "_service_maintenance:" + id;
+    await consul.agent.service.maintenance({ id, enable: true, reason: "upgrading" });
+    const check = await checkOf(serviceMaintenance);
+    assert.deepEqual([check.Status, check.Notes, check.ServiceID], ["critical", "upgrading", id]);
+    await consul.agent.service.maintenance({ id, enable: false });
+    assert.equal(await checkOf(serviceMaintenance), undefined);
+    await consul.agent.maintenance({ enable: true, reason: "node work" });
+    try {
+      const node = await checkOf("_node_maintenance");
+      assert.deepEqual([node.Status, node.Notes], ["critical", "node work"]);
+    } finally {
+      await consul.agent.maintenance(false);
+    }
+    assert.equal(await checkOf("_node_maintenance"), undefined);
+  });
+
+  test("deregister removes the service and its checks", async () => {
+    await register();
+    await consul.agent.service.deregister(id);
+    assert.ok(!(id in (await consul.agent.service.list())));
+    assert.equal(await checkOf("service:" + id), undefined);
   });
 });
 

@@ -279,6 +279,7 @@ def on_every_server(read, done=lambda data: data is not None):
 class CompatTestCase(unittest.TestCase):
     def setUp(self):
         self.c = AGENT.client()
+        self.other = AGENT.other_client()  # the second party's agent (dev mode: the same one)
 
 
 class KVTest(CompatTestCase):
@@ -648,21 +649,32 @@ class SessionTest(CompatTestCase):
 
 class SessionInvalidationTest(CompatTestCase):
     """A session ends when its TTL lapses or a check it names turns critical; its locks then
-    follow its behavior. Checks are registered on the agent's own node, where serfHealth (which
-    python3-consul keeps in a session by default) exists."""
+    follow its behavior. The guard check is a TTL check of the agent's own (registered through
+    /v1/agent/check/register and set with ttl_pass/ttl_fail), so it lives on the agent's node,
+    where serfHealth (which python3-consul keeps in a session by default) exists. (A check written
+    straight into the catalog on an agent's node would be removed by the agent's next full
+    anti-entropy sync, as in Consul.)"""
 
     def setUp(self):
         super().setUp()
         self.check = unique("guard")
+        self.assertIs(self.c.agent.check.register(
+            "guard", consul.Check.ttl("300s"), check_id=self.check), True)
         self.set_check("passing")
 
     def tearDown(self):
-        self.c.catalog.deregister(NODE, check_id=self.check)
+        self.c.agent.check.deregister(self.check)
 
     def set_check(self, status, client=None):
-        ok = (client or self.c).catalog.register(
-            NODE, "127.0.0.1", check={"CheckID": self.check, "Name": "guard", "Status": status})
-        self.assertIs(ok, True)
+        """Sets the guard's status through its agent and waits until the catalog shows it (the
+        agent syncs the change to the servers)."""
+        c = client or self.c
+        update = c.agent.check.ttl_pass if status == "passing" else c.agent.check.ttl_fail
+        self.assertIs(update(self.check), True)
+        checks = block_until(
+            lambda index: self.c.health.node(NODE, index=index, wait="5s"),
+            lambda checks: (self.check, status) in [(x["CheckID"], x["Status"]) for x in checks])
+        self.assertIn((self.check, status), [(x["CheckID"], x["Status"]) for x in checks])
 
     def test_a_critical_check_invalidates_the_session_and_deletes_its_key(self):
         sid = self.c.session.create(checks=["serfHealth", self.check], behavior="delete")
@@ -671,8 +683,8 @@ class SessionInvalidationTest(CompatTestCase):
         self.assertTrue(self.c.kv.put(key, "v", acquire=sid))
         index, _ = self.c.kv.get(key)
         _, item = read_across_a_write(
-            lambda: self.c.kv.get(key, index=index, wait="20s"),
-            lambda c: self.set_check("critical", c))
+            lambda: self.other.kv.get(key, index=index, wait="20s"),
+            lambda c: c.agent.check.ttl_fail(self.check), writer_client=AGENT.client)
         self.assertIsNone(item)
         self.assertIsNone(self.c.session.info(sid)[1])
 
@@ -877,6 +889,91 @@ class CatalogHealthTest(CompatTestCase):
         self.assertEqual(self.c.catalog.datacenters(), ["dc1"])
 
 
+class AgentServicesChecksTest(CompatTestCase):
+    """The agent's own services and checks (`/v1/agent/service/*`, `/v1/agent/check/*`), several of
+    which python3-consul 0.7.1 sends as GET (service and check deregister, ttl_pass/warn/fail), as
+    Consul before 1.0 took them. In cluster mode the agent is a client agent."""
+
+    def setUp(self):
+        super().setUp()
+        self.service = unique("local")
+        self.check_id = "service:" + self.service
+
+    def tearDown(self):
+        self.c.agent.service.deregister(self.service)
+
+    def register(self, **extra):
+        self.assertIs(self.c.agent.service.register(
+            "local-web", service_id=self.service, address="10.0.0.5", port=80, tags=["a", "b"],
+            check=consul.Check.ttl("30s"), **extra), True)
+
+    def test_a_registered_service_and_its_ttl_check_are_listed_by_the_agent(self):
+        self.register()
+        service = self.c.agent.services()[self.service]
+        self.assertEqual((service["ID"], service["Service"], service["Address"], service["Port"],
+                          service["Tags"]), (self.service, "local-web", "10.0.0.5", 80, ["a", "b"]))
+        check = self.c.agent.checks()[self.check_id]
+        # A TTL check starts critical until its first update, as in Consul.
+        self.assertEqual((check["Node"], check["Status"], check["ServiceID"], check["ServiceName"]),
+                         (NODE, "critical", self.service, "local-web"))
+
+    def test_ttl_updates_travel_as_get_and_set_status_and_output(self):
+        self.register()
+        for update, status in ((self.c.agent.check.ttl_pass, "passing"),
+                               (self.c.agent.check.ttl_warn, "warning"),
+                               (self.c.agent.check.ttl_fail, "critical")):
+            self.assertIs(update(self.check_id, "note " + status), True)
+            check = self.c.agent.checks()[self.check_id]
+            self.assertEqual((check["Status"], check["Output"]), (status, "note " + status))
+
+    def test_a_ttl_update_of_an_unknown_check_is_refused(self):
+        self.assertIs(self.c.agent.check.ttl_pass(unique("absent")), False)
+
+    def test_a_standalone_check_is_registered_and_deregistered(self):
+        check_id = unique("mem")
+        self.assertIs(self.c.agent.check.register(
+            "memory", consul.Check.ttl("10s"), check_id=check_id, notes="watch memory"), True)
+        try:
+            check = self.c.agent.checks()[check_id]
+            self.assertEqual((check["Name"], check["Notes"], check["Status"], check["ServiceID"]),
+                             ("memory", "watch memory", "critical", ""))
+        finally:
+            self.assertIs(self.c.agent.check.deregister(check_id), True)
+        self.assertNotIn(check_id, self.c.agent.checks())
+
+    def test_service_maintenance_adds_and_removes_a_critical_check(self):
+        self.register()
+        maintenance = "_service_maintenance:" + self.service
+        self.assertIs(self.c.agent.service.maintenance(self.service, True, "upgrading"), True)
+        check = self.c.agent.checks()[maintenance]
+        self.assertEqual((check["Status"], check["Notes"], check["ServiceID"]),
+                         ("critical", "upgrading", self.service))
+        self.assertIs(self.c.agent.service.maintenance(self.service, False), True)
+        self.assertNotIn(maintenance, self.c.agent.checks())
+
+    def test_node_maintenance_adds_and_removes_a_critical_check(self):
+        self.assertIs(self.c.agent.maintenance(True, "node work"), True)
+        try:
+            check = self.c.agent.checks()["_node_maintenance"]
+            self.assertEqual((check["Status"], check["Notes"], check["ServiceID"]),
+                             ("critical", "node work", ""))
+        finally:
+            self.assertIs(self.c.agent.maintenance(False), True)
+        self.assertNotIn("_node_maintenance", self.c.agent.checks())
+
+    def test_deregister_travels_as_get_and_removes_the_service_and_its_checks(self):
+        self.register()
+        self.assertIs(self.c.agent.service.deregister(self.service), True)
+        self.assertNotIn(self.service, self.c.agent.services())
+        self.assertNotIn(self.check_id, self.c.agent.checks())
+
+    def test_a_check_without_a_type_is_a_bad_request(self):
+        # 0.7.1's Check.script sends the pre-1.1 "Script" field, which Consul no longer knows.
+        with self.assertRaises(consul.base.BadRequest) as ctx:
+            self.c.agent.check.register(unique("script"), consul.Check.script("/bin/true", "10s"))
+        self.assertIn("Check is not valid", str(ctx.exception))
+
+
 class StatusAgentTest(CompatTestCase):
     def test_leader_is_one_of_the_peers(self):
         leader = self.c.status.leader()
@@ -975,10 +1072,6 @@ class TwoAgentsTest(CompatTestCase):
     """Two parties on two agents: in cluster mode `self.c` talks to client agent NODE and
     `self.other` to client agent OTHER_NODE (in dev mode both talk to the one agent), and the
     servers' own HTTP APIs are read too."""
-
-    def setUp(self):
-        super().setUp()
-        self.other = AGENT.other_client()
 
     def raw_get(self, agent, path, **params):
         """GET through the client's own HTTP layer, returning the whole response (headers too)."""
