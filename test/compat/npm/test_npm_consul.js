@@ -852,6 +852,21 @@ describe("two agents", () => {
       Object.fromEntries(agent.servers.map((s) => [s.node, ["replicated", modify]])));
   });
 
+  test("blocking reads in every consistency mode wake on a write through the other agent",
+    async () => {
+      for (const mode of [{}, { stale: true }, { consistent: true }]) {
+        const key = unique("two/block");
+        await consul.kv.set(key, "before");
+        await onEveryServer((c) => c.kv.get.bind(c.kv), { key });
+        const index = await indexOf(other.kv.get.bind(other.kv), { key, ...mode });
+        const release = sleep(300).then(() => consul.kv.set(key, "after"));
+        const [item] = await Promise.all([other.kv.get({ key, index, wait: "20s", ...mode }),
+          release]);
+        assert.equal(item.Value, "after", JSON.stringify(mode));
+        assert.ok(item.ModifyIndex > Number(index), JSON.stringify(mode));
+      }
+    });
+
   test("the catalog lists every agent node with a passing serfHealth", async () => {
     for (const node of [...new Set([NODE, OTHER_NODE])]) {
       for (const mode of ["default", "consistent", "stale"]) {
@@ -914,6 +929,17 @@ describe("two agents", () => {
       await consul.session.destroy(mine);
       await other.session.destroy(theirs);
     }
+  });
+
+  test("a session made through one agent is renewed and destroyed through the other", async () => {
+    const { ID: id } = await consul.session.create({ ttl: "30s" });
+    try {
+      const [renewed] = await other.session.renew(id);
+      assert.deepEqual([renewed.ID, renewed.Node, renewed.TTL], [id, NODE, "30s"]);
+    } finally {
+      await other.session.destroy(id);
+    }
+    assert.equal(await consul.session.info({ id, consistent: true }), undefined);
   });
 
   test("a lock held through one agent is contended through the other", async () => {

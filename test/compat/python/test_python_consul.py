@@ -1109,6 +1109,18 @@ class TwoAgentsTest(CompatTestCase):
         self.assertEqual({node: (item["Value"], item["ModifyIndex"]) for node, item in seen.items()},
                          {s.node: (b"replicated", modify) for s in AGENT.servers})
 
+    def test_blocking_reads_in_every_consistency_mode_wake_on_a_write_through_the_other(self):
+        for consistency in ("default", "consistent", "stale"):
+            key = unique("two/block-" + consistency)
+            self.assertTrue(self.c.kv.put(key, "before"))
+            on_every_server(lambda c, index: c.kv.get(key, index=index, wait="5s"))
+            index, _ = self.other.kv.get(key, consistency=consistency)
+            new_index, item = read_across_a_write(
+                lambda: self.other.kv.get(key, index=index, wait="20s", consistency=consistency),
+                lambda c: c.kv.put(key, "after"), writer_client=AGENT.client)
+            self.assertEqual(item["Value"], b"after", consistency)
+            self.assertGreater(int(new_index), int(index), consistency)
+
     def test_the_catalog_lists_every_agent_node_with_a_passing_serf_health(self):
         for node in sorted({NODE, OTHER_NODE}):
             for consistency in ("default", "consistent", "stale"):
@@ -1173,6 +1185,15 @@ class TwoAgentsTest(CompatTestCase):
         finally:
             self.c.session.destroy(mine)
             self.other.session.destroy(theirs)
+
+    def test_a_session_made_through_one_agent_is_renewed_and_destroyed_through_the_other(self):
+        sid = self.c.session.create(ttl=30)
+        try:
+            renewed = self.other.session.renew(sid)
+            self.assertEqual((renewed["ID"], renewed["Node"], renewed["TTL"]), (sid, NODE, "30s"))
+        finally:
+            self.assertIs(self.other.session.destroy(sid), True)
+        self.assertIsNone(self.c.session.info(sid, consistency="consistent")[1])
 
     def test_a_lock_held_through_one_agent_is_contended_through_the_other(self):
         key = unique("two/lock")
