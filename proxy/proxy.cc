@@ -21,11 +21,6 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-// One TLS record's worth of plaintext: a full buffer read from the plain
-// side leaves as one full record, and one record read from the TLS side
-// fits whole.
-constexpr size_t kBufferBytes = 16 * 1024;
-
 struct Counters {
   std::atomic<uint64_t> connections{0}, active{0}, bytes_in{0}, bytes_out{0}, handshake_failures{0},
       authz_denials{0}, connect_failures{0}, identity_mismatches{0}, rejected{0};
@@ -101,7 +96,6 @@ struct Conn : std::enable_shared_from_this<Conn> {
   Proxy::Impl& impl;  // outlives every Conn: Impl is held by each Conn's coroutines via shared_ptr
   std::shared_ptr<Proxy::Impl> keep;  // set at start
   std::shared_ptr<Instance> instance;
-  std::unique_ptr<char[]> buffers;
   uint64_t activity = 0;
   uint64_t deadline_gen = 0;
   bool timed_out = false;
@@ -308,6 +302,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     c->disarm();
     if (c->timed_out) ec = asio::error::timed_out;
     if (!ec) c->up->socket().set_option(tcp::no_delay(true), ec);
+    if (!ec) c->up->socket().non_blocking(true, ec);  // Leg's reads never block
     co_return ec;
   }
 
@@ -399,10 +394,8 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
   static asio::awaitable<void> relay(std::shared_ptr<Conn> c, Duration idle) {
     c->disarm();
     if (c->closed) co_return;
-    c->buffers.reset(new char[2 * kBufferBytes]);
-    asio::co_spawn(c->strand, pump(c, *c->down, *c->up, c->buffers.get(), c->counters.bytes_in), asio::detached);
-    asio::co_spawn(c->strand, pump(c, *c->up, *c->down, c->buffers.get() + kBufferBytes, c->counters.bytes_out),
-                   asio::detached);
+    asio::co_spawn(c->strand, pump(c, *c->down, *c->up, c->counters.bytes_in), asio::detached);
+    asio::co_spawn(c->strand, pump(c, *c->up, *c->down, c->counters.bytes_out), asio::detached);
     // Idle deadline: checked every `idle`; a connection with no byte either
     // way over a whole period is closed (so after idle..2*idle of silence).
     uint64_t seen = c->activity;
@@ -420,26 +413,36 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     }
   }
 
-  static asio::awaitable<void> pump(std::shared_ptr<Conn> c, Leg& from, Leg& to, char* buf,
-                                    std::atomic<uint64_t>& bytes) {
+  // One direction. No buffer is held while waiting for data: one comes from
+  // the per-thread pool when the source is readable and goes back when it
+  // has nothing more, so idle connections cost no buffer memory.
+  static asio::awaitable<void> pump(std::shared_ptr<Conn> c, Leg& from, Leg& to, std::atomic<uint64_t>& bytes) {
     for (;;) {
-      auto [ec, n] = co_await from.read_some(buf, kBufferBytes);
-      if (c->closed) co_return;
-      if (ec) {
-        if (ec == asio::error::eof && --c->open_directions > 0) {
-          to.shutdown_send();  // the other direction goes on (half-close)
-        } else {
-          c->close();
-        }
-        co_return;
-      }
-      bump(bytes, n);
-      ++c->activity;
-      if (auto wec = co_await to.write_all(buf, n)) {
+      if (auto ec = co_await from.wait_readable(); ec || c->closed) {
         c->close();
         co_return;
       }
-      ++c->activity;
+      PooledBuffer buf;
+      for (;;) {
+        auto [ec, n] = co_await from.read_available(buf.data(), PooledBuffer::kBytes);
+        if (c->closed) co_return;
+        if (ec == asio::error::would_block) break;
+        if (ec) {
+          if (ec == asio::error::eof && --c->open_directions > 0) {
+            co_await to.shutdown_send();  // the other direction goes on (half-close)
+          } else {
+            c->close();
+          }
+          co_return;
+        }
+        bump(bytes, n);
+        ++c->activity;
+        if (auto wec = co_await to.write_all(buf.data(), n)) {
+          c->close();
+          co_return;
+        }
+        ++c->activity;
+      }
     }
   }
 

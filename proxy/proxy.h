@@ -17,7 +17,8 @@
 // Runtime: every connection runs as two coroutines (one per direction) on
 // one strand of the caller's io_context; no thread per connection. Every
 // connection has a handshake deadline and an idle deadline; connects have
-// a timeout. Two 16 KiB buffers per connection, allocated once with it.
+// a timeout. Read buffers (64 KiB) come from a per-thread pool only while
+// data moves, so an idle connection holds none.
 //
 // Sources (how the agent side plugs in next session):
 //   certificates  set_leaf() / set_trust_bundle(): new handshakes use the new

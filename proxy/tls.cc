@@ -63,9 +63,12 @@ Status setup(SSL_CTX* ctx, const std::vector<X509Ptr>& chain, EVP_PKEY* key, con
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
-  // Partial writes and a moving buffer: write_all retries from where it got;
-  // release buffers: an idle connection holds no 16 KiB record buffers.
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+  // Release buffers: an idle connection holds no record buffers.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // Read-ahead: one recv takes as many records as the socket has (up to
+  // 64 KiB) instead of a header and a body per record.
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
   if (SSL_CTX_use_certificate(ctx, chain[0].get()) != 1)
     return Error(errc::invalid_argument, "leaf.cert_pem: " + openssl_error());
   for (size_t i = 1; i < chain.size(); ++i) {
@@ -137,22 +140,108 @@ Result<std::string> spiffe_uri_of_pem(const std::string& cert_pem) {
 
 // ---- Leg ----
 
+namespace {
+
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// The write BIO of a TLS leg: appends ciphertext to the leg's std::string.
+int out_write(BIO* b, const char* data, size_t size, size_t* written) {
+  static_cast<std::string*>(BIO_get_data(b))->append(data, size);
+  *written = size;
+  return 1;
+}
+long out_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+int out_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* out_method() {
+  static const BIO_METHOD* m = [] {
+    BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "cairn proxy out");
+    BIO_meth_set_write_ex(meth, out_write);
+    BIO_meth_set_ctrl(meth, out_ctrl);
+    BIO_meth_set_create(meth, out_create);
+    return meth;
+  }();
+  return m;
+}
+
+// The per-thread pool behind PooledBuffer: a buffer taken on one thread may
+// come back on another (a coroutine moves between io threads); each thread's
+// list is only touched by that thread.
+struct BufferPool {
+  std::vector<char*> free;
+  ~BufferPool() {
+    for (char* p : free) delete[] p;
+  }
+};
+thread_local BufferPool pool;
+constexpr size_t kPoolMax = 64;
+
+}  // namespace
+
+PooledBuffer::PooledBuffer() {
+  if (pool.free.empty()) {
+    data_ = new char[kBytes];
+  } else {
+    data_ = pool.free.back();
+    pool.free.pop_back();
+  }
+}
+
+PooledBuffer::~PooledBuffer() {
+  if (pool.free.size() < kPoolMax) pool.free.push_back(data_);
+  else delete[] data_;
+}
+
+Leg::Leg(tcp::socket socket) : socket_(std::move(socket)), flushed_(socket_.get_executor()) {
+  error_code ec;
+  socket_.non_blocking(true, ec);  // read_available's synchronous reads never block
+}
+
+Leg::~Leg() {
+  if (ssl_) SSL_free(ssl_);
+}
+
 bool Leg::start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server) {
   ctx_ = ctx;
   ssl_ = SSL_new(server ? ctx->impl().server : ctx->impl().client);
   if (!ssl_) return false;
   error_code ec;
   socket_.non_blocking(true, ec);
-  if (ec || SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) return false;
+  if (ec || SSL_set_rfd(ssl_, static_cast<int>(socket_.native_handle())) != 1) return false;
+  BIO* out = BIO_new(out_method());
+  if (!out) return false;
+  BIO_set_data(out, &out_);
+  SSL_set0_wbio(ssl_, out);
   if (server) SSL_set_accept_state(ssl_);
   else SSL_set_connect_state(ssl_);
   return true;
 }
 
-asio::awaitable<Leg::error_code> Leg::wait(int ssl_error) {
-  auto [ec] = co_await socket_.async_wait(ssl_error == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write
-                                                                             : tcp::socket::wait_read,
-                                          asio::as_tuple(asio::use_awaitable));
+asio::awaitable<Leg::error_code> Leg::flush() {
+  while (flushing_) {  // another coroutine of this leg is writing: wait for it
+    flushed_.expires_at(asio::steady_timer::time_point::max());
+    co_await flushed_.async_wait(kTuple);
+  }
+  flushing_ = true;
+  error_code ec;
+  while (!out_.empty() && !ec) {
+    std::swap(out_, sending_);  // OpenSSL may append to out_ while this is written
+    auto [wec, n] = co_await asio::async_write(socket_, asio::buffer(sending_), kTuple);
+    ec = wec;
+    sending_.clear();
+  }
+  flushing_ = false;
+  flushed_.cancel();
+  co_return ec;
+}
+
+asio::awaitable<Leg::error_code> Leg::wait_readable() {
+  if (ssl_ && SSL_has_pending(ssl_)) co_return error_code();
+  auto [ec, n] = co_await socket_.async_receive(asio::buffer(&peek_, 1), tcp::socket::message_peek, kTuple);
+  if (ec == asio::error::eof) ec = {};  // readable: the read will see the end
   co_return ec;
 }
 
@@ -160,25 +249,27 @@ asio::awaitable<bool> Leg::handshake(std::string& why) {
   for (;;) {
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_);
-    if (r == 1) co_return true;
-    int err = SSL_get_error(ssl_, r);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      if (auto ec = co_await wait(err)) {
-        why = ec.message();
-        co_return false;
-      }
-      continue;
-    }
-    long v = SSL_get_verify_result(ssl_);
-    if (v != X509_V_OK) {
-      why = X509_verify_cert_error_string(v);
+    int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
+    long verify = SSL_get_verify_result(ssl_);
+    std::string failure;
+    if (err != SSL_ERROR_NONE && err != SSL_ERROR_WANT_READ) {
+      if (verify != X509_V_OK) failure = X509_verify_cert_error_string(verify);
+      else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
+        failure = ERR_peek_last_error() ? openssl_error() : "connection closed during the handshake";
+      else failure = openssl_error();
       ERR_clear_error();
-    } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
-      why = ERR_peek_last_error() ? openssl_error() : "connection closed during the handshake";
-    } else {
-      why = openssl_error();
     }
-    co_return false;
+    // Send what the handshake wrote (our flight, or the alert on failure).
+    if (auto ec = co_await flush(); ec && failure.empty() && err != SSL_ERROR_NONE) failure = ec.message();
+    if (err == SSL_ERROR_NONE) co_return true;
+    if (!failure.empty()) {
+      why = failure;
+      co_return false;
+    }
+    if (auto ec = co_await wait_readable()) {
+      why = ec.message();
+      co_return false;
+    }
   }
 }
 
@@ -187,62 +278,71 @@ std::string Leg::peer_spiffe_uri() {
   return peer ? uri_san(peer) : std::string();
 }
 
-asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_some(char* data, size_t size) {
+asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_available(char* data, size_t size) {
   if (!ssl_) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(data, size), asio::as_tuple(asio::use_awaitable));
+    error_code ec;
+    size_t n = socket_.read_some(asio::buffer(data, size), ec);
+    if (ec == asio::error::try_again) ec = asio::error::would_block;
     co_return std::tuple{ec, n};
   }
-  for (;;) {
+  // Several records into one buffer: the plaintext side then writes once.
+  size_t total = 0;
+  error_code ec;
+  while (total < size) {
     ERR_clear_error();
     size_t n = 0;
-    if (SSL_read_ex(ssl_, data, size, &n) == 1) co_return std::tuple{error_code(), n};
-    int err = SSL_get_error(ssl_, 0);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      if (auto ec = co_await wait(err)) co_return std::tuple{ec, size_t{0}};
+    if (SSL_read_ex(ssl_, data + total, size - total, &n) == 1) {
+      total += n;
       continue;
     }
-    // A close_notify, or a FIN without one (peers that just close).
-    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0) ||
-        (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
-      ERR_clear_error();
-      co_return std::tuple{error_code(asio::error::eof), size_t{0}};
+    int err = SSL_get_error(ssl_, 0);
+    if (err == SSL_ERROR_WANT_READ) {
+      if (total == 0) ec = asio::error::would_block;
+    } else if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_last_error() == 0) ||
+               (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+      // A close_notify, or a FIN without one (peers that just close). With
+      // data already read, the end is reported by the next call.
+      if (total == 0) ec = asio::error::eof;
+    } else {
+      if (total == 0) ec = asio::error::connection_reset;
     }
     ERR_clear_error();
-    co_return std::tuple{error_code(asio::error::connection_reset), size_t{0}};
+    break;
   }
+  // Reading may have made OpenSSL answer (an alert, a key update).
+  if (!out_.empty()) {
+    if (auto fec = co_await flush(); fec && !ec) ec = fec;
+  }
+  co_return std::tuple{ec, total};
 }
 
 asio::awaitable<Leg::error_code> Leg::write_all(const char* data, size_t size) {
   if (!ssl_) {
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), kTuple);
     co_return ec;
   }
+  // At most 64 KiB of plaintext per flush bounds out_.
+  constexpr size_t kChunk = 64 * 1024;
   while (size > 0) {
+    size_t chunk = std::min(size, kChunk), n = 0;
     ERR_clear_error();
-    size_t n = 0;
-    if (SSL_write_ex(ssl_, data, size, &n) == 1) {
-      data += n;
-      size -= n;
-      continue;
+    if (SSL_write_ex(ssl_, data, chunk, &n) != 1) {
+      ERR_clear_error();
+      co_return error_code(asio::error::connection_reset);
     }
-    int err = SSL_get_error(ssl_, 0);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      if (auto ec = co_await wait(err)) co_return ec;
-      continue;
-    }
-    ERR_clear_error();
-    co_return error_code(asio::error::connection_reset);
+    data += n;
+    size -= n;
+    if (auto ec = co_await flush()) co_return ec;
   }
   co_return error_code();
 }
 
-void Leg::shutdown_send() {
+asio::awaitable<void> Leg::shutdown_send() {
   if (ssl_) {
-    // Queues and sends close_notify (non-blocking; if the socket buffer is
-    // full the alert is lost and the FIN below still ends the stream).
     ERR_clear_error();
-    SSL_shutdown(ssl_);
+    SSL_shutdown(ssl_);  // writes close_notify into out_; does not wait for the peer's
     ERR_clear_error();
+    co_await flush();
   }
   error_code ec;
   socket_.shutdown(tcp::socket::shutdown_send, ec);

@@ -1,15 +1,24 @@
 // Internal to proxy/*.cc (includes Asio and OpenSSL): one leg of a proxied
 // connection, plaintext or TLS.
 //
-// TLS runs OpenSSL directly on the non-blocking socket (SSL_set_fd), the way
-// haproxy does, rather than through Asio's ssl::stream: no BIO pair, so no
-// extra copy of every ciphertext byte and no 2 x 17 KiB engine buffers per
-// connection; readiness comes from socket.async_wait. It also lets a leg
-// send close_notify alone (a TLS half-close) while its read side goes on.
+// TLS: OpenSSL reads records straight from the socket (its read BIO is the
+// socket: no copy of received ciphertext, and with read-ahead one recv takes
+// many records), and writes ciphertext into a buffer of ours that
+// asio::async_write sends. Readiness to read is waited for with a 1-byte
+// MSG_PEEK receive: Asio performs it under its descriptor lock, so a wakeup
+// cannot be lost between an EAGAIN and the wait (a bare async_wait on
+// Asio's edge-triggered epoll can lose one when several threads run the
+// io_context). The leg can send close_notify alone (a TLS half-close) while
+// its read side goes on.
 //
-// Thread-safety: a Leg belongs to one connection strand; one read and one
-// write may be outstanding at once (the SSL object is only touched between
-// suspension points, on that strand).
+// Memory: a leg holds no read buffer while it waits (the caller takes one
+// from a per-thread pool only when data is there); OpenSSL's record buffers
+// are released when empty (SSL_MODE_RELEASE_BUFFERS).
+//
+// Thread-safety: a Leg belongs to one connection strand; one reader and one
+// writer may use it at once (the SSL object is only touched between
+// suspension points, on that strand; flushes of our ciphertext buffer are
+// serialised by flushing_).
 #pragma once
 
 #include <openssl/err.h>
@@ -33,50 +42,65 @@ struct TlsContexts::Impl {
   }
 };
 
-// Errors of a leg that are not OS errors.
-enum class LegError { tls = 1, closed };
-
 class Leg {
  public:
   using tcp = boost::asio::ip::tcp;
   using error_code = boost::system::error_code;
 
-  explicit Leg(tcp::socket socket) : socket_(std::move(socket)) {}
-  ~Leg() {
-    if (ssl_) SSL_free(ssl_);
-  }
+  explicit Leg(tcp::socket socket);
+  ~Leg();
   Leg(const Leg&) = delete;
   Leg& operator=(const Leg&) = delete;
 
   tcp::socket& socket() { return socket_; }
   bool is_tls() const { return ssl_ != nullptr; }
-  SSL* ssl() { return ssl_; }
 
   // Wraps the connected socket in TLS (server or client side of `ctx`).
   bool start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server);
   // Runs the handshake; the caller's deadline closes the socket to end it.
-  // On failure `why` says what OpenSSL said (e.g. "certificate verify failed").
+  // On failure `why` says what OpenSSL said (e.g. "certificate has expired").
   boost::asio::awaitable<bool> handshake(std::string& why);
   // The peer certificate's spiffe:// URI SAN ("" when none).
   std::string peer_spiffe_uri();
 
-  // {error, bytes}; EOF is boost::asio::error::eof (TLS: close_notify or a
-  // plain FIN).
-  boost::asio::awaitable<std::tuple<error_code, size_t>> read_some(char* data, size_t size);
+  // Completes when a read would find data or EOF (or fails).
+  boost::asio::awaitable<error_code> wait_readable();
+  // Reads what is there now, up to `size`: {would_block, 0} when nothing,
+  // {eof, 0} at the end (a FIN or close_notify).
+  boost::asio::awaitable<std::tuple<error_code, size_t>> read_available(char* data, size_t size);
   boost::asio::awaitable<error_code> write_all(const char* data, size_t size);
-  // Half-close: a FIN (plaintext) or close_notify (TLS; then a FIN).
-  void shutdown_send();
+  // Half-close: close_notify (TLS), then a FIN.
+  boost::asio::awaitable<void> shutdown_send();
   void close() {
     error_code ec;
     socket_.close(ec);
   }
 
  private:
-  boost::asio::awaitable<error_code> wait(int ssl_error);
+  // Sends the ciphertext OpenSSL has written into out_.
+  boost::asio::awaitable<error_code> flush();
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;
   std::shared_ptr<const TlsContexts> ctx_;  // keeps the SSL_CTX alive as long as the SSL
+  std::string out_, sending_;               // ciphertext: being filled, being written
+  bool flushing_ = false;
+  boost::asio::steady_timer flushed_;       // wakes a flush() waiting for another to end
+  char peek_ = 0;
+};
+
+// A read buffer from a per-thread pool, held only while data moves.
+class PooledBuffer {
+ public:
+  static constexpr size_t kBytes = 64 * 1024;
+  PooledBuffer();
+  ~PooledBuffer();
+  PooledBuffer(const PooledBuffer&) = delete;
+  PooledBuffer& operator=(const PooledBuffer&) = delete;
+  char* data() { return data_; }
+
+ private:
+  char* data_;
 };
 
 }  // namespace cairn::proxy

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
     Proxy proxy(runtime.io(), *config, authz);
     if (auto s = proxy.set_leaf({field(j, "cert_file"), field(j, "key_file")}); !s) throw std::runtime_error(s.error().detail());
     if (auto s = proxy.set_trust_bundle({field(j, "roots_file")}); !s) throw std::runtime_error(s.error().detail());
-    for (const auto& [name, list] : j.value("endpoints", nlohmann::json::object()).items()) {
+    const auto endpoints = j.value("endpoints", nlohmann::json::object());
+    for (const auto& [name, list] : endpoints.items()) {
       std::vector<Endpoint> eps;
       for (const auto& e : list) eps.push_back({e.value("address", "127.0.0.1"), e.value("port", uint16_t{0}), e.value("healthy", true)});
       if (auto s = proxy.set_endpoints(name, eps); !s) throw std::runtime_error("endpoints: " + s.error().detail());

@@ -284,7 +284,7 @@ TEST_F(ProxyPair, TcpTrafficFlowsThroughTheUpstreamListenerWhenAllowed) {
   std::string big(1 << 20, 'x');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
   std::thread writer([&] { send_all(fd, big); });
-  EXPECT_EQ(recv_n(fd, big.size()), big);
+  EXPECT_TRUE(recv_n(fd, big.size()) == big);
   writer.join();
   ::close(fd);
   EXPECT_TRUE(test::eventually([&] { return api.stats().inbound.active == 0; }, 10s));
@@ -457,7 +457,9 @@ TEST_F(ProxyPair, AWrongIdentityPeerOnTheOutboundSideIsRefused) {
   EXPECT_TRUE(closed_by_peer(fd));
   ::close(fd);
   EXPECT_EQ(web.stats().outbound.identity_mismatches, 1u);
-  EXPECT_EQ(echo.accepted(), 0);
+  // (db's sidecar may have finished its side of the handshake and dialled its
+  // service before web hung up; what matters is that not a byte went there.)
+  EXPECT_EQ(db.stats().inbound.bytes_in, 0u);
 }
 
 TEST_F(ProxyPair, ACertificateRotationMidTransferDoesNotBreakIt) {
