@@ -17,6 +17,7 @@
 #include "agent/cache/cache.h"
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
+#include "agent/http/intentions.h"
 #include "agent/local/local_agent.h"
 #include "agent/log_monitor.h"
 #include "agent/user_events.h"
@@ -122,6 +123,10 @@ struct Agent::Impl {
   std::unique_ptr<dns::Server> dns;
   std::vector<std::string> dns_addresses;
   Status start_dns();
+
+  // Every intention, kept fresh by one blocking query (check, authorize).
+  std::unique_ptr<AsioScheduler> intentions_scheduler;
+  std::shared_ptr<http::IntentionWatch> intentions;
 
   // Local services and checks, anti-entropy (agent/local).
   std::unique_ptr<local::LocalAgent> local;
@@ -355,6 +360,10 @@ Status Agent::start(Runtime& runtime) {
         runtime.io(), [impl = impl_.get()] { return impl->server_addresses(); }, rpc_options);
   }
   impl_->endpoints->rpc = impl_->rpc;
+  impl_->intentions_scheduler = std::make_unique<AsioScheduler>(asio::make_strand(runtime.io()));
+  impl_->intentions = http::IntentionWatch::make(impl_->rpc, *impl_->intentions_scheduler);
+  impl_->endpoints->intentions = impl_->intentions;
+  impl_->intentions->start();
   impl_->start_local();
   impl_->monitor = std::make_unique<LogMonitor>();
   impl_->endpoints->monitor = impl_->monitor.get();
@@ -465,6 +474,7 @@ void Agent::shutdown(bool leave, std::function<void()> done) {
     if (impl_->local) impl_->local->stop();
     if (impl_->dns) impl_->dns->stop();
     if (impl_->cache) impl_->cache->stop();
+    if (impl_->intentions) impl_->intentions->stop();
     auto stop_gossip = [this, done = std::move(done)]() mutable {
       impl_->gossip->stop();
       done();

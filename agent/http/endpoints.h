@@ -33,6 +33,8 @@ namespace cairn::agent::http {
 
 using namespace cairn::http;  // Request, Response, Router
 
+class IntentionWatch;  // intentions.h
+
 // What endpoints may use of the agent. Outlives the router.
 struct EndpointContext {
   const Config& config;
@@ -57,6 +59,9 @@ struct EndpointContext {
   // PUT /v1/agent/reload: re-reads the config files' services and checks,
   // then calls done (from any thread) with the first error.
   std::function<void(std::function<void(Status)> done)> reload;
+  // The agent's watched copy of every intention (intentions.h); null: check
+  // and authorize ask the servers each time.
+  std::shared_ptr<IntentionWatch> intentions;
 };
 
 void register_endpoints(Router& router, EndpointContext& ctx);
@@ -85,5 +90,7 @@ void register_agent_checks(Router& router, EndpointContext& ctx);
 void register_agent_info(Router& router, EndpointContext& ctx);  // agent_info.cc: version, host, metrics, monitor
 void register_txn(Router& router, EndpointContext& ctx);       // txn.cc: PUT /v1/txn
 void register_snapshot(Router& router, EndpointContext& ctx);  // snapshot.cc: GET/PUT /v1/snapshot
+// intentions.cc: /v1/connect/intentions[/exact|/check|/match|/<id>], POST /v1/agent/connect/authorize.
+void register_intentions(Router& router, EndpointContext& ctx);
 
 }  // namespace cairn::agent::http
