@@ -1,5 +1,7 @@
 #include "proxy/proxy.h"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -120,6 +122,8 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
   std::shared_ptr<Authorizer> authorizer;
   Counters in, out;
   std::atomic<int64_t> open_total{0};
+  std::atomic<uint64_t> closed_total{0};
+  std::unique_ptr<asio::steady_timer> trim_timer;
   std::atomic<uint64_t> authz_generation{0};
 
   std::mutex ctx_mu;
@@ -413,36 +417,59 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     }
   }
 
-  // One direction. No buffer is held while waiting for data: one comes from
-  // the per-thread pool when the source is readable and goes back when it
-  // has nothing more, so idle connections cost no buffer memory.
+  // One direction. Only the leg's 4 KiB buffer is held while waiting for
+  // data; a 64 KiB one comes from the per-thread pool when data is there and
+  // goes back when the source has nothing more.
   static asio::awaitable<void> pump(std::shared_ptr<Conn> c, Leg& from, Leg& to, std::atomic<uint64_t>& bytes) {
     for (;;) {
-      if (auto ec = co_await from.wait_readable(); ec || c->closed) {
+      {
+        // Read first: the handshake may have left application data in
+        // OpenSSL's buffer, and a burst goes on without waiting.
+        PooledBuffer buf;
+        for (;;) {
+          auto [ec, n] = co_await from.read_available(buf.data(), PooledBuffer::kBytes);
+          if (c->closed) co_return;
+          if (ec == asio::error::would_block) break;
+          if (ec) {
+            if (ec == asio::error::eof && --c->open_directions > 0) {
+              co_await to.shutdown_send();  // the other direction goes on (half-close)
+            } else {
+              c->close();
+            }
+            co_return;
+          }
+          bump(bytes, n);
+          ++c->activity;
+          if (auto wec = co_await to.write_all(buf.data(), n)) {
+            c->close();
+            co_return;
+          }
+          ++c->activity;
+        }
+      }
+      to.release_idle_memory();
+      if (auto ec = co_await from.fill(); ec || c->closed) {
         c->close();
         co_return;
       }
-      PooledBuffer buf;
-      for (;;) {
-        auto [ec, n] = co_await from.read_available(buf.data(), PooledBuffer::kBytes);
-        if (c->closed) co_return;
-        if (ec == asio::error::would_block) break;
-        if (ec) {
-          if (ec == asio::error::eof && --c->open_directions > 0) {
-            co_await to.shutdown_send();  // the other direction goes on (half-close)
-          } else {
-            c->close();
-          }
-          co_return;
-        }
-        bump(bytes, n);
-        ++c->activity;
-        if (auto wec = co_await to.write_all(buf.data(), n)) {
-          c->close();
-          co_return;
-        }
-        ++c->activity;
-      }
+    }
+  }
+
+  // ---- memory ----
+
+  // A burst of handshakes leaves the heap high (OpenSSL's transient
+  // handshake buffers, freed but fragmented); glibc keeps it. Every 5 s, if
+  // 64 or more connections closed since the last look, give the free pages
+  // back (malloc_trim walks the heap once: ~ms, on no connection's strand).
+  static asio::awaitable<void> trim_loop(std::shared_ptr<Impl> self) {
+    uint64_t seen = 0;
+    for (;;) {
+      self->trim_timer->expires_after(std::chrono::seconds(5));
+      auto [ec] = co_await self->trim_timer->async_wait(kTuple);
+      if (ec) co_return;
+      uint64_t closed = self->closed_total.load(std::memory_order_relaxed);
+      if (closed - seen >= 64) malloc_trim(0);
+      seen = closed;
     }
   }
 
@@ -491,6 +518,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
 Conn::~Conn() {
   bump(counters.active, static_cast<uint64_t>(-1));
   impl.open_total.fetch_sub(1);
+  impl.closed_total.fetch_add(1, std::memory_order_relaxed);
   if (instance) instance->active.fetch_sub(1, std::memory_order_relaxed);
   impl.unregister_conn(id);
 }
@@ -584,6 +612,8 @@ Status Proxy::start() {
   }
   if (i.inbound_acceptor) i.start_accepting(*i.inbound_acceptor, true, nullptr);
   for (auto& u : i.upstreams) i.start_accepting(*u->acceptor, false, u.get());
+  i.trim_timer = std::make_unique<asio::steady_timer>(asio::make_strand(i.io));
+  asio::co_spawn(i.trim_timer->get_executor(), Impl::trim_loop(impl_), asio::detached);
   log::info("proxy", "proxy for {} started: inbound port {}, {} upstream(s)", i.config.service, inbound_port(),
             i.upstreams.size());
   return {};
@@ -606,6 +636,7 @@ void Proxy::stop() {
   close_acceptor(i.inbound_acceptor);
   for (auto& u : i.upstreams) close_acceptor(u->acceptor);
   for (auto& c : i.live_conns()) asio::post(c->strand, [c] { c->close(); });
+  if (i.trim_timer) asio::post(i.trim_timer->get_executor(), [t = i.trim_timer.get(), keep = impl_] { t->cancel(); });
   if (i.stats_server) i.stats_server->shutdown(Duration::zero(), [] {});
 }
 

@@ -2,6 +2,9 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 #include "proxy/tls_stream.h"
 
@@ -156,6 +159,17 @@ int out_create(BIO* b) {
   return 1;
 }
 
+const BIO_METHOD* in_method() {
+  static const BIO_METHOD* m = [] {
+    BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "cairn proxy in");
+    BIO_meth_set_read_ex(meth, Leg::bio_read);
+    BIO_meth_set_ctrl(meth, Leg::bio_ctrl);
+    BIO_meth_set_create(meth, out_create);
+    return meth;
+  }();
+  return m;
+}
+
 const BIO_METHOD* out_method() {
   static const BIO_METHOD* m = [] {
     BIO_METHOD* meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "cairn proxy out");
@@ -177,7 +191,7 @@ struct BufferPool {
   }
 };
 thread_local BufferPool pool;
-constexpr size_t kPoolMax = 64;
+constexpr size_t kPoolMax = 8;  // 512 KiB kept per thread at most
 
 }  // namespace
 
@@ -210,11 +224,16 @@ bool Leg::start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server) 
   if (!ssl_) return false;
   error_code ec;
   socket_.non_blocking(true, ec);
-  if (ec || SSL_set_rfd(ssl_, static_cast<int>(socket_.native_handle())) != 1) return false;
+  BIO* in = BIO_new(in_method());
   BIO* out = BIO_new(out_method());
-  if (!out) return false;
+  if (ec || !in || !out) {
+    BIO_free(in);
+    BIO_free(out);
+    return false;
+  }
+  BIO_set_data(in, this);
   BIO_set_data(out, &out_);
-  SSL_set0_wbio(ssl_, out);
+  SSL_set_bio(ssl_, in, out);
   if (server) SSL_set_accept_state(ssl_);
   else SSL_set_connect_state(ssl_);
   return true;
@@ -238,11 +257,56 @@ asio::awaitable<Leg::error_code> Leg::flush() {
   co_return ec;
 }
 
-asio::awaitable<Leg::error_code> Leg::wait_readable() {
-  if (ssl_ && SSL_has_pending(ssl_)) co_return error_code();
-  auto [ec, n] = co_await socket_.async_receive(asio::buffer(&peek_, 1), tcp::socket::message_peek, kTuple);
-  if (ec == asio::error::eof) ec = {};  // readable: the read will see the end
-  co_return ec;
+int Leg::bio_read(BIO* b, char* out, size_t len, size_t* got) {
+  auto* leg = static_cast<Leg*>(BIO_get_data(b));
+  BIO_clear_retry_flags(b);
+  *got = 0;
+  if (leg->in_pos_ < leg->in_len_) {
+    size_t n = std::min(len, leg->in_len_ - leg->in_pos_);
+    std::memcpy(out, leg->small_ + leg->in_pos_, n);
+    leg->in_pos_ += n;
+    *got = n;
+    return 1;
+  }
+  if (leg->eof_) return 0;
+  if (leg->more_) {  // a burst: receive straight into OpenSSL's buffer
+    ssize_t r = ::recv(leg->socket_.native_handle(), out, len, 0);
+    if (r > 0) {
+      if (static_cast<size_t>(r) < len) leg->more_ = false;
+      *got = static_cast<size_t>(r);
+      return 1;
+    }
+    leg->more_ = false;
+    if (r == 0) {
+      leg->eof_ = true;
+      return 0;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;
+  }
+  BIO_set_retry_read(b);
+  return 0;
+}
+
+long Leg::bio_ctrl(BIO* b, int cmd, long, void*) {
+  if (cmd == BIO_CTRL_FLUSH) return 1;
+  if (cmd == BIO_CTRL_EOF) return static_cast<Leg*>(BIO_get_data(b))->eof_ ? 1 : 0;
+  return 0;
+}
+
+asio::awaitable<Leg::error_code> Leg::fill() {
+  // Called after read_available said would_block: whatever OpenSSL still
+  // holds is a partial record, so the socket is what to wait for.
+  if (in_pos_ < in_len_ || eof_) co_return error_code();
+  auto [ec, n] = co_await socket_.async_read_some(asio::buffer(small_), kTuple);
+  if (ec == asio::error::eof) {
+    eof_ = true;
+    co_return error_code();
+  }
+  if (ec) co_return ec;
+  in_pos_ = 0;
+  in_len_ = n;
+  more_ = n == sizeof small_;
+  co_return error_code();
 }
 
 asio::awaitable<bool> Leg::handshake(std::string& why) {
@@ -266,8 +330,12 @@ asio::awaitable<bool> Leg::handshake(std::string& why) {
       why = failure;
       co_return false;
     }
-    if (auto ec = co_await wait_readable()) {
+    if (auto ec = co_await fill()) {
       why = ec.message();
+      co_return false;
+    }
+    if (eof_ && in_pos_ == in_len_) {
+      why = "connection closed during the handshake";
       co_return false;
     }
   }
@@ -280,10 +348,24 @@ std::string Leg::peer_spiffe_uri() {
 
 asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_available(char* data, size_t size) {
   if (!ssl_) {
+    size_t total = 0;
+    if (in_pos_ < in_len_) {
+      total = std::min(size, in_len_ - in_pos_);
+      std::memcpy(data, small_ + in_pos_, total);
+      in_pos_ += total;
+    }
     error_code ec;
-    size_t n = socket_.read_some(asio::buffer(data, size), ec);
-    if (ec == asio::error::try_again) ec = asio::error::would_block;
-    co_return std::tuple{ec, n};
+    while (more_ && total < size) {
+      size_t n = socket_.read_some(asio::buffer(data + total, size - total), ec);
+      if (ec || n < size - total) more_ = false;
+      total += n;
+      if (ec == asio::error::eof) eof_ = true;
+      if (ec) break;
+    }
+    if (total > 0) co_return std::tuple{error_code(), total};
+    if (eof_) co_return std::tuple{error_code(asio::error::eof), size_t{0}};
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return std::tuple{ec, size_t{0}};
+    co_return std::tuple{error_code(asio::error::would_block), size_t{0}};
   }
   // Several records into one buffer: the plaintext side then writes once.
   size_t total = 0;

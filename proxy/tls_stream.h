@@ -1,19 +1,22 @@
 // Internal to proxy/*.cc (includes Asio and OpenSSL): one leg of a proxied
 // connection, plaintext or TLS.
 //
-// TLS: OpenSSL reads records straight from the socket (its read BIO is the
-// socket: no copy of received ciphertext, and with read-ahead one recv takes
-// many records), and writes ciphertext into a buffer of ours that
-// asio::async_write sends. Readiness to read is waited for with a 1-byte
-// MSG_PEEK receive: Asio performs it under its descriptor lock, so a wakeup
-// cannot be lost between an EAGAIN and the wait (a bare async_wait on
-// Asio's edge-triggered epoll can lose one when several threads run the
-// io_context). The leg can send close_notify alone (a TLS half-close) while
-// its read side goes on.
+// Reading: a leg waits with asio::async_read_some into its own 4 KiB buffer
+// (Asio performs it under its descriptor lock, so no wakeup is lost between
+// an EAGAIN and the wait, which a bare async_wait on Asio's edge-triggered
+// epoll can lose when several threads run the io_context), so a small
+// message costs one recv. When that buffer fills (a burst), the leg reads
+// on without waiting, non-blocking, until EAGAIN: over TLS straight into
+// OpenSSL's read-ahead buffer (no copy), in plaintext into the caller's
+// pooled 64 KiB buffer.
 //
-// Memory: a leg holds no read buffer while it waits (the caller takes one
-// from a per-thread pool only when data is there); OpenSSL's record buffers
-// are released when empty (SSL_MODE_RELEASE_BUFFERS).
+// Writing TLS: OpenSSL writes ciphertext into a buffer of ours that
+// asio::async_write sends. The leg can send close_notify alone (a TLS
+// half-close) while its read side goes on.
+//
+// Memory: 4 KiB per leg while waiting; bigger buffers (the caller's, from a
+// per-thread pool; OpenSSL's, with SSL_MODE_RELEASE_BUFFERS) only while data
+// moves.
 //
 // Thread-safety: a Leg belongs to one connection strand; one reader and one
 // writer may use it at once (the SSL object is only touched between
@@ -63,12 +66,22 @@ class Leg {
   // The peer certificate's spiffe:// URI SAN ("" when none).
   std::string peer_spiffe_uri();
 
-  // Completes when a read would find data or EOF (or fails).
-  boost::asio::awaitable<error_code> wait_readable();
+  // Waits until there is something to read (or the end): one
+  // asio::async_read_some into the leg's 4 KiB buffer.
+  boost::asio::awaitable<error_code> fill();
   // Reads what is there now, up to `size`: {would_block, 0} when nothing,
-  // {eof, 0} at the end (a FIN or close_notify).
+  // {eof, 0} at the end (a FIN or close_notify). After a fill that filled
+  // the small buffer (a burst), it goes on reading the socket directly
+  // (non-blocking) until it would block.
   boost::asio::awaitable<std::tuple<error_code, size_t>> read_available(char* data, size_t size);
   boost::asio::awaitable<error_code> write_all(const char* data, size_t size);
+  // Frees the ciphertext buffers' memory when nothing is waiting in them
+  // (a direction going idle calls it for the leg it writes to).
+  void release_idle_memory() {
+    if (flushing_ || !out_.empty()) return;
+    std::string().swap(out_);
+    std::string().swap(sending_);
+  }
   // Half-close: close_notify (TLS), then a FIN.
   boost::asio::awaitable<void> shutdown_send();
   void close() {
@@ -86,7 +99,17 @@ class Leg {
   std::string out_, sending_;               // ciphertext: being filled, being written
   bool flushing_ = false;
   boost::asio::steady_timer flushed_;       // wakes a flush() waiting for another to end
-  char peek_ = 0;
+  // Received bytes not yet consumed (plaintext: by read_available; TLS: by
+  // OpenSSL through the read BIO, which copies small reads from here and
+  // receives bursts straight into OpenSSL's own buffer).
+  char small_[4096];
+  size_t in_pos_ = 0, in_len_ = 0;
+  bool more_ = false;  // the last receive filled its buffer: more may be there
+  bool eof_ = false;
+
+ public:  // the read BIO's callbacks (tls.cc)
+  static int bio_read(BIO* b, char* out, size_t len, size_t* got);
+  static long bio_ctrl(BIO* b, int cmd, long num, void* ptr);
 };
 
 // A read buffer from a per-thread pool, held only while data moves.

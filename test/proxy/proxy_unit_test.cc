@@ -7,6 +7,7 @@
 #include "proxy/authorizer.h"
 #include "proxy/balancer.h"
 #include "proxy/config.h"
+#include "proxy/intention_authorizer.h"
 #include "proxy/spiffe.h"
 #include "proxy/tls.h"
 #include "test/proxy/mesh_certs.h"
@@ -116,6 +117,45 @@ TEST(StaticAuthorizer, SetRulesNotifiesTheListener) {
   int calls = 0;
   a.set_change_listener([&] { ++calls; });
   a.set_rules({{"web", false}}, true);
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(a.authorize(SpiffeId{.service = "web"}).allow);
+}
+
+api::ConfigEntry intentions_for(const std::string& body) {
+  auto norm = api::normalize_service_intentions(body);
+  EXPECT_TRUE(norm.ok());
+  api::ConfigEntry e;
+  e.kind = "service-intentions";
+  e.name = "api";
+  e.body = norm.ok() ? *norm : "";
+  return e;
+}
+
+TEST(IntentionAuthorizer, DecidesByIntentionsThenTheDefault) {
+  auto index = std::make_shared<const api::IntentionIndex>(api::IntentionIndex::build({intentions_for(
+      R"({"Kind":"service-intentions","Name":"api","Sources":[{"Name":"web","Action":"allow"},{"Name":"*","Action":"deny"}]})")}));
+  IntentionAuthorizer a("api", true, index);
+  auto web = a.authorize(SpiffeId{.service = "web"});
+  EXPECT_TRUE(web.allow);
+  EXPECT_EQ(web.reason, "intention default/web => default/api (allow)");
+  EXPECT_FALSE(a.authorize(SpiffeId{.service = "db"}).allow);
+  IntentionAuthorizer none("billing", false, index);
+  EXPECT_EQ(none.authorize(SpiffeId{.service = "web"}).reason, "default deny");
+}
+
+TEST(IntentionAuthorizer, L7PermissionsDoNotAllowATcpConnection) {
+  auto index = std::make_shared<const api::IntentionIndex>(api::IntentionIndex::build({intentions_for(
+      R"({"Kind":"service-intentions","Name":"api","Sources":[{"Name":"web","Permissions":[{"Action":"allow","HTTP":{"PathPrefix":"/v1"}}]}]})")}));
+  IntentionAuthorizer a("api", true, index);
+  EXPECT_FALSE(a.authorize(SpiffeId{.service = "web"}).allow);
+}
+
+TEST(IntentionAuthorizer, SetIndexRevokesThroughTheListener) {
+  IntentionAuthorizer a("api", true);
+  int calls = 0;
+  a.set_change_listener([&] { ++calls; });
+  EXPECT_TRUE(a.authorize(SpiffeId{.service = "web"}).allow);
+  a.set_index(nullptr, false);
   EXPECT_EQ(calls, 1);
   EXPECT_FALSE(a.authorize(SpiffeId{.service = "web"}).allow);
 }
