@@ -22,6 +22,7 @@ void put(ByteWriter& w, const Session& v);
 void put(ByteWriter& w, const RegisterRequest& v);
 void put(ByteWriter& w, const DeregisterRequest& v);
 void put(ByteWriter& w, const std::vector<TxnOp>& v);
+void put(ByteWriter& w, const ConfigEntry& v);
 
 // Each returns r.ok() after reading.
 bool get(ByteReader& r, KVPair& v);
@@ -32,5 +33,6 @@ bool get(ByteReader& r, Session& v);
 bool get(ByteReader& r, RegisterRequest& v);
 bool get(ByteReader& r, DeregisterRequest& v);
 bool get(ByteReader& r, std::vector<TxnOp>& v);
+bool get(ByteReader& r, ConfigEntry& v);
 
 }  // namespace cairn::api::wire

@@ -24,6 +24,7 @@ void add_keyring_command(CLI::App& app, int* exit_code);
 void add_event_command(CLI::App& app, int* exit_code);
 void add_kv_command(CLI::App& app, int* exit_code);
 void add_catalog_command(CLI::App& app, int* exit_code);
+void add_config_command(CLI::App& app, int* exit_code);
 void add_operator_command(CLI::App& app, int* exit_code);
 void add_snapshot_command(CLI::App& app, int* exit_code);
 void add_monitor_command(CLI::App& app, int* exit_code);

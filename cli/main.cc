@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   add_agent_command(app, &exit_code);
   add_catalog_command(app, &exit_code);
+  add_config_command(app, &exit_code);
   add_event_command(app, &exit_code);
   add_force_leave_command(app, &exit_code);
   add_join_command(app, &exit_code);

@@ -1,5 +1,6 @@
 // Handler::query: consistency modes, forwarding to the leader, blocking
 // queries parked on their watch keys, and the Raft status queries.
+#include "api/config_entry.h"
 #include "core/log.h"
 #include "raft/errc.h"
 #include "server/server_impl.h"
@@ -50,6 +51,15 @@ Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q) {
             return ReadResult{std::max<uint64_t>(v.applied_index(), 1),
                               rpc::make_value<rpc::TxnRead, rpc::QueryValue>(std::move(r).value())};
           },
+          [&](const rpc::ConfigEntryGet& x) -> Result<ReadResult> {
+            if (Status st = api::check_config_entry_kind(x.kind); !st.ok()) return st.error();
+            return indexed<rpc::ConfigEntryGet>(v.config_entry_get(x.kind, x.name));
+          },
+          [&](const rpc::ConfigEntryList& x) -> Result<ReadResult> {
+            if (!x.kind.empty())
+              if (Status st = api::check_config_entry_kind(x.kind); !st.ok()) return st.error();
+            return indexed<rpc::ConfigEntryList>(v.config_entry_list(x.kind));
+          },
           [&](const auto&) -> Result<ReadResult> { return Error(errc::internal, "not a state query"); },
       },
       q);
@@ -73,6 +83,8 @@ std::vector<state::WatchKey> watch_keys(const rpc::Query& q) {
           [](const rpc::HealthChecks& x) { return watch_for::service(x.service); },
           [](const rpc::HealthState&) { return watch_for::checks_in_state(); },
           [](const rpc::HealthService& x) { return watch_for::service(x.service); },
+          [](const rpc::ConfigEntryGet& x) { return watch_for::config_entries(x.kind); },
+          [](const rpc::ConfigEntryList& x) { return watch_for::config_entries(x.kind); },
           [](const auto&) { return std::vector<state::WatchKey>{}; },
       },
       q);

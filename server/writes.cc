@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "api/config_entry.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "raft/errc.h"
@@ -269,11 +270,24 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
                                               c.index, rpc::make_value<rpc::OperatorRaftRemovePeer, rpc::WriteValue>(true)};
                                         }));
           },
-          [&](const rpc::ConfigEntryApply&) {
-            done(Error(errc::internal, "config entries: not implemented yet"));
+          [&](const rpc::ConfigEntryApply& a) {
+            // Whatever the caller sent, only a body this server normalizes
+            // itself reaches the log (the rules across entries run at apply).
+            auto entry = api::decode_config_entry(a.entry.body);
+            if (!entry.ok()) return done(entry.error());
+            if (entry->kind != a.entry.kind || entry->name != a.entry.name)
+              return done(Error(errc::invalid_argument, "config entry: kind and name do not match its body"));
+            auto op = a.cas ? fsm::ConfigEntryOp::upsert_cas : fsm::ConfigEntryOp::upsert;
+            submit(a, fsm::encode(fsm::ConfigEntryCommand{op, std::move(*entry), a.cas_index}), nullptr);
           },
-          [&](const rpc::ConfigEntryDelete&) {
-            done(Error(errc::internal, "config entries: not implemented yet"));
+          [&](const rpc::ConfigEntryDelete& d) {
+            if (Status st = api::check_config_entry_kind(d.kind); !st.ok()) return done(st.error());
+            if (d.name.empty()) return done(Error(errc::invalid_argument, "Name is required"));
+            api::ConfigEntry entry;
+            entry.kind = d.kind;
+            entry.name = d.name;
+            auto op = d.cas ? fsm::ConfigEntryOp::delete_cas : fsm::ConfigEntryOp::del;
+            submit(d, fsm::encode(fsm::ConfigEntryCommand{op, std::move(entry), d.cas_index}), nullptr);
           },
           [&](const rpc::OperatorRaftTransferLeader& t) {
             raft::NodeId to = raft::kNoNode;

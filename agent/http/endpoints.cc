@@ -19,6 +19,7 @@ void register_endpoints(Router& router, EndpointContext& ctx) {
   register_agent_info(router, ctx);
   register_txn(router, ctx);
   register_snapshot(router, ctx);
+  register_config(router, ctx);
   register_intentions(router, ctx);
 }
 

@@ -90,6 +90,8 @@ void register_agent_checks(Router& router, EndpointContext& ctx);
 void register_agent_info(Router& router, EndpointContext& ctx);  // agent_info.cc: version, host, metrics, monitor
 void register_txn(Router& router, EndpointContext& ctx);       // txn.cc: PUT /v1/txn
 void register_snapshot(Router& router, EndpointContext& ctx);  // snapshot.cc: GET/PUT /v1/snapshot
+// config.cc: PUT /v1/config, GET /v1/config/<kind>[/<name>], DELETE /v1/config/<kind>/<name>
+void register_config(Router& router, EndpointContext& ctx);
 // intentions.cc: /v1/connect/intentions[/exact|/check|/match|/<id>], POST /v1/agent/connect/authorize.
 void register_intentions(Router& router, EndpointContext& ctx);
 

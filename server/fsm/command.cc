@@ -79,6 +79,15 @@ std::string encode(const RestoreCommand& c) {
   return out;
 }
 
+std::string encode(const ConfigEntryCommand& c) {
+  std::string out = header(CommandType::config_entry);
+  ByteWriter w(&out);
+  w.u8(static_cast<uint8_t>(c.op));
+  w.varint(c.cas_index);
+  api::wire::put(w, c.entry);
+  return out;
+}
+
 Result<Command> decode(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t raw_type = r.u8();
@@ -141,6 +150,16 @@ Result<Command> decode(std::string_view bytes) {
       c.now = get_now(r);
       api::wire::get(r, c.ops);
       return finish(std::move(c), "txn");
+    }
+    case CommandType::config_entry: {
+      ConfigEntryCommand c;
+      uint8_t op = r.u8();
+      if (op < static_cast<uint8_t>(ConfigEntryOp::upsert) || op > static_cast<uint8_t>(ConfigEntryOp::delete_cas))
+        return corrupt("config entry");
+      c.op = static_cast<ConfigEntryOp>(op);
+      c.cas_index = r.varint();
+      api::wire::get(r, c.entry);
+      return finish(std::move(c), "config entry");
     }
     case CommandType::restore:
       return Command{RestoreCommand{std::string(bytes.substr(2))}};

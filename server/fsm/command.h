@@ -2,6 +2,7 @@
 // version byte, then the payload (core/codec.h). Type numbers are Consul's
 // structs.MessageType, so logs and tooling line up:
 //   0 register  1 deregister  2 kvs  3 session  5 tombstone  8 txn
+//   22 config entry (Consul's ConfigEntryRequestType)
 // and one of Cairn's own, 127 restore (Consul restores through Raft's
 // snapshot machinery, which has no message type).
 // Bit 7 of the type (Consul's IgnoreUnknownTypeFlag, 128) marks a command
@@ -35,6 +36,7 @@ enum class CommandType : uint8_t {
   session = 3,
   tombstone = 5,
   txn = 8,
+  config_entry = 22,
   restore = 127,
 };
 inline constexpr uint8_t kIgnoreUnknownTypeFlag = 128;
@@ -74,13 +76,21 @@ struct TxnCommand {
 struct RestoreCommand {
   std::string archive;
 };
+// A config entry write (Consul's ConfigEntryRequest: upsert, upsert-cas,
+// delete, delete-cas). Deletes use only entry.kind and entry.name.
+enum class ConfigEntryOp : uint8_t { upsert = 1, upsert_cas = 2, del = 3, delete_cas = 4 };
+struct ConfigEntryCommand {
+  ConfigEntryOp op = ConfigEntryOp::upsert;
+  api::ConfigEntry entry;
+  uint64_t cas_index = 0;
+};
 // A command of a type this build does not know, flagged ignorable.
 struct IgnoredCommand {
   uint8_t type = 0;
 };
 
 using Command = std::variant<RegisterCommand, DeregisterCommand, KvCommand, SessionCommand, TombstoneCommand,
-                             TxnCommand, RestoreCommand, IgnoredCommand>;
+                             TxnCommand, RestoreCommand, ConfigEntryCommand, IgnoredCommand>;
 
 std::string encode(const RegisterCommand& c);
 std::string encode(const DeregisterCommand& c);
@@ -89,6 +99,7 @@ std::string encode(const SessionCommand& c);
 std::string encode(const TombstoneCommand& c);
 std::string encode(const TxnCommand& c);
 std::string encode(const RestoreCommand& c);
+std::string encode(const ConfigEntryCommand& c);
 
 // errc::invalid_argument for bytes that do not decode (truncated, trailing
 // bytes, bad enum values); errc::not_supported-style failures — an unknown

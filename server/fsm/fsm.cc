@@ -65,6 +65,11 @@ Result<Applied> Fsm::apply(uint64_t index, std::string_view bytes) {
           return done(store_.reap_tombstones(index, c.reap_up_to, touched));
         } else if constexpr (std::is_same_v<C, TxnCommand>) {
           return done(store_.txn(index, c.ops, c.now, touched));
+        } else if constexpr (std::is_same_v<C, ConfigEntryCommand>) {
+          bool cas = c.op == ConfigEntryOp::upsert_cas || c.op == ConfigEntryOp::delete_cas;
+          if (c.op == ConfigEntryOp::upsert || c.op == ConfigEntryOp::upsert_cas)
+            return done(store_.config_entry_apply(index, c.entry, cas, c.cas_index, touched));
+          return done(store_.config_entry_delete(index, c.entry.kind, c.entry.name, cas, c.cas_index, touched));
         } else if constexpr (std::is_same_v<C, RestoreCommand>) {
           Applied a;
           a.response = true;

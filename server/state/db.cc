@@ -9,7 +9,7 @@ namespace cairn::server::state {
 const char* const kCfNames[kCfCount] = {
     "meta",    "nodes",      "services",      "service_names", "checks",       "kv",
     "kv_tombstones", "kv_lock_delays", "sessions", "session_keys", "node_sessions", "check_sessions",
-    "node_ids",
+    "node_ids", "config_entries",
 };
 
 namespace {

@@ -38,6 +38,7 @@ enum Cf : size_t {
   kNodeSessions,
   kCheckSessions,
   kNodeIds,
+  kConfigEntries,  // config entries by (kind, name) (config_entries.cc)
   kCfCount,
 };
 extern const char* const kCfNames[kCfCount];

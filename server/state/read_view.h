@@ -85,6 +85,13 @@ class ReadView {
                                                                        const std::vector<std::string>& tags,
                                                                        bool passing_only) const;
 
+  // --- config entries (config_entries.cc); index: the kind's (every write
+  // or delete of the kind sets it), or with kind "" the table's; never 0 ---
+  Result<Indexed<std::optional<api::ConfigEntry>>> config_entry_get(const std::string& kind,
+                                                                    const std::string& name) const;
+  // Sorted by kind, then case-folded name; kind "": every kind.
+  Result<Indexed<std::vector<api::ConfigEntry>>> config_entry_list(const std::string& kind) const;
+
   // --- /v1/txn with get/check verbs only (invalid_argument for a write verb) ---
   Result<api::TxnResponse> txn(const std::vector<api::TxnOp>& ops) const;
 

@@ -5,6 +5,7 @@
 
 #include <rocksdb/utilities/checkpoint.h>
 
+#include "server/state/config_entries.h"
 #include "server/state/db.h"
 #include "server/state/tables.h"
 
@@ -159,6 +160,18 @@ Result<api::TxnResponse> Store::txn(uint64_t index, const std::vector<api::TxnOp
   return run<api::TxnResponse>(
       *db_, index, now, touched, [&](Txn& t) { return state::txn_apply(t, ops); },
       +[](const api::TxnResponse& r) { return !r.errors.empty(); });
+}
+
+Result<bool> Store::config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,
+                                       TouchSet& touched) {
+  return run<bool>(*db_, index, WallTime{}, touched,
+                   [&](Txn& t) { return state::config_entry_apply(t, entry, cas, cas_index); });
+}
+
+Result<bool> Store::config_entry_delete(uint64_t index, const std::string& kind, const std::string& name, bool cas,
+                                        uint64_t cas_index, TouchSet& touched) {
+  return run<bool>(*db_, index, WallTime{}, touched,
+                   [&](Txn& t) { return state::config_entry_delete(t, kind, name, cas, cas_index); });
 }
 
 Status Store::rebase_applied_index(uint64_t index) {

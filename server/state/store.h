@@ -111,6 +111,17 @@ class Store {
   // nothing but the index (the response then holds the errors, no results).
   // Err only for a storage failure or a stale index.
   Result<api::TxnResponse> txn(uint64_t index, const std::vector<api::TxnOp>& ops, WallTime now, TouchSet& touched);
+  // Config entries (config_entries.cc). Upserts `entry` (its body already
+  // normalized, api/config_entry.h) keeping CreateIndex; with cas, only when
+  // the stored ModifyIndex equals cas_index (0: only when there is none).
+  // Refuses (invalid_argument) a write that breaks the rules across entries
+  // (api::check_config_entry_graph). Returns whether it happened.
+  Result<bool> config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,
+                                  TouchSet& touched);
+  // Deletes (kind, name); a missing entry is a no-op that returns true
+  // (false with cas). Refused like apply when a router or splitter depends on it.
+  Result<bool> config_entry_delete(uint64_t index, const std::string& kind, const std::string& name, bool cas,
+                                   uint64_t cas_index, TouchSet& touched);
   // Records `index` as the applied index even when it is lower than the
   // current one: a restored snapshot continues at the Raft index of the
   // entry that restored it, whatever index the archive was taken at.
