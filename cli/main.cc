@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   add_config_command(app, &exit_code);
   add_event_command(app, &exit_code);
   add_force_leave_command(app, &exit_code);
+  add_intention_command(app, &exit_code);
   add_join_command(app, &exit_code);
   add_keygen_command(app, &exit_code);
   add_keyring_command(app, &exit_code);

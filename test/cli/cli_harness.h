@@ -55,9 +55,12 @@ struct CliRun {
   std::string out, err;
 };
 
-// Runs `cairn <args>` with the kv, catalog and operator commands; the
-// -http-addr flag goes right after the first `depth` words (the command path).
-inline CliRun run_cli(std::vector<std::string> args, size_t depth, const std::string& addr) {
+// Runs `cairn <args>` with the kv, catalog and operator commands (plus
+// `extra`); the -http-addr flag goes right after the first `depth` words
+// (the command path).
+using AddCommand = void (*)(CLI::App& app, int* exit_code);
+inline CliRun run_cli(std::vector<std::string> args, size_t depth, const std::string& addr,
+                      std::vector<AddCommand> extra = {}) {
   args.insert(args.begin() + static_cast<std::ptrdiff_t>(depth), "--http-addr=" + addr);
   CLI::App app{"cairn"};
   app.require_subcommand(1);
@@ -65,6 +68,7 @@ inline CliRun run_cli(std::vector<std::string> args, size_t depth, const std::st
   add_kv_command(app, &code);
   add_catalog_command(app, &code);
   add_operator_command(app, &code);
+  for (auto add : extra) add(app, &code);
   std::ostringstream out, err;
   auto* old_out = std::cout.rdbuf(out.rdbuf());
   auto* old_err = std::cerr.rdbuf(err.rdbuf());
