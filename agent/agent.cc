@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/cache/cache.h"
+#include "agent/connect/leaf_cache.h"
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
 #include "agent/http/intentions.h"
@@ -30,6 +31,7 @@
 #include "core/io/metrics.h"
 #include "core/duration.h"
 #include "core/io/runtime.h"
+#include "core/io/random.h"
 #include "core/io/system_clock.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -127,6 +129,10 @@ struct Agent::Impl {
   // Every intention, kept fresh by one blocking query (check, authorize).
   std::unique_ptr<AsioScheduler> intentions_scheduler;
   std::shared_ptr<http::IntentionWatch> intentions;
+
+  // Connect leaf certificates and CA roots (agent/connect).
+  std::unique_ptr<AsioScheduler> leaf_scheduler;
+  std::shared_ptr<connect::LeafCache> leaf_cache;
 
   // Local services and checks, anti-entropy (agent/local).
   std::unique_ptr<local::LocalAgent> local;
@@ -364,6 +370,14 @@ Status Agent::start(Runtime& runtime) {
   impl_->intentions = http::IntentionWatch::make(impl_->rpc, *impl_->intentions_scheduler);
   impl_->endpoints->intentions = impl_->intentions;
   impl_->intentions->start();
+  if (c.connect.enabled) {
+    connect::LeafOptions lo;
+    lo.datacenter = c.datacenter;
+    lo.seed = random_seed();
+    impl_->leaf_scheduler = std::make_unique<AsioScheduler>(asio::make_strand(runtime.io()));
+    impl_->leaf_cache = connect::LeafCache::make(impl_->rpc, SystemClock::instance(), *impl_->leaf_scheduler, lo);
+    impl_->endpoints->leaf_cache = impl_->leaf_cache;
+  }
   impl_->start_local();
   impl_->monitor = std::make_unique<LogMonitor>();
   impl_->endpoints->monitor = impl_->monitor.get();
@@ -475,6 +489,7 @@ void Agent::shutdown(bool leave, std::function<void()> done) {
     if (impl_->dns) impl_->dns->stop();
     if (impl_->cache) impl_->cache->stop();
     if (impl_->intentions) impl_->intentions->stop();
+    if (impl_->leaf_cache) impl_->leaf_cache->stop();
     auto stop_gossip = [this, done = std::move(done)]() mutable {
       impl_->gossip->stop();
       done();

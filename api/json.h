@@ -45,6 +45,12 @@ std::string to_json(const std::vector<std::string>& keys);
 // {"Check": ...}] or null, "Errors": [{"OpIndex", "What"}] or null}.
 std::string to_json(const TxnResponse& response);
 
+// Connect CA (api/json_connect.cc): /v1/connect/ca/roots, the
+// configuration (PrivateKey and RootCert always written empty) and a leaf.
+std::string to_json(const CARoots& roots);
+std::string to_json(const CAConfiguration& config);
+std::string to_json(const IssuedCert& cert);
+
 // --- decoding (request bodies) ---
 // PUT /v1/txn: a JSON array of ops, each an object with one of "KV",
 // "Node", "Service", "Check" (Consul's api.TxnOps). Errors are Consul's
@@ -59,6 +65,13 @@ Result<HealthCheck> decode_health_check(std::string_view body);
 Result<ServiceDefinition> decode_service_definition(std::string_view body);
 Result<CheckDefinition> decode_check_definition(std::string_view body);
 
+// PUT /v1/connect/ca/configuration: {"Provider", "Config": {LeafCertTTL,
+// PrivateKeyType, PrivateKeyBits, RootCertTTL, IntermediateCertTTL,
+// CSRMaxPerSecond, CSRMaxConcurrent, PrivateKey, RootCert},
+// "ForceWithoutCrossSigning"}; missing Config fields keep Consul's defaults.
+// The values' rules are checked by the server (server/ca validate_config).
+Result<CAConfiguration> decode_ca_configuration(std::string_view body);
+
 // --- decoding responses (clients: api/io, the CLI, tests) ---
 // The inverse of to_json: KV values are base64-decoded, indexes read back.
 Result<std::vector<KVPair>> decode_kv_pairs(std::string_view body);
@@ -70,6 +83,8 @@ Result<std::vector<Session>> decode_sessions(std::string_view body);
 Result<std::vector<std::string>> decode_keys(std::string_view body);
 Result<std::map<std::string, std::vector<std::string>>> decode_service_tags(std::string_view body);
 Result<TxnResponse> decode_txn_response(std::string_view body);
+Result<CARoots> decode_ca_roots(std::string_view body);
+Result<IssuedCert> decode_issued_cert(std::string_view body);
 
 // PUT /v1/session/create. `defaults` is what the agent fills in before the
 // body is decoded over it (Node = the agent's node, LockDelay 15s, Behavior

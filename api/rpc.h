@@ -26,6 +26,7 @@
 //   not_found         404  (session renew of an unknown session)
 //   permission_denied 403
 //   too_large         413
+//   resource_exhausted 429  "rate limit reached, try again later" (CA signing)
 //   unavailable       500  "No cluster leader" and other transient states
 //   timeout           500  "rpc error: timeout"
 //   other             500
@@ -185,10 +186,22 @@ struct ConfigEntryList {
   using Value = std::vector<ConfigEntry>;
 };
 
+// Connect CA (server/README.md "Connect CA"). ConnectCARoots blocks on the
+// CA table (any change of roots or configuration wakes it); its index is
+// the roots' highest ModifyIndex. ConnectCAConfigGet answers the
+// configuration without any private key. Before the leader has created the
+// CA both answer an empty value (no roots; cluster_id empty).
+struct ConnectCARoots {
+  using Value = CARoots;
+};
+struct ConnectCAConfigGet {
+  using Value = CAConfiguration;
+};
+
 using Query = std::variant<KvGet, KvList, KvKeys, SessionGet, SessionList, SessionNode, CatalogNodes, CatalogServices,
                            CatalogServiceNodes, CatalogNodeServices, HealthNode, HealthChecks, HealthState,
                            HealthService, StatusLeader, StatusPeers, OperatorRaftConfiguration, TxnRead,
-                           SnapshotSave, ConfigEntryGet, ConfigEntryList>;
+                           SnapshotSave, ConfigEntryGet, ConfigEntryList, ConnectCARoots, ConnectCAConfigGet>;
 
 // ---- writes ----
 struct KvApply {  // returns whether the write happened (cas/lock may lose)
@@ -259,9 +272,29 @@ struct ConfigEntryDelete {
   using Value = bool;
 };
 
+// PUT /v1/connect/ca/configuration. A new key type or bits, a supplied
+// PrivateKey/RootCert, or ForceWithoutCrossSigning rotates the root (the
+// old root's key cross-signs the new one unless forced without); other
+// changes (TTLs, CSR limits) only update the configuration. invalid_argument
+// names the field. Answered by the leader.
+struct ConnectCAConfigSet {
+  CAConfiguration config;
+  using Value = bool;
+};
+// Signs a leaf for a CSR (PEM) on the leader; NOT a Raft write. The CSR must
+// verify and carry exactly one URI SAN spiffe://<trust domain>/ns/default/
+// dc/<dc>/svc/<service> (invalid_argument naming the URI otherwise). The
+// rate limit (CSRMaxPerSecond / CSRMaxConcurrent) refuses with
+// resource_exhausted "rate limit reached, try again later" (HTTP 429).
+// WriteResponse::index is 0.
+struct ConnectCASign {
+  std::string csr;
+  using Value = IssuedCert;
+};
+
 using Write = std::variant<KvApply, SessionCreate, SessionDestroy, SessionRenew, CatalogRegister, CatalogDeregister,
                            OperatorRaftRemovePeer, OperatorRaftTransferLeader, Txn, SnapshotRestore,
-                           ConfigEntryApply, ConfigEntryDelete>;
+                           ConfigEntryApply, ConfigEntryDelete, ConnectCAConfigSet, ConnectCASign>;
 
 // ---- aligned result variants ----
 template <typename V>

@@ -108,6 +108,8 @@ CAIRN_RPC_FIELDS(rpc::ConfigEntryDelete) {
   io(v.cas);
   io(v.cas_index);
 }
+CAIRN_RPC_FIELDS(rpc::ConnectCAConfigSet) { io(v.config); }
+CAIRN_RPC_FIELDS(rpc::ConnectCASign) { io(v.csr); }
 CAIRN_RPC_FIELDS(rpc::QueryCall) {
   io(v.options);
   io(v.query);
@@ -204,7 +206,7 @@ std::string_view check_response(ByteReader r) {
 
 Error error_from_wire(WireError e) {
   // A code this build does not know (a newer peer) keeps its detail.
-  if (e.code <= static_cast<uint64_t>(errc::ok) || e.code > static_cast<uint64_t>(errc::internal))
+  if (e.code <= static_cast<uint64_t>(errc::ok) || e.code > static_cast<uint64_t>(errc::resource_exhausted))
     return Error(errc::internal, e.detail.empty() ? "rpc: error code " + std::to_string(e.code) : e.detail);
   return Error(static_cast<errc>(e.code), std::move(e.detail));
 }

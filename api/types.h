@@ -338,4 +338,79 @@ struct ConfigEntry {
   friend bool operator==(const ConfigEntry&, const ConfigEntry&) = default;
 };
 
+// ---- Connect CA (Consul's structs.CARoot, IndexedCARoots, CAConfiguration,
+// IssuedCert). Times are RFC 3339 text in UTC, as Go marshals time.Time.
+// No private key of a root appears in these types: the server keeps root
+// keys in its own records (server/ca), never in an answer.
+
+// One trusted root (/v1/connect/ca/roots "Roots").
+struct CARoot {
+  std::string id;              // "ID": the certificate's SHA-1 fingerprint, hex with colons
+  std::string name;            // "Name"
+  uint64_t serial_number = 0;  // "SerialNumber"
+  std::string signing_key_id;  // "SigningKeyID": the root's SubjectKeyId, hex with colons
+  std::string external_trust_domain;  // "ExternalTrustDomain"
+  std::string not_before;      // "NotBefore"
+  std::string not_after;       // "NotAfter"
+  std::string root_cert;       // "RootCert" (PEM)
+  // "IntermediateCerts": after a rotation, the new root cross-signed by the
+  // old one, so leaves of the new root verify against the old root too.
+  std::vector<std::string> intermediate_certs;
+  bool active = false;         // "Active"
+  std::string private_key_type;  // "PrivateKeyType": "ec" or "rsa"
+  int private_key_bits = 0;      // "PrivateKeyBits"
+  RaftIndex raft;
+  friend bool operator==(const CARoot&, const CARoot&) = default;
+};
+
+// /v1/connect/ca/roots (structs.IndexedCARoots without the index, which is
+// the query meta's).
+struct CARoots {
+  std::string active_root_id;  // "ActiveRootID"
+  std::string trust_domain;    // "TrustDomain": "<cluster-id>.consul"
+  std::vector<CARoot> roots;   // "Roots"
+  friend bool operator==(const CARoots&, const CARoots&) = default;
+};
+
+// The built-in provider's "Config" (Consul's ConsulCAProviderConfig and
+// CommonCAProviderConfig), defaults as Consul's.
+struct CAProviderConfig {
+  Duration leaf_cert_ttl = std::chrono::hours(72);            // "LeafCertTTL"
+  std::string private_key_type = "ec";                        // "PrivateKeyType"
+  int private_key_bits = 256;                                 // "PrivateKeyBits"
+  Duration root_cert_ttl = std::chrono::hours(87600);         // "RootCertTTL"
+  Duration intermediate_cert_ttl = std::chrono::hours(8760);  // "IntermediateCertTTL"
+  int csr_max_per_second = 50;                                // "CSRMaxPerSecond"; 0: no rate limit
+  int csr_max_concurrent = 0;                                 // "CSRMaxConcurrent"; 0: no limit
+  // "PrivateKey"/"RootCert": an operator-supplied root (PEM). Input only:
+  // never stored in the configuration nor returned.
+  std::string private_key;
+  std::string root_cert;
+  friend bool operator==(const CAProviderConfig&, const CAProviderConfig&) = default;
+};
+
+// /v1/connect/ca/configuration.
+struct CAConfiguration {
+  std::string cluster_id;  // "ClusterID": a v4 UUID made when the CA was first created
+  std::string provider = "consul";  // "Provider": only the built-in one
+  CAProviderConfig config;          // "Config"
+  StringMap state;                  // "State"
+  bool force_without_cross_signing = false;  // "ForceWithoutCrossSigning" (input)
+  RaftIndex raft;
+  friend bool operator==(const CAConfiguration&, const CAConfiguration&) = default;
+};
+
+// A signed leaf (/v1/agent/connect/ca/leaf/<service>).
+struct IssuedCert {
+  std::string serial_number;  // "SerialNumber": hex with colons
+  std::string cert_pem;       // "CertPEM"
+  std::string private_key_pem;  // "PrivateKeyPEM": filled in by the agent, which made the key
+  std::string service;        // "Service"
+  std::string service_uri;    // "ServiceURI": the SPIFFE ID
+  std::string valid_after;    // "ValidAfter"
+  std::string valid_before;   // "ValidBefore"
+  RaftIndex raft;             // the agent's cache index (the server leaves it 0)
+  friend bool operator==(const IssuedCert&, const IssuedCert&) = default;
+};
+
 }  // namespace cairn::api

@@ -22,6 +22,9 @@ void put(ByteWriter& w, const Session& v);
 void put(ByteWriter& w, const RegisterRequest& v);
 void put(ByteWriter& w, const DeregisterRequest& v);
 void put(ByteWriter& w, const std::vector<TxnOp>& v);
+void put(ByteWriter& w, const CARoot& v);
+void put(ByteWriter& w, const std::vector<CARoot>& v);
+void put(ByteWriter& w, const CAConfiguration& v);
 void put(ByteWriter& w, const ConfigEntry& v);
 
 // Each returns r.ok() after reading.
@@ -33,6 +36,9 @@ bool get(ByteReader& r, Session& v);
 bool get(ByteReader& r, RegisterRequest& v);
 bool get(ByteReader& r, DeregisterRequest& v);
 bool get(ByteReader& r, std::vector<TxnOp>& v);
+bool get(ByteReader& r, CARoot& v);
+bool get(ByteReader& r, std::vector<CARoot>& v);
+bool get(ByteReader& r, CAConfiguration& v);
 bool get(ByteReader& r, ConfigEntry& v);
 
 }  // namespace cairn::api::wire

@@ -230,6 +230,61 @@ void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, Config
   io(v.modify_index);
 }
 
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, CARoot> {
+  io(v.id);
+  io(v.name);
+  io(v.serial_number);
+  io(v.signing_key_id);
+  io(v.external_trust_domain);
+  io(v.not_before);
+  io(v.not_after);
+  io(v.root_cert);
+  io(v.intermediate_certs);
+  io(v.active);
+  io(v.private_key_type);
+  io(v.private_key_bits);
+  io(v.raft);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, CARoots> {
+  io(v.active_root_id);
+  io(v.trust_domain);
+  io(v.roots);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, CAProviderConfig> {
+  io(v.leaf_cert_ttl);
+  io(v.private_key_type);
+  io(v.private_key_bits);
+  io(v.root_cert_ttl);
+  io(v.intermediate_cert_ttl);
+  io(v.csr_max_per_second);
+  io(v.csr_max_concurrent);
+  io(v.private_key);
+  io(v.root_cert);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, CAConfiguration> {
+  io(v.cluster_id);
+  io(v.provider);
+  io(v.config);
+  io(v.state);
+  io(v.force_without_cross_signing);
+  io(v.raft);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, IssuedCert> {
+  io(v.serial_number);
+  io(v.cert_pem);
+  io(v.private_key_pem);
+  io(v.service);
+  io(v.service_uri);
+  io(v.valid_after);
+  io(v.valid_before);
+  io(v.raft);
+}
+
 struct Put {
   ByteWriter& w;
   template <typename E>

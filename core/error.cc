@@ -22,6 +22,7 @@ class CoreCategory final : public std::error_category {
       case errc::conflict: return "conflict";
       case errc::permission_denied: return "permission denied";
       case errc::internal: return "internal error";
+      case errc::resource_exhausted: return "rate limit reached, try again later";
     }
     return "unknown error " + std::to_string(code);
   }

@@ -30,6 +30,7 @@ enum class errc {
   conflict,              // a compare-and-set lost
   permission_denied,
   internal,              // a bug: an invariant did not hold
+  resource_exhausted,    // a rate or concurrency limit refused the request (HTTP 429)
 };
 
 const std::error_category& core_category() noexcept;

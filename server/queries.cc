@@ -51,6 +51,14 @@ Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q) {
             return ReadResult{std::max<uint64_t>(v.applied_index(), 1),
                               rpc::make_value<rpc::TxnRead, rpc::QueryValue>(std::move(r).value())};
           },
+          [&](const rpc::ConnectCARoots&) { return indexed<rpc::ConnectCARoots>(v.ca_roots()); },
+          [&](const rpc::ConnectCAConfigGet&) -> Result<ReadResult> {
+            auto r = v.ca_config();
+            if (!r.ok()) return r.error();
+            r->value.config.private_key.clear();  // never stored; never answered
+            r->value.config.root_cert.clear();
+            return ReadResult{r->index, rpc::make_value<rpc::ConnectCAConfigGet, rpc::QueryValue>(std::move(r->value))};
+          },
           [&](const rpc::ConfigEntryGet& x) -> Result<ReadResult> {
             if (Status st = api::check_config_entry_kind(x.kind); !st.ok()) return st.error();
             return indexed<rpc::ConfigEntryGet>(v.config_entry_get(x.kind, x.name));
@@ -83,6 +91,8 @@ std::vector<state::WatchKey> watch_keys(const rpc::Query& q) {
           [](const rpc::HealthChecks& x) { return watch_for::service(x.service); },
           [](const rpc::HealthState&) { return watch_for::checks_in_state(); },
           [](const rpc::HealthService& x) { return watch_for::service(x.service); },
+          [](const rpc::ConnectCARoots&) { return watch_for::connect_ca(); },
+          [](const rpc::ConnectCAConfigGet&) { return watch_for::connect_ca(); },
           [](const rpc::ConfigEntryGet& x) { return watch_for::config_entries(x.kind); },
           [](const rpc::ConfigEntryList& x) { return watch_for::config_entries(x.kind); },
           [](const auto&) { return std::vector<state::WatchKey>{}; },

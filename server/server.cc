@@ -266,6 +266,7 @@ void Server::Impl::leader_changed(bool lead) {
     hook = hooks.on_leader;
   }
   log::info("server", "{} {} leadership", options.node_name, lead ? "acquired" : "lost");
+  if (lead) ca_establish();
   if (hook) hook(lead);
 }
 

@@ -80,6 +80,12 @@ struct ServerOptions {
   // then answered "No cluster leader" (Consul's rpc_hold_timeout, 7s). Zero:
   // answer at once.
   Duration rpc_hold_timeout = std::chrono::seconds(7);
+  // The Connect CA (server/README.md "Connect CA"): when enabled, a server
+  // that becomes leader and finds no CA state creates one from `ca` (the
+  // agent's connect.* settings). Off: the ConnectCA* calls answer
+  // invalid_argument "Connect must be enabled in order to use this endpoint".
+  bool connect_enabled = false;
+  api::CAProviderConfig ca;
 };
 
 // What leader duties (server/leader.h) need to hear about. Set with

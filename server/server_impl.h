@@ -17,6 +17,7 @@
 #include "core/io/pch.h"
 #include "core/rng.h"
 #include "raft/io/rocks_storage.h"
+#include "server/ca/ca.h"
 #include "server/fsm/fsm.h"
 #include "server/server.h"
 
@@ -102,6 +103,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // the driver's completion for that index (run right after apply) takes.
   std::optional<std::pair<uint64_t, fsm::Applied>> last_applied;
 
+  // Connect CA signing limits (connect_ca.cc), configured from the stored CA configuration.
+  ca::SignLimiter ca_limiter;
+
   std::mutex watch_mu;
   state::WatchRegistry registry;
   std::set<std::shared_ptr<Waiter>> parked;
@@ -166,6 +170,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::string new_session_id(const state::Store& s);
   // Calls hooks.on_kv_tombstone (a KV delete at `index` left tombstones).
   void tombstone_hint(uint64_t index);
+
+  // --- Connect CA on the leader (connect_ca.cc) ---
+  // Creates the CA when the state has none (on gaining leadership; retried
+  // while leading until it exists).
+  void ca_establish();
+  void ca_sign(const api::rpc::ConnectCASign& s, api::rpc::WriteCallback done);
+  // The CA write for a configuration change, or the error to answer.
+  Result<std::string> ca_config_command(const api::rpc::ConnectCAConfigSet& s);
 
   // --- queries (queries.cc) ---
   void query(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done, Hold hold = {});

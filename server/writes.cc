@@ -289,6 +289,12 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
             auto op = d.cas ? fsm::ConfigEntryOp::delete_cas : fsm::ConfigEntryOp::del;
             submit(d, fsm::encode(fsm::ConfigEntryCommand{op, std::move(entry), d.cas_index}), nullptr);
           },
+          [&](const rpc::ConnectCAConfigSet& c) {
+            auto command = ca_config_command(c);
+            if (!command.ok()) return done(command.error());
+            submit(c, std::move(*command), nullptr);
+          },
+          [&](const rpc::ConnectCASign& c) { ca_sign(c, std::move(done)); },
           [&](const rpc::OperatorRaftTransferLeader& t) {
             raft::NodeId to = raft::kNoNode;
             if (!t.id.empty()) {

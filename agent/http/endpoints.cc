@@ -21,6 +21,7 @@ void register_endpoints(Router& router, EndpointContext& ctx) {
   register_snapshot(router, ctx);
   register_config(router, ctx);
   register_intentions(router, ctx);
+  register_connect_ca(router, ctx);
 }
 
 }  // namespace cairn::agent::http

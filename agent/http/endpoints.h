@@ -24,6 +24,9 @@ class LogMonitor;
 namespace cairn::agent::local {
 class LocalState;
 }
+namespace cairn::agent::connect {
+class LeafCache;
+}
 
 namespace cairn::api::rpc {
 class Handler;
@@ -62,6 +65,10 @@ struct EndpointContext {
   // The agent's watched copy of every intention (intentions.h); null: check
   // and authorize ask the servers each time.
   std::shared_ptr<IntentionWatch> intentions;
+  // Connect leaf certificates and the agent's view of the CA roots
+  // (agent/connect/leaf_cache.h); null: the leaf endpoint answers 500 and
+  // /v1/agent/connect/ca/roots asks the servers.
+  std::shared_ptr<connect::LeafCache> leaf_cache;
 };
 
 void register_endpoints(Router& router, EndpointContext& ctx);
@@ -94,5 +101,8 @@ void register_snapshot(Router& router, EndpointContext& ctx);  // snapshot.cc: G
 void register_config(Router& router, EndpointContext& ctx);
 // intentions.cc: /v1/connect/intentions[/exact|/check|/match|/<id>], POST /v1/agent/connect/authorize.
 void register_intentions(Router& router, EndpointContext& ctx);
+// connect_ca.cc: /v1/connect/ca/roots, /v1/connect/ca/configuration (GET,
+// PUT), /v1/agent/connect/ca/roots, /v1/agent/connect/ca/leaf/<service>.
+void register_connect_ca(Router& router, EndpointContext& ctx);
 
 }  // namespace cairn::agent::http

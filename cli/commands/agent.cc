@@ -90,6 +90,14 @@ server::ServerNodeOptions server_options(const agent::Config& c) {
   o.advertise_ip = !c.advertise_addr.empty() ? c.advertise_addr
                    : (c.bind_addr == "0.0.0.0" || c.bind_addr == "::") ? "127.0.0.1"
                                                                        : c.bind_addr;
+  // connect.*: the leader creates the Connect CA from these when there is none.
+  o.server.connect_enabled = c.connect.enabled;
+  o.server.ca.private_key_type = c.connect.private_key_type;
+  o.server.ca.private_key_bits = c.connect.private_key_bits;
+  o.server.ca.leaf_cert_ttl = c.connect.leaf_cert_ttl;
+  o.server.ca.root_cert_ttl = c.connect.root_cert_ttl;
+  o.server.ca.csr_max_per_second = c.connect.csr_max_per_second;
+  o.server.ca.csr_max_concurrent = c.connect.csr_max_concurrent;
   o.leader.dead_server_removal_after = c.dead_server_removal_after;
   o.leader.tombstone_ttl = c.tombstone_ttl;
   return o;

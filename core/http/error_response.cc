@@ -18,6 +18,8 @@ int status_for(const Error& error) {
       return 409;
     case errc::too_large:
       return 413;
+    case errc::resource_exhausted:
+      return 429;
     case errc::unavailable:  // "No cluster leader" and friends: Consul answers 500
     case errc::timeout:
     case errc::cancelled:

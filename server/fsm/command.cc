@@ -79,6 +79,23 @@ std::string encode(const RestoreCommand& c) {
   return out;
 }
 
+std::string encode(const ConnectCACommand& c) {
+  std::string out = header(CommandType::connect_ca);
+  ByteWriter w(&out);
+  const state::CaWrite& x = c.write;
+  api::wire::put(w, x.config);
+  w.boolean(x.roots.has_value());
+  if (x.roots) api::wire::put(w, *x.roots);
+  w.varint(x.keys.size());
+  for (const auto& [id, pem] : x.keys) {
+    w.bytes(id);
+    w.bytes(pem);
+  }
+  w.boolean(x.cas);
+  w.varint(x.cas_index);
+  return out;
+}
+
 std::string encode(const ConfigEntryCommand& c) {
   std::string out = header(CommandType::config_entry);
   ByteWriter w(&out);
@@ -150,6 +167,21 @@ Result<Command> decode(std::string_view bytes) {
       c.now = get_now(r);
       api::wire::get(r, c.ops);
       return finish(std::move(c), "txn");
+    }
+    case CommandType::connect_ca: {
+      ConnectCACommand c;
+      state::CaWrite& x = c.write;
+      api::wire::get(r, x.config);
+      if (r.boolean()) api::wire::get(r, x.roots.emplace());
+      uint64_t n = r.varint();
+      if (n > r.remaining()) return corrupt("connect CA");
+      for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        std::string id = r.string();
+        x.keys[std::move(id)] = r.string();
+      }
+      x.cas = r.boolean();
+      x.cas_index = r.varint();
+      return finish(std::move(c), "connect CA");
     }
     case CommandType::config_entry: {
       ConfigEntryCommand c;

@@ -2,6 +2,7 @@
 // version byte, then the payload (core/codec.h). Type numbers are Consul's
 // structs.MessageType, so logs and tooling line up:
 //   0 register  1 deregister  2 kvs  3 session  5 tombstone  8 txn
+//   13 connect CA (Consul's ConnectCARequestType)
 //   22 config entry (Consul's ConfigEntryRequestType)
 // and one of Cairn's own, 127 restore (Consul restores through Raft's
 // snapshot machinery, which has no message type).
@@ -36,6 +37,7 @@ enum class CommandType : uint8_t {
   session = 3,
   tombstone = 5,
   txn = 8,
+  connect_ca = 13,
   config_entry = 22,
   restore = 127,
 };
@@ -76,6 +78,11 @@ struct TxnCommand {
 struct RestoreCommand {
   std::string archive;
 };
+// The Connect CA's configuration and, with roots, its roots and root keys
+// (state::CaWrite): Consul's CAOpSetConfig / CAOpSetRootsAndConfig.
+struct ConnectCACommand {
+  state::CaWrite write;
+};
 // A config entry write (Consul's ConfigEntryRequest: upsert, upsert-cas,
 // delete, delete-cas). Deletes use only entry.kind and entry.name.
 enum class ConfigEntryOp : uint8_t { upsert = 1, upsert_cas = 2, del = 3, delete_cas = 4 };
@@ -90,7 +97,7 @@ struct IgnoredCommand {
 };
 
 using Command = std::variant<RegisterCommand, DeregisterCommand, KvCommand, SessionCommand, TombstoneCommand,
-                             TxnCommand, RestoreCommand, ConfigEntryCommand, IgnoredCommand>;
+                             TxnCommand, RestoreCommand, ConnectCACommand, ConfigEntryCommand, IgnoredCommand>;
 
 std::string encode(const RegisterCommand& c);
 std::string encode(const DeregisterCommand& c);
@@ -99,6 +106,7 @@ std::string encode(const SessionCommand& c);
 std::string encode(const TombstoneCommand& c);
 std::string encode(const TxnCommand& c);
 std::string encode(const RestoreCommand& c);
+std::string encode(const ConnectCACommand& c);
 std::string encode(const ConfigEntryCommand& c);
 
 // errc::invalid_argument for bytes that do not decode (truncated, trailing

@@ -65,6 +65,8 @@ Result<Applied> Fsm::apply(uint64_t index, std::string_view bytes) {
           return done(store_.reap_tombstones(index, c.reap_up_to, touched));
         } else if constexpr (std::is_same_v<C, TxnCommand>) {
           return done(store_.txn(index, c.ops, c.now, touched));
+        } else if constexpr (std::is_same_v<C, ConnectCACommand>) {
+          return done(store_.ca_set(index, c.write, touched));
         } else if constexpr (std::is_same_v<C, ConfigEntryCommand>) {
           bool cas = c.op == ConfigEntryOp::upsert_cas || c.op == ConfigEntryOp::delete_cas;
           if (c.op == ConfigEntryOp::upsert || c.op == ConfigEntryOp::upsert_cas)

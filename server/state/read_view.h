@@ -85,6 +85,13 @@ class ReadView {
                                                                        const std::vector<std::string>& tags,
                                                                        bool passing_only) const;
 
+  // --- Connect CA (ca.cc); index: the CA table's, never 0 ---
+  // Roots without keys; an empty value before the CA exists.
+  Result<Indexed<api::CARoots>> ca_roots() const;
+  Result<Indexed<api::CAConfiguration>> ca_config() const;
+  // The private key of root `id` (PEM), for signing on the leader only.
+  Result<std::optional<std::string>> ca_root_key(const std::string& id) const;
+
   // --- config entries (config_entries.cc); index: the kind's (every write
   // or delete of the kind sets it), or with kind "" the table's; never 0 ---
   Result<Indexed<std::optional<api::ConfigEntry>>> config_entry_get(const std::string& kind,

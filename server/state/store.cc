@@ -162,6 +162,10 @@ Result<api::TxnResponse> Store::txn(uint64_t index, const std::vector<api::TxnOp
       +[](const api::TxnResponse& r) { return !r.errors.empty(); });
 }
 
+Result<bool> Store::ca_set(uint64_t index, const CaWrite& w, TouchSet& touched) {
+  return run<bool>(*db_, index, WallTime{}, touched, [&](Txn& t) { return state::ca_apply(t, w); });
+}
+
 Result<bool> Store::config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,
                                        TouchSet& touched) {
   return run<bool>(*db_, index, WallTime{}, touched,

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,19 @@
 #include "server/state/watch.h"
 
 namespace cairn::server::state {
+
+// One Connect CA write (server/state/ca.cc, fsm::ConnectCACommand): the
+// configuration, and when `roots` is set the whole roots list (each new
+// root's private key in `keys`, by root ID; keys of roots no longer listed
+// are deleted). With cas, it happens only when the stored configuration's
+// ModifyIndex equals cas_index (0: only when there is none).
+struct CaWrite {
+  api::CAConfiguration config;
+  std::optional<std::vector<api::CARoot>> roots;
+  std::map<std::string, std::string> keys;
+  bool cas = false;
+  uint64_t cas_index = 0;
+};
 
 struct StoreOptions {
   // fsync the WAL on every write. Off by default: see the durability contract.
@@ -111,6 +125,8 @@ class Store {
   // nothing but the index (the response then holds the errors, no results).
   // Err only for a storage failure or a stale index.
   Result<api::TxnResponse> txn(uint64_t index, const std::vector<api::TxnOp>& ops, WallTime now, TouchSet& touched);
+  // The Connect CA (ca.cc). Returns whether it happened (a lost CAS: false).
+  Result<bool> ca_set(uint64_t index, const CaWrite& w, TouchSet& touched);
   // Config entries (config_entries.cc). Upserts `entry` (its body already
   // normalized, api/config_entry.h) keeping CreateIndex; with cas, only when
   // the stored ModifyIndex equals cas_index (0: only when there is none).

@@ -64,6 +64,9 @@ Result<api::TxnResponse> txn_apply(Txn& t, const std::vector<api::TxnOp>& ops);
 // invalid_argument when an op writes.
 Result<api::TxnResponse> txn_read(const Reader& r, const std::vector<api::TxnOp>& ops);
 
+// --- ca.cc ---
+Result<bool> ca_apply(Txn& t, const CaWrite& w);
+
 // --- catalog_read.cc ---
 Result<std::optional<api::Node>> find_node(const Reader& r, const std::string& node);
 Result<std::optional<api::NodeService>> find_service(const Reader& r, const std::string& node,

@@ -38,7 +38,7 @@
 
 namespace cairn::server::state {
 
-enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries };
+enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca };
 
 struct WatchKey {
   enum class Kind : uint8_t { table, key, prefix, service };
@@ -91,6 +91,7 @@ std::vector<WatchKey> checks_in_state();                  // checks_in_state
 std::vector<WatchKey> sessions();                         // session_list
 std::vector<WatchKey> session(std::string id);            // session_get
 std::vector<WatchKey> node_sessions(std::string node);    // node_sessions
+std::vector<WatchKey> connect_ca();                       // ca_roots, ca_config (defined in ca.cc)
 // config_entry_get and config_entry_list of a kind: Key(config_entries, kind);
 // config_entry_list of every kind (kind ""): Table(config_entries). Defined
 // in config_entries.cc.

@@ -182,6 +182,33 @@ ConfigEntryApply sample(Tag<ConfigEntryApply>) { return {sample(Tag<ConfigEntry>
 auto fields_of(const ConfigEntryApply& v) { return std::tie(v.entry, v.cas, v.cas_index); }
 ConfigEntryDelete sample(Tag<ConfigEntryDelete>) { return {"service-splitter", "api", true, 4}; }
 auto fields_of(const ConfigEntryDelete& v) { return std::tie(v.kind, v.name, v.cas, v.cas_index); }
+CARoot sample(Tag<CARoot>) {
+  return {"aa:bb", "Cairn CA Primary Cert", 7, "01:02", "ext.td", "2026-01-01T00:00:00Z", "2036-01-01T00:00:00Z",
+          "-----BEGIN CERTIFICATE-----\nroot\n", {"cross"}, true, "ec", 256, {3, 4}};
+}
+CARoots sample(Tag<CARoots>) { return {"aa:bb", "11111111-2222-4333-8444-555555555555.consul", {sample(Tag<CARoot>{}), CARoot{}}}; }
+CAConfiguration sample(Tag<CAConfiguration>) {
+  CAConfiguration c;
+  c.cluster_id = "11111111-2222-4333-8444-555555555555";
+  c.config = {std::chrono::hours(24), "rsa", 4096, std::chrono::hours(1000), std::chrono::hours(100), 7, 3, "key", "cert"};
+  c.state = {{"k", "v"}};
+  c.force_without_cross_signing = true;
+  c.raft = {5, 6};
+  return c;
+}
+IssuedCert sample(Tag<IssuedCert>) {
+  return {"0a:0b", "cert", "key", "web", "spiffe://td/ns/default/dc/dc1/svc/web", "2026-01-01T00:00:00Z",
+          "2026-01-04T00:00:00Z", {8, 9}};
+}
+ConnectCARoots sample(Tag<ConnectCARoots>) { return {}; }
+auto fields_of(const ConnectCARoots&) { return std::tuple<>(); }
+ConnectCAConfigGet sample(Tag<ConnectCAConfigGet>) { return {}; }
+auto fields_of(const ConnectCAConfigGet&) { return std::tuple<>(); }
+ConnectCAConfigSet sample(Tag<ConnectCAConfigSet>) { return {sample(Tag<CAConfiguration>{})}; }
+auto fields_of(const ConnectCAConfigSet& v) { return std::tie(v.config); }
+ConnectCASign sample(Tag<ConnectCASign>) { return {"-----BEGIN CERTIFICATE REQUEST-----\n"}; }
+auto fields_of(const ConnectCASign& v) { return std::tie(v.csr); }
+
 
 QueryOptions sample_query_options() {
   return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1"};
