@@ -19,6 +19,7 @@
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
 #include "agent/http/intentions.h"
+#include "agent/coordinate_sync.h"
 #include "agent/local/local_agent.h"
 #include "agent/log_monitor.h"
 #include "agent/user_events.h"
@@ -136,6 +137,11 @@ struct Agent::Impl {
 
   // Local services and checks, anti-entropy (agent/local).
   std::unique_ptr<local::LocalAgent> local;
+  // Our network coordinate to the servers (coordinate_sync.h).
+  std::unique_ptr<AsioScheduler> coordinate_scheduler;
+  std::shared_ptr<CoordinateSync> coordinate_sync;
+  SeededRng coordinate_rng{random_seed()};
+  void start_coordinate_sync();
   std::function<Result<Config>()> reload_config;
   void start_local();
   void reload(std::function<void(Status)> done);
@@ -379,6 +385,7 @@ Status Agent::start(Runtime& runtime) {
     impl_->endpoints->leaf_cache = impl_->leaf_cache;
   }
   impl_->start_local();
+  impl_->start_coordinate_sync();
   impl_->monitor = std::make_unique<LogMonitor>();
   impl_->endpoints->monitor = impl_->monitor.get();
   impl_->add_metric_collectors();
@@ -461,6 +468,30 @@ void Agent::Impl::reload(std::function<void(Status)> done) {
   local->reload(*fresh, std::move(done));
 }
 
+// Our Vivaldi coordinate to the servers, on a strand of its own.
+void Agent::Impl::start_coordinate_sync() {
+  if (!gossip) return;
+  coordinate_scheduler = std::make_unique<AsioScheduler>(asio::make_strand(runtime->io()));
+  CoordinateSyncOptions o;
+  o.node = config.node_name;
+  CoordinateSyncDeps d;
+  d.rpc = rpc.get();
+  d.scheduler = coordinate_scheduler.get();
+  d.coordinate = [g = gossip]() -> std::optional<api::Coord> {
+    gossip::Coordinate c = g->coordinate();
+    api::Coord out;
+    out.vec.assign(c.vec.begin(), c.vec.end());
+    out.error = c.error;
+    out.adjustment = c.adjustment;
+    out.height = c.height;
+    return out;
+  };
+  d.cluster_size = [g = gossip] { return g->members().size(); };
+  d.uniform = [this](uint64_t n) { return coordinate_rng.uniform(n); };
+  coordinate_sync = CoordinateSync::make(std::move(o), std::move(d));
+  coordinate_sync->start();
+}
+
 // Local services and checks: the persisted API registrations and the
 // config's definitions, the check runner and anti-entropy, on one strand.
 void Agent::Impl::start_local() {
@@ -490,6 +521,7 @@ void Agent::shutdown(bool leave, std::function<void()> done) {
     if (impl_->cache) impl_->cache->stop();
     if (impl_->intentions) impl_->intentions->stop();
     if (impl_->leaf_cache) impl_->leaf_cache->stop();
+    if (impl_->coordinate_sync) impl_->coordinate_sync->stop();
     auto stop_gossip = [this, done = std::move(done)]() mutable {
       impl_->gossip->stop();
       done();

@@ -41,6 +41,13 @@ std::string to_json(const std::map<std::string, std::vector<std::string>>& servi
 // /v1/kv/<prefix>?keys: ["a", "b/"] (an empty list is [], never null).
 std::string to_json(const std::vector<std::string>& keys);
 
+// /v1/coordinate/nodes and /node/<n>: [{"Node", "Segment", "Coord":
+// {"Adjustment", "Error", "Height", "Vec"}}] (api/json_coordinate.cc).
+std::string to_json(const std::vector<CoordinateEntry>& entries);
+// PUT /v1/coordinate/update: one entry (checked by api::validate_coordinate).
+Result<CoordinateEntry> decode_coordinate_entry(std::string_view body);
+Result<std::vector<CoordinateEntry>> decode_coordinate_entries(std::string_view body);
+
 // /v1/txn: {"Results": [{"KV": ...} | {"Node": ...} | {"Service": ...} |
 // {"Check": ...}] or null, "Errors": [{"OpIndex", "What"}] or null}.
 std::string to_json(const TxnResponse& response);

@@ -61,6 +61,13 @@ struct QueryOptions {
   Duration max_wait{0};             // ?wait, jitter already applied; used when min_index > 0
   Consistency consistency = Consistency::leader;
   std::string token;                // X-Consul-Token (ACLs come later; carried now)
+  // ?near=<node> (the agent turns _agent into its own node name): results
+  // that list nodes — CatalogNodes, CatalogServiceNodes, HealthService,
+  // HealthChecks, HealthState — come sorted by the estimated round-trip time
+  // from that node's network coordinate (stable: ties keep the server's
+  // order; nodes without a coordinate go last); no sorting when the node has
+  // no coordinate, as in Consul.
+  std::string near;
 };
 
 // What the X-Consul-* headers report.
@@ -198,10 +205,22 @@ struct ConnectCAConfigGet {
   using Value = CAConfiguration;
 };
 
+// /v1/coordinate/nodes (every node's LAN coordinate, sorted by node) and
+// /v1/coordinate/node/<n> (empty when the node has none: HTTP 404). Blocking
+// on the coordinate table.
+struct CoordinateNodes {
+  using Value = std::vector<CoordinateEntry>;
+};
+struct CoordinateNode {
+  std::string node;
+  using Value = std::vector<CoordinateEntry>;
+};
+
 using Query = std::variant<KvGet, KvList, KvKeys, SessionGet, SessionList, SessionNode, CatalogNodes, CatalogServices,
                            CatalogServiceNodes, CatalogNodeServices, HealthNode, HealthChecks, HealthState,
                            HealthService, StatusLeader, StatusPeers, OperatorRaftConfiguration, TxnRead,
-                           SnapshotSave, ConfigEntryGet, ConfigEntryList, ConnectCARoots, ConnectCAConfigGet>;
+                           SnapshotSave, ConfigEntryGet, ConfigEntryList, ConnectCARoots, ConnectCAConfigGet,
+                           CoordinateNodes, CoordinateNode>;
 
 // ---- writes ----
 struct KvApply {  // returns whether the write happened (cas/lock may lose)
@@ -292,9 +311,19 @@ struct ConnectCASign {
   using Value = IssuedCert;
 };
 
+// PUT /v1/coordinate/update and the agents' periodic updates: entries of
+// nodes the catalog does not hold are skipped (as Consul's batch update
+// does). invalid_argument for an empty node or a coordinate that is not 8
+// finite dimensions.
+struct CoordinateUpdate {
+  std::vector<CoordinateEntry> entries;
+  using Value = bool;
+};
+
 using Write = std::variant<KvApply, SessionCreate, SessionDestroy, SessionRenew, CatalogRegister, CatalogDeregister,
                            OperatorRaftRemovePeer, OperatorRaftTransferLeader, Txn, SnapshotRestore,
-                           ConfigEntryApply, ConfigEntryDelete, ConnectCAConfigSet, ConnectCASign>;
+                           ConfigEntryApply, ConfigEntryDelete, ConnectCAConfigSet, ConnectCASign,
+                           CoordinateUpdate>;
 
 // ---- aligned result variants ----
 template <typename V>

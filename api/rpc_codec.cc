@@ -35,6 +35,7 @@ CAIRN_RPC_FIELDS(rpc::QueryOptions) {
   io(v.max_wait);
   io(v.consistency);
   io(v.token);
+  io(v.near);
 }
 CAIRN_RPC_FIELDS(rpc::WriteOptions) { io(v.token); }
 CAIRN_RPC_FIELDS(rpc::QueryMeta) {
@@ -110,6 +111,8 @@ CAIRN_RPC_FIELDS(rpc::ConfigEntryDelete) {
 }
 CAIRN_RPC_FIELDS(rpc::ConnectCAConfigSet) { io(v.config); }
 CAIRN_RPC_FIELDS(rpc::ConnectCASign) { io(v.csr); }
+CAIRN_RPC_FIELDS(rpc::CoordinateNode) { io(v.node); }
+CAIRN_RPC_FIELDS(rpc::CoordinateUpdate) { io(v.entries); }
 CAIRN_RPC_FIELDS(rpc::QueryCall) {
   io(v.options);
   io(v.query);

@@ -324,6 +324,23 @@ struct TxnResponse {
   friend bool operator==(const TxnResponse&, const TxnResponse&) = default;
 };
 
+// A Vivaldi network coordinate as Consul's API shows it (serf's
+// coordinate.Coordinate: "Vec", "Error", "Adjustment", "Height").
+struct Coord {
+  std::vector<double> vec;
+  double error = 0;
+  double adjustment = 0;
+  double height = 0;
+  friend bool operator==(const Coord&, const Coord&) = default;
+};
+// /v1/coordinate/nodes and /node/<n> ("Node", "Segment", "Coord").
+struct CoordinateEntry {
+  std::string node;
+  std::string segment;
+  Coord coord;
+  friend bool operator==(const CoordinateEntry&, const CoordinateEntry&) = default;
+};
+
 // A config entry (/v1/config, consul-api.md). `body` is the entry as
 // Consul's JSON object, normalized (Kind and Name included; CreateIndex and
 // ModifyIndex are not in it: they are the fields below, added on output).
@@ -337,6 +354,7 @@ struct ConfigEntry {
   uint64_t modify_index = 0;
   friend bool operator==(const ConfigEntry&, const ConfigEntry&) = default;
 };
+
 
 // ---- Connect CA (Consul's structs.CARoot, IndexedCARoots, CAConfiguration,
 // IssuedCert). Times are RFC 3339 text in UTC, as Go marshals time.Time.

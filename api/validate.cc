@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 namespace cairn::api {
 
@@ -123,6 +124,21 @@ Status prepare_register(RegisterRequest& req) {
 
 Status prepare_deregister(const DeregisterRequest& req) {
   if (req.node.empty()) return Error(errc::invalid_argument, "Must provide node");
+  return {};
+}
+
+Status validate_coordinate(const CoordinateEntry& e) {
+  if (e.node.empty()) return Error(errc::invalid_argument, "Node: required");
+  if (e.coord.vec.size() != kCoordinateDimensions)
+    return Error(errc::invalid_argument, "Coord.Vec: expected " + std::to_string(kCoordinateDimensions) +
+                                             " dimensions, got " + std::to_string(e.coord.vec.size()));
+  for (double x : e.coord.vec)
+    if (!std::isfinite(x)) return Error(errc::invalid_argument, "Coord.Vec: not a finite number");
+  if (!std::isfinite(e.coord.error) || e.coord.error < 0)
+    return Error(errc::invalid_argument, "Coord.Error: must be a finite number, not negative");
+  if (!std::isfinite(e.coord.adjustment)) return Error(errc::invalid_argument, "Coord.Adjustment: not a finite number");
+  if (!std::isfinite(e.coord.height) || e.coord.height < 0)
+    return Error(errc::invalid_argument, "Coord.Height: must be a finite number, not negative");
   return {};
 }
 

@@ -46,4 +46,10 @@ HealthCheck to_health_check(const CheckDefinition& c, const std::string& node);
 // The service's ID must be set (it defaults to its name).
 std::vector<HealthCheck> service_definition_checks(const ServiceDefinition& d, const std::string& node);
 
+// A coordinate update (/v1/coordinate/update): a node name, and a
+// coordinate of kCoordinateDimensions finite numbers with a finite error,
+// adjustment and height ("Coord.Vec: expected 8 dimensions, got 3").
+inline constexpr size_t kCoordinateDimensions = 8;
+Status validate_coordinate(const CoordinateEntry& e);
+
 }  // namespace cairn::api

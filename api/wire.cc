@@ -19,6 +19,8 @@ void put(ByteWriter& w, const CARoot& v) { put_any(w, v); }
 void put(ByteWriter& w, const std::vector<CARoot>& v) { put_any(w, v); }
 void put(ByteWriter& w, const CAConfiguration& v) { put_any(w, v); }
 void put(ByteWriter& w, const ConfigEntry& v) { put_any(w, v); }
+void put(ByteWriter& w, const CoordinateEntry& v) { put_any(w, v); }
+void put(ByteWriter& w, const std::vector<CoordinateEntry>& v) { put_any(w, v); }
 
 bool get(ByteReader& r, KVPair& v) { return get_any(r, v); }
 bool get(ByteReader& r, Node& v) { return get_any(r, v); }
@@ -30,6 +32,8 @@ bool get(ByteReader& r, CARoot& v) { return get_any(r, v); }
 bool get(ByteReader& r, std::vector<CARoot>& v) { return get_any(r, v); }
 bool get(ByteReader& r, CAConfiguration& v) { return get_any(r, v); }
 bool get(ByteReader& r, ConfigEntry& v) { return get_any(r, v); }
+bool get(ByteReader& r, CoordinateEntry& v) { return get_any(r, v); }
+bool get(ByteReader& r, std::vector<CoordinateEntry>& v) { return get_any(r, v); }
 bool get(ByteReader& r, RegisterRequest& v) {
   v.token.clear();
   return get_any(r, v);

@@ -26,6 +26,8 @@ void put(ByteWriter& w, const CARoot& v);
 void put(ByteWriter& w, const std::vector<CARoot>& v);
 void put(ByteWriter& w, const CAConfiguration& v);
 void put(ByteWriter& w, const ConfigEntry& v);
+void put(ByteWriter& w, const CoordinateEntry& v);
+void put(ByteWriter& w, const std::vector<CoordinateEntry>& v);
 
 // Each returns r.ok() after reading.
 bool get(ByteReader& r, KVPair& v);
@@ -40,5 +42,7 @@ bool get(ByteReader& r, CARoot& v);
 bool get(ByteReader& r, std::vector<CARoot>& v);
 bool get(ByteReader& r, CAConfiguration& v);
 bool get(ByteReader& r, ConfigEntry& v);
+bool get(ByteReader& r, CoordinateEntry& v);
+bool get(ByteReader& r, std::vector<CoordinateEntry>& v);
 
 }  // namespace cairn::api::wire

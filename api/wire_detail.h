@@ -222,6 +222,19 @@ void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, TxnRes
 }
 
 template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, Coord> {
+  io(v.vec);
+  io(v.error);
+  io(v.adjustment);
+  io(v.height);
+}
+template <typename IO, typename T>
+void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, CoordinateEntry> {
+  io(v.node);
+  io(v.segment);
+  io(v.coord);
+}
+template <typename IO, typename T>
 void fields(IO& io, T& v) requires std::is_same_v<std::remove_const_t<T>, ConfigEntry> {
   io(v.kind);
   io(v.name);
@@ -301,6 +314,7 @@ struct Put {
   void operator()(int v) { w.svarint(v); }
   void operator()(bool v) { w.boolean(v); }
   void operator()(Duration d) { w.svarint(d.count()); }
+  void operator()(double v) { w.f64(v); }
   template <typename T>
   void operator()(const std::optional<T>& v) {
     w.boolean(v.has_value());
@@ -357,6 +371,7 @@ struct Get {
   }
   void operator()(bool& v) { v = r.boolean(); }
   void operator()(Duration& d) { d = Duration(r.svarint()); }
+  void operator()(double& v) { v = r.f64(); }
   template <typename T>
   void operator()(std::optional<T>& v) {
     v.reset();

@@ -1,6 +1,12 @@
 // Handler::query: consistency modes, forwarding to the leader, blocking
 // queries parked on their watch keys, and the Raft status queries.
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <map>
+
 #include "api/config_entry.h"
+#include "gossip/vivaldi.h"
 #include "core/log.h"
 #include "raft/errc.h"
 #include "server/server_impl.h"
@@ -23,8 +29,75 @@ Result<ReadResult> indexed(Result<state::Indexed<T>> r) {
   return ReadResult{r->index, rpc::make_value<Q, rpc::QueryValue>(std::move(r->value))};
 }
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::optional<gossip::Coordinate> to_vivaldi(const api::Coord& c) {
+  gossip::Coordinate g;
+  if (c.vec.size() != g.vec.size()) return std::nullopt;
+  std::copy(c.vec.begin(), c.vec.end(), g.vec.begin());
+  g.error = c.error;
+  g.adjustment = c.adjustment;
+  g.height = c.height;
+  if (!g.valid()) return std::nullopt;
+  return g;
+}
+
+// ?near (QueryOptions::near): a stable sort by estimated RTT from the near
+// node's coordinate (gossip::estimate_rtt, serf's DistanceTo); nodes without
+// a coordinate go last in the order they had. Nothing moves when the near
+// node has no coordinate (Consul's sortNodesByDistanceFrom does the same).
+template <typename T, typename NodeOf>
+Status sort_near(const state::ReadView& v, const std::string& near, std::vector<T>& items, NodeOf node_of) {
+  if (items.size() < 2) return {};
+  CAIRN_TRY(auto all, v.coordinates());
+  std::map<std::string, gossip::Coordinate> coords;
+  for (const auto& e : all.value) {
+    if (!e.segment.empty()) continue;
+    if (auto g = to_vivaldi(e.coord)) coords.emplace(lower(e.node), *g);
+  }
+  auto from = coords.find(lower(near));
+  if (from == coords.end()) return {};
+  std::vector<std::pair<double, size_t>> keyed;
+  keyed.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto it = coords.find(lower(node_of(items[i])));
+    double d = it == coords.end() ? std::numeric_limits<double>::infinity()
+                                  : std::chrono::duration<double>(gossip::estimate_rtt(from->second, it->second)).count();
+    keyed.emplace_back(d, i);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<T> sorted;
+  sorted.reserve(items.size());
+  for (const auto& [d, i] : keyed) sorted.push_back(std::move(items[i]));
+  items = std::move(sorted);
+  return {};
+}
+
+Status apply_near(const state::ReadView& v, const std::string& near, rpc::QueryValue& value) {
+  if (near.empty()) return {};
+  return std::visit(
+      [&](auto& x) -> Status {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::vector<api::Node>>) {
+          return sort_near(v, near, x, [](const api::Node& n) { return n.node; });
+        } else if constexpr (std::is_same_v<T, std::vector<api::CatalogServiceEntry>>) {
+          return sort_near(v, near, x, [](const api::CatalogServiceEntry& e) { return e.node.node; });
+        } else if constexpr (std::is_same_v<T, std::vector<api::HealthServiceEntry>>) {
+          return sort_near(v, near, x, [](const api::HealthServiceEntry& e) { return e.node.node; });
+        } else if constexpr (std::is_same_v<T, std::vector<api::HealthCheck>>) {
+          return sort_near(v, near, x, [](const api::HealthCheck& c) { return c.node; });
+        } else {
+          return {};
+        }
+      },
+      value);
+}
+
 // One query at one consistent view.
-Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q) {
+Result<ReadResult> read_one(const state::ReadView& v, const rpc::Query& q) {
   return std::visit(
       Overloaded{
           [&](const rpc::KvGet& x) { return indexed<rpc::KvGet>(v.kv_get(x.key)); },
@@ -68,9 +141,17 @@ Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q) {
               if (Status st = api::check_config_entry_kind(x.kind); !st.ok()) return st.error();
             return indexed<rpc::ConfigEntryList>(v.config_entry_list(x.kind));
           },
+          [&](const rpc::CoordinateNodes&) { return indexed<rpc::CoordinateNodes>(v.coordinates()); },
+          [&](const rpc::CoordinateNode& x) { return indexed<rpc::CoordinateNode>(v.coordinate(x.node)); },
           [&](const auto&) -> Result<ReadResult> { return Error(errc::internal, "not a state query"); },
       },
       q);
+}
+
+Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q, const std::string& near) {
+  CAIRN_TRY(ReadResult r, read_one(v, q));
+  CAIRN_RETURN_IF_ERROR(apply_near(v, near, r.value));
+  return r;
 }
 
 // What a query watches (server/state/watch.h's table).
@@ -94,6 +175,8 @@ std::vector<state::WatchKey> watch_keys(const rpc::Query& q) {
           [](const rpc::ConnectCARoots&) { return watch_for::connect_ca(); },
           [](const rpc::ConnectCAConfigGet&) { return watch_for::connect_ca(); },
           [](const rpc::ConfigEntryGet& x) { return watch_for::config_entries(x.kind); },
+          [](const rpc::CoordinateNodes&) { return watch_for::coordinates(); },
+          [](const rpc::CoordinateNode&) { return watch_for::coordinates(); },
           [](const rpc::ConfigEntryList& x) { return watch_for::config_entries(x.kind); },
           [](const auto&) { return std::vector<state::WatchKey>{}; },
       },
@@ -213,7 +296,7 @@ void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
     // collect its waiters before this one is registered, so no wake-up is lost.
     std::lock_guard lock(watch_mu);
     if (w->finished) return;
-    r = read(s->read(), w->query);
+    r = read(s->read(), w->query, w->options.near);
     bool blocking = w->options.min_index > 0 && !w->expired;
     if (r.ok() && blocking && r->index <= w->options.min_index) {
       std::weak_ptr<Impl> weak = shared_from_this();

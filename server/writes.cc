@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "api/config_entry.h"
+#include "api/validate.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "raft/errc.h"
@@ -295,6 +296,11 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
             submit(c, std::move(*command), nullptr);
           },
           [&](const rpc::ConnectCASign& c) { ca_sign(c, std::move(done)); },
+          [&](const rpc::CoordinateUpdate& u) {
+            for (const auto& e : u.entries)
+              if (Status st = api::validate_coordinate(e); !st.ok()) return done(st.error());
+            submit(u, fsm::encode(fsm::CoordinateCommand{u.entries}), nullptr);
+          },
           [&](const rpc::OperatorRaftTransferLeader& t) {
             raft::NodeId to = raft::kNoNode;
             if (!t.id.empty()) {

@@ -1,7 +1,7 @@
 // /v1/catalog/*: register and deregister (PUT), datacenters, nodes, services,
 // service/<s>, node/<n> and node-services/<n> (GET), as Consul's
-// agent/catalog_endpoint.go answers them. ?near is accepted; coordinates do
-// not exist yet, so the server's order is kept.
+// agent/catalog_endpoint.go answers them. ?near=<node>|_agent sorts nodes by
+// estimated round-trip time (api::rpc::QueryOptions::near; the server sorts).
 #include <mutex>
 #include <set>
 

@@ -22,6 +22,7 @@ void register_endpoints(Router& router, EndpointContext& ctx) {
   register_config(router, ctx);
   register_intentions(router, ctx);
   register_connect_ca(router, ctx);
+  register_coordinate(router, ctx);
 }
 
 }  // namespace cairn::agent::http

@@ -104,5 +104,6 @@ void register_intentions(Router& router, EndpointContext& ctx);
 // connect_ca.cc: /v1/connect/ca/roots, /v1/connect/ca/configuration (GET,
 // PUT), /v1/agent/connect/ca/roots, /v1/agent/connect/ca/leaf/<service>.
 void register_connect_ca(Router& router, EndpointContext& ctx);
+void register_coordinate(Router& router, EndpointContext& ctx);  // coordinate.cc: /v1/coordinate/*
 
 }  // namespace cairn::agent::http

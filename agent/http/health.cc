@@ -1,7 +1,7 @@
 // /v1/health/node/<n>, checks/<service>, service/<service> (?tag repeated,
 // ?passing, ?node-meta, ?filter) and state/<state>, as Consul's
-// agent/health_endpoint.go answers them. ?near is accepted; coordinates do
-// not exist yet, so the server's order is kept.
+// agent/health_endpoint.go answers them. ?near=<node>|_agent sorts nodes by
+// estimated round-trip time (api::rpc::QueryOptions::near; the server sorts).
 #include <set>
 
 #include "agent/http/endpoints.h"

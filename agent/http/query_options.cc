@@ -44,6 +44,9 @@ Result<ReadParams> parse_read(const Request& req, const Config& config, Filterin
                           : consistent ? api::rpc::Consistency::consistent
                                        : api::rpc::Consistency::leader;
   p.options.token = request_token(req);
+  // ?near=_agent is this agent's own node (Consul's QuerySource).
+  if (auto near = req.query.get("near"); near && !near->empty())
+    p.options.near = *near == "_agent" ? config.node_name : *near;
   CAIRN_RETURN_IF_ERROR(check_datacenter(req, config));
   p.pretty = req.query.has("pretty");
   if (auto expr = req.query.get("filter"); filtering == Filtering::applied && expr && !expr->empty()) {

@@ -94,6 +94,7 @@ struct GossipNode::Impl : std::enable_shared_from_this<GossipNode::Impl> {
   std::vector<MemberInfo> member_snapshot;
   NodeCounters counters;
   Stats stats;
+  Coordinate coordinate_snapshot;
 
   Instant now() const { return SystemClock::instance().now(); }
 
@@ -371,6 +372,7 @@ void GossipNode::Impl::drain() {
   }
   std::lock_guard lock(mu);
   stats = core->stats();
+  coordinate_snapshot = core->coordinate();
 }
 
 void GossipNode::Impl::handle_key_query(const QueryRequest& q) {
@@ -525,6 +527,11 @@ void GossipNode::key_operation(KeyOp op, std::string key, std::function<void(Key
 std::vector<MemberInfo> GossipNode::members() const {
   std::lock_guard lock(impl_->mu);
   return impl_->member_snapshot;
+}
+
+Coordinate GossipNode::coordinate() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->coordinate_snapshot;
 }
 
 NodeCounters GossipNode::counters() const {

@@ -95,6 +95,9 @@ class GossipNode {
   void key_operation(KeyOp op, std::string key, std::function<void(KeyOpResult)> done);
 
   std::vector<MemberInfo> members() const;
+  // Our own Vivaldi coordinate (what the agent sends to the servers for
+  // /v1/coordinate and ?near), as of the last packet or tick.
+  Coordinate coordinate() const;
   NodeCounters counters() const;
   Stats core_stats() const;
 

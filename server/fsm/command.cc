@@ -105,6 +105,13 @@ std::string encode(const ConfigEntryCommand& c) {
   return out;
 }
 
+std::string encode(const CoordinateCommand& c) {
+  std::string out = header(CommandType::coordinate_batch);
+  ByteWriter w(&out);
+  api::wire::put(w, c.entries);
+  return out;
+}
+
 Result<Command> decode(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t raw_type = r.u8();
@@ -192,6 +199,11 @@ Result<Command> decode(std::string_view bytes) {
       c.cas_index = r.varint();
       api::wire::get(r, c.entry);
       return finish(std::move(c), "config entry");
+    }
+    case CommandType::coordinate_batch: {
+      CoordinateCommand c;
+      api::wire::get(r, c.entries);
+      return finish(std::move(c), "coordinates");
     }
     case CommandType::restore:
       return Command{RestoreCommand{std::string(bytes.substr(2))}};

@@ -1,7 +1,7 @@
 // Raft commands of the server's state machine: a type byte, a format
 // version byte, then the payload (core/codec.h). Type numbers are Consul's
 // structs.MessageType, so logs and tooling line up:
-//   0 register  1 deregister  2 kvs  3 session  5 tombstone  8 txn
+//   0 register  1 deregister  2 kvs  3 session  5 tombstone  6 coordinates  8 txn
 //   13 connect CA (Consul's ConnectCARequestType)
 //   22 config entry (Consul's ConfigEntryRequestType)
 // and one of Cairn's own, 127 restore (Consul restores through Raft's
@@ -36,6 +36,7 @@ enum class CommandType : uint8_t {
   kvs = 2,
   session = 3,
   tombstone = 5,
+  coordinate_batch = 6,
   txn = 8,
   connect_ca = 13,
   config_entry = 22,
@@ -91,13 +92,17 @@ struct ConfigEntryCommand {
   api::ConfigEntry entry;
   uint64_t cas_index = 0;
 };
+// Network coordinates of nodes (Consul's CoordinateBatchUpdateType).
+struct CoordinateCommand {
+  std::vector<api::CoordinateEntry> entries;
+};
 // A command of a type this build does not know, flagged ignorable.
 struct IgnoredCommand {
   uint8_t type = 0;
 };
 
 using Command = std::variant<RegisterCommand, DeregisterCommand, KvCommand, SessionCommand, TombstoneCommand,
-                             TxnCommand, RestoreCommand, ConnectCACommand, ConfigEntryCommand, IgnoredCommand>;
+                             TxnCommand, RestoreCommand, ConnectCACommand, ConfigEntryCommand, CoordinateCommand, IgnoredCommand>;
 
 std::string encode(const RegisterCommand& c);
 std::string encode(const DeregisterCommand& c);
@@ -108,6 +113,7 @@ std::string encode(const TxnCommand& c);
 std::string encode(const RestoreCommand& c);
 std::string encode(const ConnectCACommand& c);
 std::string encode(const ConfigEntryCommand& c);
+std::string encode(const CoordinateCommand& c);
 
 // errc::invalid_argument for bytes that do not decode (truncated, trailing
 // bytes, bad enum values); errc::not_supported-style failures — an unknown

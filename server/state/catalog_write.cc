@@ -8,6 +8,7 @@
 // instance of a service goes, its index is dropped and the catalog records
 // that moment as the "extinction" index.
 #include "api/validate.h"
+#include "server/state/coordinates.h"
 #include "server/state/keys.h"
 #include "server/state/tables.h"
 
@@ -187,6 +188,7 @@ Status delete_node(Txn& t, const std::string& node) {
   CAIRN_TRY(auto checks, checks_of_node(t, node));
   for (const auto& c : checks) CAIRN_RETURN_IF_ERROR(delete_check(t, node, c.check_id));
   CAIRN_RETURN_IF_ERROR(invalidate_node_sessions(t, node));
+  CAIRN_RETURN_IF_ERROR(coordinates_delete_node(t, node));
   if (!existing->id.empty()) t.del(kNodeIds, key::node_id(existing->id));
   t.del(kNodes, key::node(node));
   t.bump(IndexTable::nodes);

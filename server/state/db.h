@@ -40,12 +40,13 @@ enum Cf : size_t {
   kNodeIds,
   kConfigEntries,  // config entries by (kind, name) (config_entries.cc)
   kConnectCa,  // the Connect CA: configuration, roots, root keys (ca.cc)
+  kCoordinates,    // network coordinates by (node, segment) (coordinates.cc)
   kCfCount,
 };
 extern const char* const kCfNames[kCfCount];
 
 // Tables with an index in the meta CF ("index/<name>").
-enum class IndexTable : uint8_t { nodes, services, checks, kv, tombstones, sessions, connect_ca };
+enum class IndexTable : uint8_t { nodes, services, checks, kv, tombstones, sessions, connect_ca, coordinates };
 
 std::string table_index_key(IndexTable t);
 std::string service_index_key(std::string_view service);

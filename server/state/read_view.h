@@ -99,6 +99,12 @@ class ReadView {
   // Sorted by kind, then case-folded name; kind "": every kind.
   Result<Indexed<std::vector<api::ConfigEntry>>> config_entry_list(const std::string& kind) const;
 
+  // --- network coordinates (coordinates.cc); index: the table's, never 0 ---
+  // Every node's, sorted by case-folded node then segment.
+  Result<Indexed<std::vector<api::CoordinateEntry>>> coordinates() const;
+  // One node's (one per segment; empty when it has none).
+  Result<Indexed<std::vector<api::CoordinateEntry>>> coordinate(const std::string& node) const;
+
   // --- /v1/txn with get/check verbs only (invalid_argument for a write verb) ---
   Result<api::TxnResponse> txn(const std::vector<api::TxnOp>& ops) const;
 

@@ -6,6 +6,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include "server/state/config_entries.h"
+#include "server/state/coordinates.h"
 #include "server/state/db.h"
 #include "server/state/tables.h"
 
@@ -164,6 +165,11 @@ Result<api::TxnResponse> Store::txn(uint64_t index, const std::vector<api::TxnOp
 
 Result<bool> Store::ca_set(uint64_t index, const CaWrite& w, TouchSet& touched) {
   return run<bool>(*db_, index, WallTime{}, touched, [&](Txn& t) { return state::ca_apply(t, w); });
+}
+
+Result<bool> Store::coordinate_update(uint64_t index, const std::vector<api::CoordinateEntry>& entries,
+                                      TouchSet& touched) {
+  return run<bool>(*db_, index, WallTime{}, touched, [&](Txn& t) { return state::coordinate_update(t, entries); });
 }
 
 Result<bool> Store::config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,

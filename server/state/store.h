@@ -132,6 +132,10 @@ class Store {
   // the stored ModifyIndex equals cas_index (0: only when there is none).
   // Refuses (invalid_argument) a write that breaks the rules across entries
   // (api::check_config_entry_graph). Returns whether it happened.
+  // Network coordinates (coordinates.cc): writes the entries of nodes the
+  // catalog holds, skips the others; whether anything was written.
+  Result<bool> coordinate_update(uint64_t index, const std::vector<api::CoordinateEntry>& entries,
+                                 TouchSet& touched);
   Result<bool> config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,
                                   TouchSet& touched);
   // Deletes (kind, name); a missing entry is a no-op that returns true

@@ -38,7 +38,7 @@
 
 namespace cairn::server::state {
 
-enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca };
+enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca, coordinates };
 
 struct WatchKey {
   enum class Kind : uint8_t { table, key, prefix, service };
@@ -96,6 +96,7 @@ std::vector<WatchKey> connect_ca();                       // ca_roots, ca_config
 // config_entry_list of every kind (kind ""): Table(config_entries). Defined
 // in config_entries.cc.
 std::vector<WatchKey> config_entries(std::string kind);
+std::vector<WatchKey> coordinates();                      // coordinate_nodes, coordinate_node (coordinates.cc)
 }  // namespace watch_for
 
 class WatchRegistry {

@@ -209,9 +209,18 @@ auto fields_of(const ConnectCAConfigSet& v) { return std::tie(v.config); }
 ConnectCASign sample(Tag<ConnectCASign>) { return {"-----BEGIN CERTIFICATE REQUEST-----\n"}; }
 auto fields_of(const ConnectCASign& v) { return std::tie(v.csr); }
 
+CoordinateEntry sample(Tag<CoordinateEntry>) {
+  return {"n1", "", Coord{{0.001, -0.5, 1e-9, 0, 0, 0, 0, 2.5}, 0.25, -1e-4, 1e-5}};
+}
+CoordinateNodes sample(Tag<CoordinateNodes>) { return {}; }
+auto fields_of(const CoordinateNodes&) { return std::tuple<>(); }
+CoordinateNode sample(Tag<CoordinateNode>) { return {"n1"}; }
+auto fields_of(const CoordinateNode& v) { return std::tie(v.node); }
+CoordinateUpdate sample(Tag<CoordinateUpdate>) { return {{sample(Tag<CoordinateEntry>{})}}; }
+auto fields_of(const CoordinateUpdate& v) { return std::tie(v.entries); }
 
 QueryOptions sample_query_options() {
-  return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1"};
+  return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1", "node-near"};
 }
 
 Request round_trip(const Request& in) {
@@ -238,6 +247,7 @@ void check_query() {
   EXPECT_EQ(call.options.max_wait, sample_query_options().max_wait);
   EXPECT_EQ(call.options.consistency, Consistency::stale);
   EXPECT_EQ(call.options.token, "token-1");
+  EXPECT_EQ(call.options.near, "node-near");
   ASSERT_EQ(call.query.index(), I);
   EXPECT_TRUE(fields_of(std::get<I>(call.query)) == fields_of(std::get<I>(std::get<QueryCall>(in.call).query)));
 
@@ -365,10 +375,11 @@ TEST(RpcCodec, UnknownVersionKindTypeAndTagAreNamed) {
   std::string kind = q;
   kind[9] = 5;
   EXPECT_NE(detail_of(decode_request(kind)).find("unknown kind"), std::string::npos);
-  // Header 9 bytes, kind 1, options: min_index 1, max_wait 1, consistency 1, token 1 -> the query index at 14.
+  // Header 9 bytes, kind 1, options: min_index 1, max_wait 1, consistency 1, token 1, near 1 -> the query
+  // index at 15.
   std::string type = q;
-  ASSERT_EQ(type[14], 0);
-  type[14] = static_cast<char>(std::variant_size_v<Query>);
+  ASSERT_EQ(type[15], 0);
+  type[15] = static_cast<char>(std::variant_size_v<Query>);
   EXPECT_NE(detail_of(decode_request(type)).find("unknown query type"), std::string::npos);
   std::string w = encode(Request{1, WriteCall{{}, Write(SessionDestroy{"s"})}});
   w[11] = static_cast<char>(std::variant_size_v<Write>);  // header 9, kind 1, token 1

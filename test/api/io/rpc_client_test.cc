@@ -10,7 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(RpcClientDeadline, AnOrdinaryCallGetsTheCallTimeout) {
-  EXPECT_EQ(RpcClient::deadline_for(rpc::QueryOptions{0, 5min, rpc::Consistency::leader, ""}, 30s), 30s);
+  EXPECT_EQ(RpcClient::deadline_for(rpc::QueryOptions{0, 5min, rpc::Consistency::leader, "", ""}, 30s), 30s);
 }
 
 TEST(RpcClientDeadline, ABlockingQueryGetsItsWaitPlusJitterPlusAMargin) {

@@ -265,7 +265,7 @@ TEST_F(RpcTest, ManyConcurrentRequestsOnOneConnectionAreAnsweredOutOfOrder) {
 TEST_F(RpcTest, ABlockingRequestDoesNotDelayAFastOne) {
   auto& h = handlers_.emplace_back();
   auto& c = client({addr(listen(h))});
-  auto slow = get_async(c, "park/slow", QueryOptions{5, 10min, r::Consistency::leader, ""});
+  auto slow = get_async(c, "park/slow", QueryOptions{5, 10min, r::Consistency::leader, "", ""});
   ASSERT_TRUE(h.wait_parked(1));
   EXPECT_EQ(value_of(get(c, "fast")), "fast");
   EXPECT_FALSE(slow.ready(0s));
@@ -478,7 +478,7 @@ TEST_F(RpcTest, IdleDeadlineWaitsForRequestsInFlight) {
   asio::ip::tcp::socket s(io);
   s.connect({asio::ip::make_address("127.0.0.1"), l.port()});
   // The protocol byte and the request in one write: the request is read at once.
-  r::Request request{1, r::QueryCall{QueryOptions{9, 10min, r::Consistency::leader, ""}, r::KvGet{"park/long"}}};
+  r::Request request{1, r::QueryCall{QueryOptions{9, 10min, r::Consistency::leader, "", ""}, r::KvGet{"park/long"}}};
   std::string frame = r::encode(request);
   uint32_t n = static_cast<uint32_t>(frame.size());
   std::string bytes{static_cast<char>(r::kProtocolRpc), static_cast<char>(n >> 24), static_cast<char>(n >> 16),
