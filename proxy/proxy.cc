@@ -25,12 +25,12 @@ namespace {
 
 struct Counters {
   std::atomic<uint64_t> connections{0}, active{0}, bytes_in{0}, bytes_out{0}, handshake_failures{0},
-      authz_denials{0}, connect_failures{0}, identity_mismatches{0}, rejected{0};
+      authz_denials{0}, connect_failures{0}, identity_mismatches{0}, rejected{0}, resumed{0};
 
   DirectionStats load() const {
     auto l = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
     return {l(connections),      l(active),           l(bytes_in),           l(bytes_out), l(handshake_failures),
-            l(authz_denials),    l(connect_failures), l(identity_mismatches), l(rejected)};
+            l(authz_denials),    l(connect_failures), l(identity_mismatches), l(rejected), l(resumed)};
   }
 };
 
@@ -272,6 +272,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
       c->close();
       co_return;
     }
+    if (c->down->resumed()) bump(k.resumed);
     if (!co_await self.route_inbound(c)) co_return;
     co_await relay(c, self.config.idle_timeout);
   }
@@ -352,7 +353,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
       auto ctx = self.current_contexts();
       c->arm(self.config.handshake_timeout, false);
       std::string why = "no certificates";
-      bool ok = ctx && c->up->start_tls(ctx, false);
+      bool ok = ctx && c->up->start_tls(ctx, false, target);
       if (ok) ok = co_await c->up->handshake(why);
       c->disarm();
       if (!ok) {
@@ -374,6 +375,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
         if (c->closed) co_return;
         continue;
       }
+      if (c->up->resumed()) bump(k.resumed);
       connected = true;
     }
     if (!connected) {
@@ -468,7 +470,12 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
       auto [ec] = co_await self->trim_timer->async_wait(kTuple);
       if (ec) co_return;
       uint64_t closed = self->closed_total.load(std::memory_order_relaxed);
-      if (closed - seen >= 64) malloc_trim(0);
+      if (closed - seen >= 64) {
+        auto t0 = std::chrono::steady_clock::now();
+        malloc_trim(0);
+        log::debug("proxy", "malloc_trim took {} us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                                          std::chrono::steady_clock::now() - t0).count());
+      }
       seen = closed;
     }
   }
@@ -510,6 +517,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
       add("cairn.proxy.connect_failures", *labels, dir, k.connect_failures);
       add("cairn.proxy.identity_mismatches", *labels, dir, k.identity_mismatches);
       add("cairn.proxy.rejected_connections", *labels, dir, k.rejected);
+      add("cairn.proxy.resumed_handshakes", *labels, dir, k.resumed);
       metrics::set_gauge("cairn.proxy.active_connections", static_cast<double>(k.active), *labels);
     }
   }

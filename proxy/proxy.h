@@ -76,6 +76,7 @@ struct DirectionStats {
   uint64_t connect_failures = 0;     // outbound: to instances; inbound: to the local service
   uint64_t identity_mismatches = 0;  // outbound: peer is not the destination service
   uint64_t rejected = 0;             // over max_connections
+  uint64_t resumed = 0;              // TLS handshakes that resumed a session
 };
 struct ProxyStats {
   DirectionStats inbound, outbound;

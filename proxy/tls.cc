@@ -57,6 +57,20 @@ std::string uri_san(X509* cert) {
   return found;
 }
 
+// A client session (a ticket) arrived: keep it under the leg's key.
+int keep_session(SSL* ssl, SSL_SESSION* session) {
+  auto* leg_key = static_cast<const std::string*>(SSL_get_app_data(ssl));
+  auto* impl = static_cast<TlsContexts::Impl*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  if (!leg_key || leg_key->empty() || !impl) return 0;
+  std::lock_guard l(impl->sessions_mu);
+  auto [it, fresh] = impl->sessions.try_emplace(*leg_key, session);
+  if (!fresh) {
+    SSL_SESSION_free(it->second);
+    it->second = session;
+  }
+  return 1;  // we own the reference now
+}
+
 // Both sides: TLS 1.3 only, our leaf, the bundle as the only trust anchors,
 // peer verification. AES-128-GCM first: both ends are ours, and it is the
 // cheapest suite on CPUs with AES-NI.
@@ -85,14 +99,22 @@ Status setup(SSL_CTX* ctx, const std::vector<X509Ptr>& chain, EVP_PKEY* key, con
   }
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   for (const auto& r : roots) X509_STORE_add_cert(store, r.get());
+  // Resumption (TLS 1.3 tickets, stateless on the server): a resumed
+  // connection skips the certificate signatures, most of a handshake's CPU.
+  // Safe here because tickets die with the contexts — every new leaf or
+  // bundle makes new contexts, whose fresh ticket keys refuse old tickets —
+  // and last 5 minutes at most; the caller's identity comes from the session
+  // and is authorized on every connection all the same.
+  SSL_CTX_set_timeout(ctx, 300);
   if (server) {
-    // No tickets, no cache: every connection proves its certificate afresh
-    // against the current roots (a resumed session would skip that).
-    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_num_tickets(ctx, 1);
+    static const unsigned char kSessionContext[] = "cairn-proxy";
+    SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   } else {
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, keep_session);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   }
   return {};
@@ -121,6 +143,7 @@ Result<std::shared_ptr<const TlsContexts>> TlsContexts::make(const LeafCertifica
   impl->identity = *id;
   impl->server = SSL_CTX_new(TLS_server_method());
   impl->client = SSL_CTX_new(TLS_client_method());
+  if (impl->client) SSL_CTX_set_app_data(impl->client, impl.get());
   Status s = (impl->server && impl->client) ? setup(impl->server, chain, key, roots, true)
                                             : Status(Error(errc::internal, "SSL_CTX_new: " + openssl_error()));
   if (s) s = setup(impl->client, chain, key, roots, false);
@@ -218,10 +241,17 @@ Leg::~Leg() {
   if (ssl_) SSL_free(ssl_);
 }
 
-bool Leg::start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server) {
+bool Leg::start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server, const std::string& session_key) {
   ctx_ = ctx;
   ssl_ = SSL_new(server ? ctx->impl().server : ctx->impl().client);
   if (!ssl_) return false;
+  if (!server && !session_key.empty()) {
+    session_key_ = session_key;
+    SSL_set_app_data(ssl_, &session_key_);
+    auto& impl = ctx->impl();
+    std::lock_guard l(impl.sessions_mu);
+    if (auto it = impl.sessions.find(session_key); it != impl.sessions.end()) SSL_set_session(ssl_, it->second);
+  }
   error_code ec;
   socket_.non_blocking(true, ec);
   BIO* in = BIO_new(in_method());

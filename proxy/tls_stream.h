@@ -27,8 +27,10 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/io/pch.h"
 #include "proxy/tls.h"
@@ -39,7 +41,13 @@ struct TlsContexts::Impl {
   SSL_CTX* server = nullptr;
   SSL_CTX* client = nullptr;
   SpiffeId identity;
+  // Client sessions for resumption, by upstream instance ("addr:port"). They
+  // live and die with these contexts: a new leaf or bundle starts empty, and
+  // the new server context's ticket keys refuse the old tickets.
+  std::mutex sessions_mu;
+  std::unordered_map<std::string, SSL_SESSION*> sessions;
   ~Impl() {
+    for (auto& [k, s] : sessions) SSL_SESSION_free(s);
     if (server) SSL_CTX_free(server);
     if (client) SSL_CTX_free(client);
   }
@@ -58,8 +66,11 @@ class Leg {
   tcp::socket& socket() { return socket_; }
   bool is_tls() const { return ssl_ != nullptr; }
 
-  // Wraps the connected socket in TLS (server or client side of `ctx`).
-  bool start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server);
+  // Wraps the connected socket in TLS (server or client side of `ctx`). A
+  // client with a session_key resumes the session it last had under that
+  // key (with these contexts), and keeps the new one.
+  bool start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server, const std::string& session_key = {});
+  bool resumed() const { return ssl_ && SSL_session_reused(ssl_) == 1; }
   // Runs the handshake; the caller's deadline closes the socket to end it.
   // On failure `why` says what OpenSSL said (e.g. "certificate has expired").
   boost::asio::awaitable<bool> handshake(std::string& why);
@@ -110,6 +121,7 @@ class Leg {
  public:  // the read BIO's callbacks (tls.cc)
   static int bio_read(BIO* b, char* out, size_t len, size_t* got);
   static long bio_ctrl(BIO* b, int cmd, long num, void* ptr);
+  std::string session_key_;
 };
 
 // A read buffer from a per-thread pool, held only while data moves.

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "core/io/runtime.h"
+#include "core/log.h"
 #include "proxy/proxy.h"
 
 using namespace cairn;
@@ -48,6 +49,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   try {
+    if (const char* level = std::getenv("CAIRN_LOG_LEVEL")) {
+      auto l = log::parse_level(level);
+      if (!l) throw std::runtime_error("CAIRN_LOG_LEVEL: " + l.error().detail());
+      log::configure(*l, false);
+    }
     auto j = nlohmann::json::parse(slurp(argv[1]));
     auto config = parse_config_json(j.value("proxy", nlohmann::json::object()).dump());
     if (!config) throw std::runtime_error(config.error().detail());

@@ -367,6 +367,35 @@ TEST_F(ProxyPair, RevokingAnAllowClosesExistingConnectionsAndRefusesNewOnes) {
   ::close(d);
 }
 
+TEST_F(ProxyPair, ResumedConnectionsAreStillAuthorizedEachTime) {
+  Backend echo(Backend::echo, "api");
+  auto& api = api_proxy(echo.port());
+  auto& web = web_proxy({at(api.inbound_port())});
+  for (int i = 0; i < 2; ++i) {
+    int fd = connect_to(web.upstream_port("api"));
+    EXPECT_TRUE(echo_round_trip(fd, "hello " + std::to_string(i)));
+    ::close(fd);
+  }
+  EXPECT_EQ(web.stats().outbound.resumed, 1u);  // the second one, from the first one's ticket
+  EXPECT_EQ(api.stats().inbound.resumed, 1u);
+  ASSERT_TRUE(test::eventually([&] { return api.stats().inbound.active == 0; }, 10s));  // no revocation to count
+  api_authz_->set_rules({{"web", false}}, false);
+  int fd = connect_to(web.upstream_port("api"));
+  send_all(fd, "denied even when resumed");
+  EXPECT_TRUE(closed_by_peer(fd));
+  ::close(fd);
+  EXPECT_EQ(web.stats().outbound.resumed, 2u);
+  EXPECT_EQ(api.stats().inbound.authz_denials, 1u);
+  // New certificates: new contexts, old tickets refused, a full handshake.
+  api_authz_->set_rules({{"web", true}}, false);
+  auto web2 = MeshCerts::leaf(ca_, MeshCerts::spiffe("web"));
+  ASSERT_TRUE(web.set_leaf({web2.cert_pem, web2.key_pem}).ok());
+  fd = connect_to(web.upstream_port("api"));
+  EXPECT_TRUE(echo_round_trip(fd, "fresh"));
+  ::close(fd);
+  EXPECT_EQ(web.stats().outbound.resumed, 2u);
+}
+
 TEST_F(ProxyPair, AnUnhealthyInstanceIsSkipped) {
   Backend echo(Backend::echo, "api");
   auto& api = api_proxy(echo.port());
