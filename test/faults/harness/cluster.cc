@@ -153,10 +153,11 @@ std::optional<int> Cluster::unexpected_exit(int i) {
   return n.process->exit_status();
 }
 
-std::string Cluster::leader_seen_by(int i) {
+std::string Cluster::leader_seen_by(int i, bool* failed) {
   auto addr = api::HttpAddress::parse(nodes_[i].http);
   if (!addr.ok()) return "";
   auto r = api::HttpClient(*addr).request("GET", "/v1/status/leader", "", 2s);
+  if (failed) *failed = r.ok() && r->status >= 500 && r->body.rfind("server failed", 0) == 0;
   if (!r.ok() || r->status != 200) return "";
   auto j = nlohmann::json::parse(r->body, nullptr, false);
   return j.is_string() ? j.get<std::string>() : "";
@@ -167,8 +168,10 @@ int Cluster::leader() {
   int asked = 0;
   for (int i = 0; i < options_.servers; ++i) {
     if (!running(i) || nodes_[i].paused) continue;
+    bool failed = false;
+    std::string l = leader_seen_by(i, &failed);
+    if (failed) continue;
     ++asked;
-    std::string l = leader_seen_by(i);
     if (l.empty()) return -1;
     ++votes[l];
   }
@@ -180,6 +183,13 @@ int Cluster::leader() {
     if (match) return i;
   }
   return -1;
+}
+
+bool Cluster::storage_failed(int i) {
+  if (!is_server(i) || !running(i) || nodes_[i].paused) return false;
+  bool failed = false;
+  leader_seen_by(i, &failed);
+  return failed;
 }
 
 int Cluster::wait_leader(Duration timeout) {

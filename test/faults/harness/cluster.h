@@ -51,8 +51,11 @@ class Cluster {
   // The exit status of a node that exited on its own (not by kill9), once.
   std::optional<int> unexpected_exit(int i);
 
-  // The leader as the running, unpaused servers agree on it, or -1.
+  // The leader as the running, unpaused, not failed servers agree on it, or -1.
   int leader();
+  // Whether server i answers that it stopped applying the Raft log after a
+  // storage failure ("server failed: ..."): it stays so until restarted.
+  bool storage_failed(int i);
   int wait_leader(Duration timeout);
 
   // Fills / frees the tmpfs data dir of options.tmpfs_server.
@@ -70,7 +73,7 @@ class Cluster {
     bool started_once = false;
   };
   std::vector<std::string> args_for(int i);
-  std::string leader_seen_by(int i);
+  std::string leader_seen_by(int i, bool* failed = nullptr);
 
   ClusterOptions options_;
   std::vector<Node> nodes_;

@@ -136,6 +136,12 @@ bool tmpfs_available(const std::string& work, std::string* why) {
   return ok;
 }
 
+std::string last_log_line(const std::string& path) {
+  std::string text = read_file(path);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
 int run(const Args& args) {
   RunClock clock;
   Log log(clock);
@@ -211,6 +217,8 @@ int run(const Args& args) {
 
   int verdict = 0;
   std::vector<std::string> failures, liveness;
+  // Behaviour worth knowing that the run does not fail on (docs/reliability.md says why).
+  std::vector<std::string> findings;
   std::string err;
   if (!cluster->start_all(&err)) {
     log("setup failed: " + err);
@@ -298,11 +306,23 @@ int run(const Args& args) {
         break;
       case FaultKind::disk_full:
         if (disk_filled) cluster->free_disk();
-        if (!cluster->running(live.node)) {
+        if (cluster->storage_failed(live.node)) {
+          // It stopped applying the Raft log on the write error and stays so
+          // until restarted (server/state: "the caller must stop applying").
+          std::string line = "disk-full at t=" + std::to_string(f.start_ms / 1000) + "s: " + names[live.node] +
+                             " stopped applying the Raft log and stays failed after space is freed; restarted";
+          log(line);
+          findings.push_back(line);
+          cluster->kill9(live.node);
+          if (!cluster->start(live.node, &err)) failures.push_back("restart after disk-full failed: " + err);
+        } else if (!cluster->running(live.node)) {
           // Stopping on a full disk is allowed (nothing half-written); it must come back.
           auto st = cluster->unexpected_exit(live.node);
+          std::string last = last_log_line(cluster->log_path(live.node));
           log(names[live.node] + " stopped on the full disk (status " + (st ? std::to_string(*st) : "?") +
-              "); restarting it");
+              ", last log line: " + last + "); restarting it");
+          findings.push_back("disk-full at t=" + std::to_string(f.start_ms / 1000) + "s: " + names[live.node] +
+                             " exited with status " + (st ? std::to_string(*st) : "?") + ": " + last);
           if (!cluster->start(live.node, &err)) failures.push_back("restart after disk-full failed: " + err);
         }
         break;
@@ -326,6 +346,13 @@ int run(const Args& args) {
   for (int i = 0; i < cluster->size(); ++i) {
     if (cluster->paused(i)) cluster->resume(i);
     if (!cluster->running(i) && !cluster->start(i, &err)) failures.push_back("final restart failed: " + err);
+  }
+  for (int i = 0; i < cluster->servers(); ++i) {
+    if (cluster->storage_failed(i)) {
+      findings.push_back(names[i] + " was failed (stopped applying the Raft log) at the end; restarted");
+      cluster->kill9(i);
+      if (!cluster->start(i, &err)) failures.push_back("final restart failed: " + err);
+    }
   }
   int leader = cluster->wait_leader(120s);
   if (leader < 0) {
@@ -361,6 +388,7 @@ int run(const Args& args) {
   for (const auto& p : durability) std::printf("  %s\n", p.c_str());
   std::printf("catalog convergence: %s\n", catalog.empty() ? "ok" : "FAILED");
   for (const auto& p : catalog) std::printf("  %s\n", p.c_str());
+  for (const auto& p : findings) std::printf("FINDING %s\n", p.c_str());
   for (const auto& p : failures) std::printf("FAILED %s\n", p.c_str());
   for (const auto& p : liveness) std::printf("LIVENESS %s\n", p.c_str());
 
