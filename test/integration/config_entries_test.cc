@@ -10,8 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "api/io/http_client.h"
-#include "test/support/process.h"
+#include "test/support/agents.h"
 
 namespace cairn::test {
 namespace {
@@ -19,61 +18,14 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-struct Agent {
-  std::unique_ptr<Process> process;
-  std::string http;
-};
+using Agent = AgentProcess;
 
-class ConfigEntriesTest : public ::testing::Test {
+class ConfigEntriesTest : public AgentsFixture {
  protected:
-  Agent& start(const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> args{cairn_binary(), "agent", "-node", name, "-bind", "127.0.0.1",
-                                  "-serf-lan-port", "0", "-http-port", "0", "-server-port", "0", "-dns-port", "-1"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    agents_.push_back(Agent{std::make_unique<Process>(args, dir_.file(name + ".log")), {}});
-    Agent& a = agents_.back();
-    a.http = a.process->wait_for_log("Started HTTP server on (\\S+) ", 20s).value_or("");
-    EXPECT_FALSE(a.http.empty()) << a.process->log();
-    return a;
-  }
-  Agent& server(const std::string& name, const std::string& join) {
-    std::string cfg = dir_.file("fast.json");
-    std::ofstream(cfg) << R"({"performance": {"raft_multiplier": 1}})";
-    std::vector<std::string> extra{"-server", "-bootstrap-expect", "3", "-config-file", cfg, "-data-dir", dir_.file(name)};
-    if (!join.empty()) extra.insert(extra.end(), {"-retry-join", join, "-retry-interval", "200ms"});
-    return start(name, extra);
-  }
-  std::string gossip_of(const Agent& a) { return a.process->wait_for_log("gossip=(\\S+)", 10s).value_or(""); }
-
-  static Result<api::HttpResult> http(const Agent& a, const std::string& method, const std::string& target,
-                                      const std::string& body = {}) {
-    api::HttpClient c(*api::HttpAddress::parse(a.http));
-    return c.request(method, target, body, 30s);
-  }
-  // Polls until the agent's servers have a leader (a write succeeds).
-  bool wait_for_leader(const Agent& a) {
-    for (int i = 0; i < 300; ++i) {
-      auto r = http(a, "GET", "/v1/status/leader");
-      if (r.ok() && r->status == 200 && r->body.size() > 2) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  }
   // `cairn config <args...> -http-addr ADDR [positional]`.
   RunResult cli(const Agent& via, std::vector<std::string> args, std::vector<std::string> positional = {}) {
-    args.insert(args.begin(), {cairn_binary(), "config"});
-    args.insert(args.end(), {"-http-addr", via.http});
-    args.insert(args.end(), positional.begin(), positional.end());
-    return run(args, dir_);
+    return cairn(via, "config", std::move(args), std::move(positional));
   }
-  std::string write_file(const std::string& name, const std::string& text) {
-    std::string path = dir_.file(name);
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  TempDir dir_;
-  std::deque<Agent> agents_;
 };
 
 TEST_F(ConfigEntriesTest, DevAgentServesConfigEntriesOverHttp) {
