@@ -68,6 +68,18 @@ TEST_F(ConfigEntriesTest, DevAgentServesConfigEntriesOverHttp) {
   ASSERT_TRUE(stale_cas.ok());
   EXPECT_EQ(stale_cas->body, "false");
 
+  // service-intentions entries go through the same store (api/intentions.h normalizes them).
+  auto intentions = http(dev, "PUT", "/v1/config",
+                         R"({"Kind":"service-intentions","Name":"web","Sources":[{"Name":"api","Action":"allow"}]})");
+  ASSERT_TRUE(intentions.ok());
+  ASSERT_EQ(intentions->status, 200) << intentions->body;
+  auto ixn = http(dev, "GET", "/v1/config/service-intentions/web");
+  ASSERT_TRUE(ixn.ok());
+  ASSERT_EQ(ixn->status, 200) << ixn->body;
+  auto ixn_json = json::parse(ixn->body);
+  EXPECT_EQ(ixn_json["Sources"][0]["Name"], "api");
+  EXPECT_EQ(ixn_json["Sources"][0]["Action"], "allow");
+
   // A blocking list of the kind answers when the entry is deleted.
   auto list = http(dev, "GET", "/v1/config/service-defaults");
   ASSERT_TRUE(list.ok());
