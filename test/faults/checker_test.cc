@@ -172,6 +172,11 @@ TEST(LinearizabilityChecker, RunsOutOfBudgetAsUnknownNeverOk) {
   ASSERT_EQ(r.problems.size(), 1u);
   EXPECT_TRUE(r.problems[0].anomaly.empty());
 
+  // So does the memory cap on the memo.
+  CheckOptions small_memo;
+  small_memo.max_memo_bytes = 1024;
+  EXPECT_EQ(check_kv(h, small_memo).verdict, Verdict::unknown);
+
   // The deadline predicate stops it too.
   CheckOptions deadline;
   deadline.out_of_time = [] { return true; };

@@ -63,6 +63,7 @@ class Bitset {
     return static_cast<size_t>(h);
   }
   bool operator==(const Bitset& o) const { return words_ == o.words_; }
+  size_t bytes() const { return words_.size() * sizeof(uint64_t) + sizeof(*this); }
 
  private:
   std::vector<uint64_t> words_;
@@ -107,7 +108,8 @@ class RegisterSearch {
     nodes_[0].next = events.empty() ? -1 : 1;
   }
 
-  Verdict run(uint64_t max_steps, uint64_t* steps, const std::function<bool()>& out_of_time) {
+  Verdict run(uint64_t max_steps, uint64_t* steps, const std::function<bool()>& out_of_time, uint64_t max_memo_bytes) {
+    uint64_t memo_bytes = 0;
     Bitset linearized(ops_.size());
     std::unordered_map<size_t, std::vector<std::pair<Bitset, int>>> cache;
     struct Frame {
@@ -130,6 +132,8 @@ class RegisterSearch {
           bool seen = std::any_of(bucket.begin(), bucket.end(),
                                   [&](const auto& e) { return e.second == next_state && e.first == candidate; });
           if (!seen) {
+            memo_bytes += candidate.bytes() + sizeof(int);
+            if (memo_bytes > max_memo_bytes) return Verdict::unknown;
             bucket.emplace_back(candidate, next_state);
             calls.push_back({entry, state});
             state = next_state;
@@ -316,17 +320,17 @@ const char* verdict_name(Verdict v) {
     case Verdict::not_linearizable:
       return "NOT linearizable";
     case Verdict::unknown:
-      return "unknown (search budget exhausted)";
+      return "unknown (search budget, deadline or memory cap exhausted)";
   }
   return "?";
 }
 
 Verdict check_register(const std::vector<KvOp>& ops, uint64_t max_steps, uint64_t* steps_used,
-                       const std::function<bool()>& out_of_time) {
+                       const std::function<bool()>& out_of_time, uint64_t max_memo_bytes) {
   InternedKey k = intern(ops);
   RegisterSearch search(k.ops, k.times);
   uint64_t steps = 0;
-  Verdict v = search.run(max_steps, &steps, out_of_time);
+  Verdict v = search.run(max_steps, &steps, out_of_time, max_memo_bytes);
   if (steps_used) *steps_used = steps;
   return v;
 }
@@ -343,7 +347,7 @@ CheckReport check_kv(const std::vector<KvOp>& history, const CheckOptions& optio
     report.ops += ops.size();
     uint64_t left = options.max_steps > report.steps ? options.max_steps - report.steps : 0;
     uint64_t steps = 0;
-    Verdict v = check_register(ops, left, &steps, options.out_of_time);
+    Verdict v = check_register(ops, left, &steps, options.out_of_time, options.max_memo_bytes);
     report.steps += steps;
     if (v == Verdict::linearizable) continue;
     KeyReport kr{key, v, ops.size(), {}};

@@ -35,6 +35,9 @@ const char* verdict_name(Verdict v);
 struct CheckOptions {
   uint64_t max_steps = 20'000'000;  // search steps across all keys; past it: unknown
   std::function<bool()> out_of_time;  // polled every 4096 steps; true: stop with unknown
+  // Memory the memo may hold (linearized sets are bitsets of the key's ops);
+  // past it: unknown. Long histories with many unknown-outcome ops need it.
+  uint64_t max_memo_bytes = uint64_t{2} << 30;
   bool shrink = true;                 // minimise anomalous sub-histories
   uint64_t max_shrink_steps = 20'000'000;
 };
@@ -59,6 +62,6 @@ CheckReport check_kv(const std::vector<KvOp>& history, const CheckOptions& optio
 
 // The verdict for one key's ops only (all of `ops` must share a key).
 Verdict check_register(const std::vector<KvOp>& ops, uint64_t max_steps, uint64_t* steps_used = nullptr,
-                       const std::function<bool()>& out_of_time = {});
+                       const std::function<bool()>& out_of_time = {}, uint64_t max_memo_bytes = uint64_t{2} << 30);
 
 }  // namespace cairn::faults
