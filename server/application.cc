@@ -97,11 +97,14 @@ void Server::Impl::fail_server(const std::string& what, const Error& e) {
   // Consul panics here: a replica that cannot apply an entry the others
   // apply would diverge from them. Stop applying and stop Raft, loudly.
   log::error("server", "FATAL: {}: {}; this server stops applying the Raft log", what, e.message());
+  std::function<void()> failed_hook;
   {
     std::lock_guard lock(mu);
+    if (!stats.failed) failed_hook = hooks.on_failed;
     stats.failed = true;
   }
   if (driver) driver->stop();
+  if (failed_hook) failed_hook();
 }
 
 void Server::Impl::wake(const state::TouchSet& touched) {

@@ -104,6 +104,11 @@ struct ServerHooks {
   // PUT /v1/snapshot replaced the whole state (applied, on every server):
   // what the leader tracks of the old state (session timers) starts over.
   std::function<void()> on_state_restored;
+  // The server failed (a storage failure or an entry it cannot apply) and
+  // stopped applying the Raft log; it answers every request "server failed"
+  // from now on. Called once. The process should exit (Consul panics) so
+  // that its supervisor restarts it on a clean store.
+  std::function<void()> on_failed;
 };
 
 struct ServerDeps {

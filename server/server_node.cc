@@ -142,6 +142,8 @@ struct ServerNode::Impl {
   std::unique_ptr<rpc::RpcListener> listener;
   std::unique_ptr<PeerTransports> transport;
   std::shared_ptr<Server> server;
+  std::mutex failed_mu;
+  std::function<void()> on_failed;
 
   // Leader duties live on their own strand (leader.h's threading rule).
   asio::strand<asio::io_context::executor_type> leader_strand;
@@ -262,6 +264,14 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
       l.start();
     });
   };
+  hooks.on_failed = [p] {
+    std::function<void()> fn;
+    {
+      std::lock_guard lock(p->failed_mu);
+      fn = p->on_failed;
+    }
+    if (fn) fn();
+  };
   p->server->set_hooks(std::move(hooks));
 
   p->listener->start(*p->server,
@@ -296,6 +306,11 @@ void ServerNode::follow_members(std::function<std::vector<gossip::MemberInfo>()>
   impl_->member_interval = every;
   impl_->members_timer = std::make_unique<asio::steady_timer>(impl_->io);
   impl_->refresh_members();
+}
+
+void ServerNode::set_on_failed(std::function<void()> fn) {
+  std::lock_guard lock(impl_->failed_mu);
+  impl_->on_failed = std::move(fn);
 }
 
 void ServerNode::stop() {

@@ -70,6 +70,10 @@ class ServerNode {
   void follow_members(std::function<std::vector<gossip::MemberInfo>()> members,
                       Duration every = std::chrono::seconds(5));
 
+  // Called once if the Server fails (ServerHooks::on_failed), on a server
+  // thread; set before the server can fail (right after start()).
+  void set_on_failed(std::function<void()> fn);
+
   // Stops accepting, stops the leader duties, the Server and the transport.
   void stop();
 

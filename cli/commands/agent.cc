@@ -193,6 +193,14 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
     return kExitError;
   }
   if (server_node) server_node->follow_members([&agent] { return agent.members(); });
+  // A failed server (storage failure) never applies the log again: exit
+  // non-zero, as Consul panics, so that a supervisor restarts it.
+  if (server_node)
+    server_node->set_on_failed([&] {
+      log::error("agent", "the server failed; shutting down so that it can be restarted");
+      exit_code = kExitError;
+      graceful_shutdown(false);
+    });
   runtime.on_shutdown_signal([&] { graceful_shutdown(agent.config().leave_on_terminate); });
   runtime.on_reload_signal([&agent] {
     agent.reload([](Status st) {

@@ -130,7 +130,10 @@ Status Db::write(rocksdb::WriteBatch* batch, uint64_t applied_index) {
   rocksdb::WriteOptions wo;
   wo.sync = sync_writes_;
   st = db_->Write(wo, batch);
-  if (!st.ok()) return db_error(st, "writing to the state store");
+  if (!st.ok()) {
+    broken_.store(true, std::memory_order_release);
+    return db_error(st, "writing to the state store");
+  }
   applied_.store(applied_index, std::memory_order_release);
   return {};
 }

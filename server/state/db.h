@@ -133,6 +133,10 @@ class Db {
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs_[c]; }
   uint64_t applied() const { return applied_.load(std::memory_order_acquire); }
   Status write(rocksdb::WriteBatch* batch, uint64_t applied_index);
+  // A write failed (disk full, I/O error): RocksDB is in an error state in
+  // which some calls (FlushWAL after a failed write) abort the process in
+  // Debian's build, so nothing but closing it may follow.
+  bool broken() const { return broken_.load(std::memory_order_acquire); }
   bool sync_writes() const { return sync_writes_; }
 
  private:
@@ -141,6 +145,7 @@ class Db {
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;  // indexed by Cf
   std::atomic<uint64_t> applied_{0};
+  std::atomic<bool> broken_{false};
   bool sync_writes_ = false;
 };
 

@@ -59,6 +59,7 @@ uint64_t Store::applied_index() const { return db_->applied(); }
 ReadView Store::read() const { return ReadView(std::make_unique<SnapshotReader>(*db_)); }
 
 Result<uint64_t> Store::checkpoint(const std::string& dir) const {
+  if (db_->broken()) return Error(errc::io_error, "creating a checkpoint: an earlier write failed");
   rocksdb::Checkpoint* raw = nullptr;
   auto st = rocksdb::Checkpoint::Create(db_->raw(), &raw);
   if (!st.ok()) return db_error(st, "creating a checkpoint");
@@ -89,6 +90,7 @@ Result<std::map<std::string, uint64_t>> Store::table_counts() const {
 
 Result<uint64_t> Store::sync() {
   uint64_t applied = db_->applied();  // read first: what is written by now is covered
+  if (db_->broken()) return Error(errc::io_error, "syncing the state store WAL: an earlier write failed");
   auto st = db_->raw()->FlushWAL(/*sync=*/true);
   if (!st.ok()) return db_error(st, "syncing the state store WAL");
   return applied;

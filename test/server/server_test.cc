@@ -238,12 +238,17 @@ TEST_F(SingleServerTest, RaftCommandsFromLeaderDutiesApply) {
 }
 
 TEST_F(SingleServerTest, AnUnknownCommandStopsTheServerLoudly) {
+  int failed_calls = 0;
+  ServerHooks hooks;
+  hooks.on_failed = [&] { ++failed_calls; };
+  c.at(1).set_hooks(hooks);
   std::optional<Status> done;
   c.at(1).propose_command(std::string("\x63\x01", 2), [&](Status s) { done = s; });  // type 99, not ignorable
   c.await(done);
   ASSERT_TRUE(done.has_value());
   EXPECT_FALSE(done->ok());
   EXPECT_TRUE(c.at(1).counters().failed);
+  EXPECT_EQ(failed_calls, 1) << "the process is told once, so that it can exit and be restarted";
   auto w = c.write(1, kv_set("after", "failure"));
   ASSERT_FALSE(w.ok());
   EXPECT_TRUE(w.error().is(errc::unavailable));
