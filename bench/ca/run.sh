@@ -21,7 +21,7 @@ pid=""
 cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-g++ -O2 -std=c++20 -Wall -Wextra -Werror -I"$root" -isystem /usr/include "$here/sign_bench.cc" \
+g++ -O2 -std=c++20 -Wall -Wextra -Werror -I"$root" "$here/sign_bench.cc" \
   "$build/server/ca/libcairn_server_ca.a" "$build/core/libcairn_core_io.a" "$build/api/libcairn_api.a" \
   "$build/core/libcairn_core.a" -lssl -lcrypto -lspdlog -lfmt -lpthread -o "$work/sign_bench"
 
