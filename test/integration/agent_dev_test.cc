@@ -197,7 +197,11 @@ TEST(CairnCli, HelpListsOnlyWorkingCommands) {
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.output.find("agent"), std::string::npos);
   EXPECT_NE(r.output.find("validate"), std::string::npos);
-  EXPECT_EQ(r.output.find("intention"), std::string::npos);
+  EXPECT_NE(r.output.find("intention"), std::string::npos);
+  EXPECT_NE(r.output.find("config"), std::string::npos);
+  // Commands that do not work yet are not listed.
+  EXPECT_EQ(r.output.find("connect"), std::string::npos);
+  EXPECT_EQ(r.output.find("acl"), std::string::npos);
 }
 
 TEST(CairnCli, AgentWithoutDataDirExitsOneNamingTheField) {
