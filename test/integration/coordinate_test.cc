@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test/support/agents.h"
 #include "test/support/poll.h"
-#include "test/support/process.h"
 
 namespace cairn::test {
 namespace {
@@ -17,28 +17,17 @@ namespace {
 using namespace std::chrono_literals;
 using Json = nlohmann::json;
 
-class CoordinateTest : public ::testing::Test {
+class CoordinateTest : public AgentsFixture {
  protected:
   void SetUp() override {
-    agent_ = std::make_unique<Process>(
-        std::vector<std::string>{cairn_binary(), "agent", "-dev", "-http-port", "0", "-dns-port", "-1",
-                                 "-serf-lan-port", "0", "-server-port", "0", "-node", "coord-agent"},
-        dir_.file("agent.log"));
-    auto http = agent_->wait_for_log("Started HTTP server on 127\\.0\\.0\\.1:([0-9]+)", 10s);
-    ASSERT_TRUE(http) << agent_->log();
-    http_ = "127.0.0.1:" + *http;
-    ASSERT_TRUE(eventually(
-        [&] {
-          auto r = agent_http(http_, "GET", "/v1/status/leader");
-          return r.ok() && r->status == 200 && r->body != "\"\"";
-        },
-        15s));
+    agent_ = &start("coord-agent", {"-dev"});
+    ASSERT_TRUE(wait_for_leader(*agent_)) << agent_->process->log();
   }
 
   // The body of a GET expected to answer `want` (-1: any status; the body
   // only when it is 200, else null).
   Json get(const std::string& path, int want = 200) {
-    auto r = agent_http(http_, "GET", path);
+    auto r = http(*agent_, "GET", path);
     EXPECT_TRUE(r.ok());
     if (!r.ok()) return Json();
     if (want >= 0) {
@@ -47,17 +36,20 @@ class CoordinateTest : public ::testing::Test {
     if (r->status != 200 || r->body.empty()) return Json();
     return Json::parse(r->body, nullptr, false);
   }
+  Result<api::HttpResult> put(const std::string& path, const std::string& body) {
+    return http(*agent_, "PUT", path, body);
+  }
   void register_node(const std::string& node, const std::string& service = {}) {
     Json body = {{"Node", node}, {"Address", "10.1.0.1"}};
     if (!service.empty()) body["Service"] = {{"Service", service}, {"ID", service + "-" + node}, {"Port", 80}};
-    auto r = agent_http(http_, "PUT", "/v1/catalog/register", body.dump());
+    auto r = put("/v1/catalog/register", body.dump());
     ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.error().message());
   }
   // A coordinate x seconds out on the first axis.
   int put_coordinate(const std::string& node, double x) {
     Json body = {{"Node", node},
                  {"Coord", {{"Vec", {x, 0, 0, 0, 0, 0, 0, 0}}, {"Error", 0.1}, {"Adjustment", 0}, {"Height", 1e-5}}}};
-    auto r = agent_http(http_, "PUT", "/v1/coordinate/update", body.dump());
+    auto r = put("/v1/coordinate/update", body.dump());
     return r.ok() ? r->status : -1;
   }
   static std::vector<std::string> names(const Json& list, const char* field) {
@@ -66,9 +58,7 @@ class CoordinateTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
-  std::unique_ptr<Process> agent_;
-  std::string http_;
+  AgentProcess* agent_ = nullptr;
 };
 
 TEST_F(CoordinateTest, TheAgentSendsItsOwnCoordinate) {
@@ -95,16 +85,16 @@ TEST_F(CoordinateTest, UpdatesAreValidatedAndUnknownNodesSkipped) {
   EXPECT_EQ(get("/v1/coordinate/node/n1")[0]["Coord"]["Vec"][0], 0.010);
   EXPECT_EQ(put_coordinate("nobody", 0.010), 200);  // skipped, as Consul does
   get("/v1/coordinate/node/nobody", 404);
-  auto bad = agent_http(http_, "PUT", "/v1/coordinate/update", R"({"Node":"n1","Coord":{"Vec":[1,2,3]}})");
+  auto bad = put("/v1/coordinate/update", R"({"Node":"n1","Coord":{"Vec":[1,2,3]}})");
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->status, 400);
   EXPECT_NE(bad->body.find("Coord.Vec: expected 8 dimensions, got 3"), std::string::npos) << bad->body;
-  auto garbled = agent_http(http_, "PUT", "/v1/coordinate/update", R"({"Node":"n1","Coord":{"Vec":"x"}})");
+  auto garbled = put("/v1/coordinate/update", R"({"Node":"n1","Coord":{"Vec":"x"}})");
   ASSERT_TRUE(garbled.ok());
   EXPECT_EQ(garbled->status, 400);
   EXPECT_NE(garbled->body.find("Coord.Vec"), std::string::npos) << garbled->body;
   // A deregistered node's coordinate goes with it.
-  auto d = agent_http(http_, "PUT", "/v1/catalog/deregister", R"({"Node":"n1"})");
+  auto d = put("/v1/catalog/deregister", R"({"Node":"n1"})");
   ASSERT_TRUE(d.ok() && d->status == 200);
   get("/v1/coordinate/node/n1", 404);
 }
