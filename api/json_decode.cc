@@ -157,8 +157,12 @@ bool is_zero(const Json& j) {
   if (j.is_number()) return j == 0;
   if (j.is_string()) return j.get_ref<const std::string&>().empty();
   if (j.is_array()) return j.empty();
-  for (const auto& [k, v] : j.items())
+  for (const auto& [k, v] : j.items()) {
+    // Connect.SidecarService is a pointer in Go: present, even empty, it is
+    // not the zero value (`"SidecarService": {}` asks for a sidecar).
+    if (v.is_object() && (equal_fold(k, "SidecarService") || equal_fold(k, "sidecar_service"))) return false;
     if (!is_zero(v)) return false;
+  }
   return true;
 }
 }  // namespace
@@ -295,6 +299,20 @@ Status read(const Json& j, const std::string& path, HealthServiceEntry& e) {
                        {field({"Node"}, e.node), field({"Service"}, e.service), field({"Checks"}, e.checks)});
 }
 
+Status read_service_definition(const Json& j, const std::string& path, ServiceDefinition& d) {
+  std::vector<CheckDefinition> single, many;
+  auto fields = node_service_fields(d.service);
+  fields.push_back(Field{{"Check"}, [&single](const Json& v, const std::string& p) {
+                           single.emplace_back();
+                           return read(v, p, single.back());
+                         }});
+  fields.push_back(field({"Checks"}, many));
+  CAIRN_RETURN_IF_ERROR(decode_object(j, path, fields));
+  d.checks = std::move(single);
+  d.checks.insert(d.checks.end(), many.begin(), many.end());
+  return {};
+}
+
 Status read(const Json& j, const std::string& path, NodeService& s) {
   return decode_object(j, path, node_service_fields(s));
 }
@@ -418,19 +436,8 @@ Result<HealthCheck> decode_health_check(std::string_view body) {
 }
 
 Result<ServiceDefinition> decode_service_definition(std::string_view body) {
-  return decode_with<ServiceDefinition>(body, [](const Json& j, ServiceDefinition& d) -> Status {
-    std::vector<CheckDefinition> single, many;
-    auto fields = detail::node_service_fields(d.service);
-    fields.push_back(detail::Field{{"Check"}, [&single](const Json& v, const std::string& p) {
-                                     single.emplace_back();
-                                     return detail::read(v, p, single.back());
-                                   }});
-    fields.push_back(field({"Checks"}, many));
-    CAIRN_RETURN_IF_ERROR(detail::decode_object(j, "", fields));
-    d.checks = std::move(single);
-    d.checks.insert(d.checks.end(), many.begin(), many.end());
-    return {};
-  });
+  return decode_with<ServiceDefinition>(
+      body, [](const Json& j, ServiceDefinition& d) { return detail::read_service_definition(j, "", d); });
 }
 
 Result<CheckDefinition> decode_check_definition(std::string_view body) {

@@ -59,6 +59,9 @@ Status read(const Json& j, const std::string& path, SessionServiceCheck& out);
 Status read(const Json& j, const std::string& path, std::vector<SessionServiceCheck>& out);
 Status read(const Json& j, const std::string& path, CheckDefinition& out);
 Status read(const Json& j, const std::string& path, std::vector<CheckDefinition>& out);
+// A service definition (agent/service/register, Connect.SidecarService):
+// the NodeService fields plus "Check" and "Checks", in that order.
+Status read_service_definition(const Json& j, const std::string& path, ServiceDefinition& d);
 
 Status read(const Json& j, const std::string& path, KVPair& out);
 Status read(const Json& j, const std::string& path, Node& out);
