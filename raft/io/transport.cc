@@ -11,6 +11,7 @@
 #include "core/io/stream.h"
 #include "core/io/tls.h"
 #include "core/log.h"
+#include "raft/io/snapshot_file.h"
 
 namespace cairn::raft {
 
@@ -45,7 +46,8 @@ std::string encode_frame(const Message& m) {
   return frame;
 }
 
-std::string encode_chunk_frame(const Message& snap, uint64_t offset, uint64_t len) {
+std::string encode_chunk_frame(const Message& snap, uint64_t total, uint64_t checksum, uint64_t offset,
+                               std::string_view chunk) {
   const Snapshot& s = *snap.snapshot;
   Message header = snap;
   header.snapshot = Snapshot{s.metadata, {}};
@@ -55,22 +57,42 @@ std::string encode_chunk_frame(const Message& snap, uint64_t offset, uint64_t le
   w.varint(snap.to);
   w.varint(s.metadata.index);
   w.varint(s.metadata.term);
-  w.varint(s.data.size());
+  w.varint(total);
   w.varint(offset);
+  w.u64(checksum);
   w.bytes(encode(header));
-  w.bytes(std::string_view(s.data).substr(offset, len));
+  w.bytes(chunk);
   uint32_t n = static_cast<uint32_t>(frame.size() - 4) | kChunkFrameBit;
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(n >> (24 - 8 * i));
   return frame;
 }
 
+std::string encode_chunk_frame(const Message& snap, uint64_t offset, uint64_t len) {
+  const std::string& data = snap.snapshot->data;
+  Fnv1a64 sum;
+  sum.update(data);
+  return encode_chunk_frame(snap, data.size(), sum.value(), offset, std::string_view(data).substr(offset, len));
+}
+
 namespace {
+
+// A snapshot being sent: cut one chunk at a time, from the image in the
+// message or read from the file it refers to.
+struct OutSnapshot {
+  std::shared_ptr<Message> snap;
+  std::optional<SnapshotReader> file;  // open for the whole transfer (a pruned file stays readable)
+  uint64_t total = 0;
+  uint64_t checksum = 0;
+  uint64_t next = 0;  // offset of the next chunk
+};
 
 struct Frame {
   NodeId to = kNoNode;
   bool snapshot = false;  // reports on_snapshot_status when written or dropped (a snapshot's last chunk)
   std::string bytes;
-  std::shared_ptr<Message> snap;  // a snap message not yet cut into chunks
+  std::shared_ptr<Message> snap;  // a snap message whose transfer has not started
+  std::shared_ptr<OutSnapshot> stream;  // a transfer in progress: stays queued until its last chunk is cut
+  bool chunk = false;  // bytes is a chunk frame
 };
 
 std::string encode_ack(Index index, Term term, uint64_t held) {
@@ -115,7 +137,11 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     Index index = 0;
     Term term = 0;
     uint64_t total = 0;
-    std::string data;
+    uint64_t checksum = 0;  // what the sender says the whole snapshot sums to
+    uint64_t held = 0;
+    Fnv1a64 sum;                          // of the bytes held
+    std::string data;                     // in memory (no snapshot_dir)
+    std::optional<SnapshotWriter> file;   // or in snapshot_dir
   };
   struct ChunkOutcome {
     Status status;                 // not ok: the frame is bad, close the connection
@@ -144,6 +170,21 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     std::lock_guard lock(mu);
     counters.*field += n;
   }
+  // Snapshot bytes held in memory (TransportCounters::snapshot_bytes_buffered); mu held.
+  void hold_locked(uint64_t n) {
+    counters.snapshot_bytes_buffered += n;
+    counters.snapshot_bytes_buffered_peak =
+        std::max(counters.snapshot_bytes_buffered_peak, counters.snapshot_bytes_buffered);
+  }
+  void release_locked(uint64_t n) { counters.snapshot_bytes_buffered -= std::min(n, counters.snapshot_bytes_buffered); }
+  void hold(uint64_t n) {
+    std::lock_guard lock(mu);
+    hold_locked(n);
+  }
+  void release(uint64_t n) {
+    std::lock_guard lock(mu);
+    release_locked(n);
+  }
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> read_loop(std::shared_ptr<Stream> sock);
@@ -153,7 +194,9 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
   asio::awaitable<boost::system::error_code> start_tls(Peer& p);
   asio::awaitable<void> watch(Peer& p, std::shared_ptr<Stream> sock);
   void enqueue(Peer& p, std::vector<Frame> frames);
-  std::vector<Frame> cut(Peer& p, const Message& snap);
+  Result<std::shared_ptr<OutSnapshot>> start_snapshot(Peer& p, std::shared_ptr<Message> snap);
+  Result<Frame> next_chunk(Peer& p, OutSnapshot& out);
+  std::deque<Frame> take_batch(Peer& p);
   ChunkOutcome receive_chunk(std::string_view body);
   void drop(Peer& p, std::deque<Frame>& frames, uint64_t TransportCounters::*why);
 };
@@ -233,10 +276,10 @@ void TcpTransport::send(std::vector<Message> messages) {
     }
     if (m.type == MessageType::snap && m.snapshot) {
       // Cut on the peer's strand, which knows where a resend resumes.
-      by_peer[m.to].push_back(Frame{m.to, true, {}, std::make_shared<Message>(std::move(m))});
+      by_peer[m.to].push_back(Frame{m.to, true, {}, std::make_shared<Message>(std::move(m)), nullptr});
       continue;
     }
-    by_peer[m.to].push_back(Frame{m.to, m.type == MessageType::snap, encode_frame(m), nullptr});
+    by_peer[m.to].push_back(Frame{m.to, m.type == MessageType::snap, encode_frame(m), nullptr, nullptr});
   }
   for (auto& [to, frames] : by_peer) {
     Impl::Peer& p = *impl_->peers.at(to);
@@ -265,46 +308,101 @@ void TcpTransport::Impl::enqueue(Peer& p, std::vector<Frame> frames) {
       dropped.push_back(std::move(f));
       continue;
     }
-    std::vector<Frame> parts;
     if (f.snap) {
-      parts = cut(p, *f.snap);
-    } else {
-      parts.push_back(std::move(f));
+      // A snapshot takes one queue slot; its chunks are cut as the writer goes.
+      auto out = start_snapshot(p, std::move(f.snap));
+      if (!out.ok()) {
+        log::warn("raft", "transport: snapshot for node {} not sent: {}", p.id, out.error().message());
+        if (handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, false);
+        continue;
+      }
+      f.stream = std::move(out).value();
     }
-    uint64_t bytes = 0;
-    for (auto& part : parts) bytes += part.bytes.size();
-    // A snapshot's chunks are queued all or none: its last chunk reports the outcome.
-    if (p.queue.size() + parts.size() > options.max_queue_messages || p.queued_bytes + bytes > options.max_queue_bytes) {
+    if (p.queue.size() + 1 > options.max_queue_messages || p.queued_bytes + f.bytes.size() > options.max_queue_bytes) {
       why = &TransportCounters::dropped_queue_full;
-      dropped.push_back(std::move(parts.back()));
+      dropped.push_back(std::move(f));
       continue;
     }
-    p.queued_bytes += bytes;
-    for (auto& part : parts) p.queue.push_back(std::move(part));
+    p.queued_bytes += f.bytes.size();
+    p.queue.push_back(std::move(f));
   }
   drop(p, dropped, why);
   if (!p.queue.empty() && p.writer_parked) p.wake.cancel();
 }
 
-std::vector<Frame> TcpTransport::Impl::cut(Peer& p, const Message& snap) {
-  const Snapshot& s = *snap.snapshot;
-  uint64_t total = s.data.size();
-  uint64_t from = 0;
+Result<std::shared_ptr<OutSnapshot>> TcpTransport::Impl::start_snapshot(Peer& p, std::shared_ptr<Message> snap) {
+  auto out = std::make_shared<OutSnapshot>();
+  const Snapshot& s = *snap->snapshot;
+  if (auto ref = decode_snapshot_ref(s.data)) {
+    CAIRN_TRY(SnapshotReader file, SnapshotReader::open(ref->path));
+    if (file.file_size() != ref->size)
+      return Error(cairn::errc::internal, "snapshot file " + ref->path + " is not " + std::to_string(ref->size) + " bytes");
+    out->file.emplace(std::move(file));
+    out->total = ref->size;
+    out->checksum = ref->checksum;
+  } else {
+    Fnv1a64 sum;
+    sum.update(s.data);
+    out->total = s.data.size();
+    out->checksum = sum.value();
+  }
   const Peer::SnapshotHeld& held = p.snapshot_held;
-  if (held.index == s.metadata.index && held.term == s.metadata.term && held.bytes < total) {
-    from = held.bytes;  // the peer kept this much of the same snapshot (§7 resend)
-    bump(&TransportCounters::snapshot_bytes_resumed, from);
+  if (held.index == s.metadata.index && held.term == s.metadata.term && held.bytes < out->total) {
+    out->next = held.bytes;  // the peer kept this much of the same snapshot (§7 resend)
+    bump(&TransportCounters::snapshot_bytes_resumed, out->next);
   }
-  uint64_t chunk = std::max<uint64_t>(1, options.snapshot_chunk_bytes);
-  std::vector<Frame> parts;
-  for (uint64_t off = from;;) {
-    uint64_t len = std::min(chunk, total - off);
-    parts.push_back(Frame{snap.to, false, encode_chunk_frame(snap, off, len), nullptr});
-    off += len;
-    if (off >= total) break;
+  out->snap = std::move(snap);
+  return out;
+}
+
+// The next chunk frame of a transfer (counted as buffered until written).
+Result<Frame> TcpTransport::Impl::next_chunk(Peer& p, OutSnapshot& out) {
+  uint64_t len = std::min(std::max<uint64_t>(1, options.snapshot_chunk_bytes), out.total - out.next);
+  std::string frame;
+  if (out.file) {
+    CAIRN_TRY(std::string chunk, out.file->read_at(out.next, len));
+    if (chunk.size() != len) return Error(cairn::errc::io_error, "snapshot file ended early");
+    frame = encode_chunk_frame(*out.snap, out.total, out.checksum, out.next, chunk);
+  } else {
+    frame = encode_chunk_frame(*out.snap, out.total, out.checksum, out.next,
+                               std::string_view(out.snap->snapshot->data).substr(out.next, len));
   }
-  parts.back().snapshot = true;
-  return parts;
+  out.next += len;
+  hold(frame.size());
+  Frame f{p.id, out.next >= out.total, std::move(frame), nullptr, nullptr};
+  f.chunk = true;
+  return f;
+}
+
+// What the writer sends next: every queued message, and the next chunk of the
+// first snapshot in the queue (messages overtake a transfer between chunks).
+std::deque<Frame> TcpTransport::Impl::take_batch(Peer& p) {
+  std::deque<Frame> batch;
+  bool chunk_taken = false;
+  for (auto it = p.queue.begin(); it != p.queue.end();) {
+    if (!it->stream) {
+      batch.push_back(std::move(*it));
+      it = p.queue.erase(it);
+      continue;
+    }
+    if (chunk_taken) {
+      ++it;
+      continue;
+    }
+    chunk_taken = true;
+    auto chunk = next_chunk(p, *it->stream);
+    if (!chunk.ok()) {
+      log::warn("raft", "transport: snapshot for node {} abandoned: {}", p.id, chunk.error().message());
+      if (handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, false);
+      it = p.queue.erase(it);
+      continue;
+    }
+    bool last = chunk->snapshot;
+    batch.push_back(std::move(chunk).value());
+    it = last ? p.queue.erase(it) : std::next(it);
+  }
+  p.queued_bytes = 0;  // only transfers remain, and they count no bytes
+  return batch;
 }
 
 asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
@@ -373,9 +471,9 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       // Reconnect at once for the frames queued: the peer restarted, or it
       // closed an idle connection.
       if (stopped || p.broken) break;
-      std::deque<Frame> batch;
-      batch.swap(p.queue);
-      p.queued_bytes = 0;
+      std::deque<Frame> batch = take_batch(p);
+      uint64_t chunk_bytes = 0;
+      for (auto& f : batch) chunk_bytes += f.chunk ? f.bytes.size() : 0;
       std::vector<asio::const_buffer> bufs;
       bufs.reserve(batch.size() + 1);
       uint8_t protocol_byte = options.protocol_byte.value_or(0);
@@ -384,6 +482,7 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       arm(p.deadline, p.socket, options.write_timeout);
       auto [werr, n] = co_await p.socket->write_all(bufs);
       p.deadline.cancel();
+      release(chunk_bytes);
       if (werr) {
         if (stopped) break;
         bump(&TransportCounters::write_failures);
@@ -397,9 +496,8 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       p.protocol_byte_due = false;
       uint64_t messages = 0, chunks = 0;
       for (auto& f : batch) {
-        bool is_chunk = (static_cast<unsigned char>(f.bytes[0]) & 0x80) != 0;
-        chunks += is_chunk;
-        messages += !is_chunk || f.snapshot;  // a chunked snapshot counts once, with its last chunk
+        chunks += f.chunk;
+        messages += !f.chunk || f.snapshot;  // a chunked snapshot counts once, with its last chunk
         if (f.snapshot && handlers.on_snapshot_status) handlers.on_snapshot_status(p.id, true);
       }
       bump(&TransportCounters::frames_sent, messages);
@@ -551,7 +649,10 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<Stream> sock
     auto [e2, n2] = co_await asio::async_read(*sock, asio::buffer(body), kTuple);
     if (e2) break;
     if (chunk) {
+      hold(len);
       ChunkOutcome out = receive_chunk(body);
+      release(len);
+      if (body.capacity() > (64u << 10)) std::string().swap(body);  // hold no chunk-sized buffer between frames
       if (!out.status.ok()) {
         bump(&TransportCounters::bad_frames);
         log::warn("raft", "transport: bad snapshot chunk: {}; closing", out.status.error().message());
@@ -591,6 +692,7 @@ namespace cairn::raft {
 TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_view body) {
   auto bad = [](const std::string& why) { return ChunkOutcome{Error(cairn::errc::invalid_argument, why), {}, {}}; };
   const MessageLimits& lim = options.limits;
+  const bool to_file = !options.snapshot_dir.empty();
   ByteReader r(body);
   NodeId from = r.varint();
   NodeId to = r.varint();
@@ -598,34 +700,61 @@ TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_v
   Term term = r.varint();
   uint64_t total = r.varint();
   uint64_t offset = r.varint();
+  uint64_t checksum = r.u64();
   std::string_view header = r.bytes(lim.max_message_bytes);
-  std::string_view data = r.bytes(lim.max_snapshot_bytes);
+  std::string_view data = r.bytes(lim.max_message_bytes);
   if (!r.ok() || !r.at_end()) return bad("chunk does not decode");
   if (to != options.id) return bad("chunk addressed to node " + std::to_string(to));
   if (from == kNoNode || index == 0) return bad("chunk without a sender or snapshot index");
-  if (total > lim.max_snapshot_bytes) return bad("snapshot of " + std::to_string(total) + " bytes over the limit");
+  uint64_t limit = to_file ? options.max_snapshot_file_bytes : lim.max_snapshot_bytes;
+  if (total > limit) return bad("snapshot of " + std::to_string(total) + " bytes over the limit");
   if (offset > total || data.size() > total - offset) return bad("chunk past the snapshot's end");
 
   std::unique_lock lock(mu);
   Partial& pt = partial[from];
-  if (pt.index != index || pt.term != term || pt.total != total) {
+  if (pt.index != index || pt.term != term || pt.total != total || pt.checksum != checksum) {
     if (offset != 0) {
       // A resend that resumes a transfer we no longer hold: say so, and the
       // sender's next resend starts over.
       if (pt.index == 0) partial.erase(from);
       return ChunkOutcome{{}, encode_ack(index, term, 0), {}};
     }
-    pt = Partial{index, term, total, {}};
+    release_locked(pt.data.size());
+    pt = Partial{index, term, total, checksum, 0, {}, {}, {}};
+    if (to_file) {
+      auto w = SnapshotWriter::create(snapshot_file_path(options.snapshot_dir, index, term),
+                                      options.snapshot_dir + "/receiving-from-" + std::to_string(from) + ".part");
+      if (!w.ok()) {
+        partial.erase(from);
+        return ChunkOutcome{w.error(), {}, {}};
+      }
+      pt.file.emplace(std::move(w).value());
+    }
   }
   // Overlap with what we hold is skipped; a gap is ignored (acknowledged with what we hold).
-  if (offset <= pt.data.size() && offset + data.size() > pt.data.size()) {
-    pt.data.append(data.substr(pt.data.size() - offset));
+  if (offset <= pt.held && offset + data.size() > pt.held) {
+    std::string_view piece = data.substr(pt.held - offset);
+    if (pt.file) {
+      if (Status st = pt.file->write(piece); !st.ok()) {
+        partial.erase(from);
+        return ChunkOutcome{st.error(), {}, {}};
+      }
+    } else {
+      pt.data.append(piece);
+      hold_locked(piece.size());
+    }
+    pt.sum.update(piece);
+    pt.held += piece.size();
   }
-  uint64_t held = pt.data.size();
-  ChunkOutcome out{{}, encode_ack(index, term, held), {}};
-  if (held < total) return out;
-  std::string whole = std::move(pt.data);
+  ChunkOutcome out{{}, encode_ack(index, term, pt.held), {}};
+  if (pt.held < total) return out;
+  Partial whole = std::move(pt);
   partial.erase(from);
+  release_locked(whole.data.size());  // from here it is the message's (the driver's)
+  if (whole.sum.value() != checksum) {
+    ++counters.snapshot_checksum_failures;
+    return bad("snapshot checksum does not match (" + std::to_string(total) + " bytes); discarded");
+  }
   lock.unlock();
   auto m = decode(header, lim);
   if (!m.ok()) return bad("snapshot header: " + m.error().message());
@@ -633,7 +762,15 @@ TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_v
       m->snapshot->metadata.index != index || m->snapshot->metadata.term != term || !m->snapshot->data.empty()) {
     return bad("snapshot header does not match its chunks");
   }
-  m->snapshot->data = std::move(whole);
+  if (whole.file) {
+    // Durable (fsynced, renamed into place) before the driver learns of it.
+    auto ref = whole.file->finish();
+    if (!ref.ok()) return ChunkOutcome{ref.error(), {}, {}};
+    m->snapshot->data = encode_snapshot_ref(*ref);
+  } else {
+    m->snapshot->data = std::move(whole.data);
+  }
+  bump(&TransportCounters::snapshots_received);
   out.whole = std::move(m).value();
   return out;
 }

@@ -22,7 +22,12 @@
 // never reaches an assert.
 //
 // Snapshots travel in chunks (snapshot_chunk_bytes each; a chunk frame sets
-// the length prefix's top bit), and the receiver answers each chunk on the
+// the length prefix's top bit), cut one at a time as the connection takes
+// them: from the image in the message, or read from the file when the
+// image is a file reference (raft/io/snapshot_file.h), so a sender holds one
+// chunk per transfer. Other messages to the peer overtake a transfer between
+// chunks (heartbeats keep flowing). The receiver writes chunks to a file when
+// options.snapshot_dir is set and delivers a reference to it; the receiver answers each chunk on the
 // same connection with how much of that snapshot it holds. When the
 // connection breaks mid-transfer the sender reports the snapshot failed; the
 // leader later sends the same snapshot again (§7) and the transport resumes
@@ -101,8 +106,15 @@ struct TcpTransportOptions {
   Duration backoff_initial = std::chrono::milliseconds(50);
   Duration backoff_max = std::chrono::seconds(2);
   MessageLimits limits;
-  // Snapshot data per chunk frame (≥ 1). Its limit is limits.max_snapshot_bytes.
+  // Snapshot data per chunk frame (≥ 1). A snapshot held in memory is limited
+  // to limits.max_snapshot_bytes.
   uint64_t snapshot_chunk_bytes = 1u << 20;
+  // Set: a received snapshot is written chunk by chunk to a file here (the
+  // part file receiving-from-<sender>.part, then snapshot-<index>-<term>.snap,
+  // raft/io/snapshot_file.h) and delivered as a reference to that file, up to
+  // max_snapshot_file_bytes. Empty: received snapshots are held in memory.
+  std::string snapshot_dir;
+  uint64_t max_snapshot_file_bytes = uint64_t{64} << 30;
   // Written first on every outbound connection when set: a server's port
   // 8300 is shared with agent RPC and reads this byte to tell the protocols
   // apart (server/rpc; Consul's pool.RPCType, 0x01 for Raft).
@@ -128,6 +140,14 @@ struct TransportCounters {
   uint64_t snapshot_chunks_sent = 0;
   uint64_t snapshot_chunks_received = 0;
   uint64_t snapshot_bytes_resumed = 0;  // sender: snapshot bytes not sent again thanks to a resume
+  uint64_t snapshots_received = 0;      // complete and verified, delivered
+  uint64_t snapshot_checksum_failures = 0;  // a complete snapshot whose checksum did not match: discarded
+  // Snapshot bytes this transport holds in memory for transfers, both ways:
+  // chunks read from a file or cut from an image and not yet written out,
+  // chunk frames being received, and snapshots received into memory (no
+  // snapshot_dir). Now and the highest it was.
+  uint64_t snapshot_bytes_buffered = 0;
+  uint64_t snapshot_bytes_buffered_peak = 0;
 };
 
 // "ip:port" → (ip, port); the ip must be literal.
@@ -140,12 +160,17 @@ Result<HostPort> parse_host_port(std::string_view text);
 // A frame's 4-byte big-endian length prefix followed by the message.
 std::string encode_frame(const Message& m);
 
-// One chunk of the snapshot a `snap` message carries: data [offset,
-// offset + len) of it. The frame's length prefix has its top bit set; the
-// body is varints from, to, snapshot index, term, total size, offset, then
-// the message without its snapshot data (length-prefixed) and the chunk
-// (length-prefixed). The receiver answers on the same connection with a
-// SnapshotAck: three big-endian u64 (index, term, bytes held).
+// One chunk of the snapshot a `snap` message carries: `chunk` at `offset` of
+// `total` bytes whose Fnv1a64 is `checksum` (raft/io/snapshot_file.h). The
+// frame's length prefix has its top bit set; the body is varints from, to,
+// snapshot index, term, total size, offset, then the u64 checksum, the message
+// without its snapshot data (length-prefixed) and the chunk (length-prefixed).
+// The receiver answers on the same connection with a SnapshotAck: three
+// big-endian u64 (index, term, bytes held), and delivers the snapshot only
+// once it holds all of it and the checksum matches.
+std::string encode_chunk_frame(const Message& snap, uint64_t total, uint64_t checksum, uint64_t offset,
+                               std::string_view chunk);
+// The same for a snap message that carries its image inline: [offset, offset + len).
 std::string encode_chunk_frame(const Message& snap, uint64_t offset, uint64_t len);
 inline constexpr uint32_t kChunkFrameBit = 0x80000000u;
 inline constexpr size_t kSnapshotAckBytes = 24;

@@ -13,7 +13,9 @@
 #include "core/codec.h"
 #include "core/io/stream.h"
 #include "core/io/tls.h"
+#include "raft/io/snapshot_file.h"
 #include "raft/io/transport.h"
+#include "test/support/process.h"
 #include "test/support/raw_http.h"
 #include "test/support/tls_certs.h"
 
@@ -93,6 +95,12 @@ class TransportTest : public ::testing::Test {
     transports_.push_back(*t);
     if (!runner_.joinable()) runner_ = std::thread([this] { io_.run(); });
     return *t;
+  }
+  // Node 2, receiving snapshots into files in `dir`.
+  std::shared_ptr<TcpTransport> file_receiver(const test::TempDir& dir, Inbox* inbox) {
+    TcpTransportOptions o;
+    o.snapshot_dir = dir.path();
+    return make(2, {}, inbox, o);
   }
   static std::string addr(const std::shared_ptr<TcpTransport>& t) { return "127.0.0.1:" + std::to_string(t->port()); }
 
@@ -293,6 +301,7 @@ std::optional<RawChunk> read_chunk(asio::ip::tcp::socket& s) {
   RawChunk c;
   c.total = r.varint();
   c.offset = r.varint();
+  r.u64();    // the checksum
   r.bytes();  // the header
   c.data = std::string(r.bytes());
   if (!r.ok()) return std::nullopt;
@@ -331,6 +340,10 @@ TEST_F(TransportTest, ALargeSnapshotTravelsInChunks) {
   EXPECT_EQ(a->counters().frames_sent, 1u);
   EXPECT_TRUE(eventually([&] { return b->counters().snapshot_chunks_received == 11; }));
   EXPECT_EQ(b->counters().frames_received, 1u);
+  // The sender cuts one chunk at a time; a receiver without a snapshot_dir
+  // holds the whole snapshot in memory, and the counter says so.
+  EXPECT_LE(a->counters().snapshot_bytes_buffered_peak, 2000u);
+  EXPECT_GE(b->counters().snapshot_bytes_buffered_peak, 10500u);
 }
 
 TEST_F(TransportTest, TheReceiverKeepsAPartialSnapshotAcrossConnections) {
@@ -398,6 +411,120 @@ TEST_F(TransportTest, AResentSnapshotResumesFromWhatThePeerAcknowledged) {
   EXPECT_EQ(second_offsets.front(), 3000u) << "resumed after the three acknowledged chunks";
   EXPECT_EQ(second_offsets.back(), 7000u);
   EXPECT_EQ(a->counters().snapshot_bytes_resumed, 3000u);
+}
+
+// A leader whose snapshot is a file (raft/io/snapshot_file.h) and a follower
+// with a snapshot_dir: the file goes across 64 KiB at a time, lands in a
+// file, and neither side ever holds more than a couple of chunks.
+TEST_F(TransportTest, ASnapshotFileStreamsFromDiskIntoAFileWithBoundedBuffers) {
+  test::TempDir dir;
+  constexpr uint64_t kChunk = 64 << 10;
+  constexpr uint64_t kSize = 200 * kChunk + 123;  // 12.5 MiB: 201 chunks
+  auto w = SnapshotWriter::create(snapshot_file_path(dir.file("leader"), 40, 3), dir.file("leader/packing.part"));
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  std::string piece(kChunk, '\0');
+  for (uint64_t off = 0; off < kSize; off += piece.size()) {
+    for (size_t i = 0; i < piece.size(); ++i) piece[i] = static_cast<char>((off + i) * 7 % 251);
+    ASSERT_TRUE(w->write(std::string_view(piece).substr(0, std::min<uint64_t>(piece.size(), kSize - off))).ok());
+  }
+  auto ref = w->finish();
+  ASSERT_TRUE(ref.ok()) << ref.error().message();
+  ASSERT_EQ(ref->size, kSize);
+
+  Inbox &a_in = inbox(), &b_in = inbox();
+  TcpTransportOptions o;
+  o.snapshot_chunk_bytes = kChunk;
+  TcpTransportOptions bo = o;
+  bo.snapshot_dir = dir.file("follower");
+  auto b = make(2, {}, &b_in, bo);
+  auto a = make(1, {{2, addr(b)}}, &a_in, o);
+  Message m = snapshot_message(1, 2, 0);
+  m.snapshot->data = encode_snapshot_ref(*ref);
+  a->send({m, heartbeat(1, 2, 3)});
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 2; }, 60s));
+  ASSERT_TRUE(a_in.wait([](Inbox& i) { return i.snap_ok == 1; }));
+  // The heartbeat queued behind the snapshot overtook it between chunks.
+  EXPECT_EQ(b_in.messages.front().type, MessageType::heartbeat);
+  const Message& got = b_in.messages.back();
+  ASSERT_EQ(got.type, MessageType::snap);
+  EXPECT_EQ(got.snapshot->metadata, m.snapshot->metadata);
+  auto got_ref = decode_snapshot_ref(got.snapshot->data);
+  ASSERT_TRUE(got_ref.has_value()) << "delivered as a reference to the received file";
+  EXPECT_EQ(got_ref->path, snapshot_file_path(dir.file("follower"), 40, 3));
+  EXPECT_EQ(got_ref->size, kSize);
+  EXPECT_EQ(got_ref->checksum, ref->checksum);
+  auto sent = read_snapshot_data(m.snapshot->data);
+  auto received = read_snapshot_data(got.snapshot->data);
+  ASSERT_TRUE(sent.ok() && received.ok());
+  EXPECT_TRUE(*sent == *received);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("follower/receiving-from-1.part")));
+
+  TransportCounters ac = a->counters(), bc = b->counters();
+  EXPECT_EQ(ac.snapshot_chunks_sent, 201u);
+  EXPECT_EQ(bc.snapshot_chunks_received, 201u);
+  EXPECT_EQ(bc.snapshots_received, 1u);
+  // Bounded by the chunk, not the snapshot: one chunk frame (plus its header)
+  // in flight on each side.
+  const uint64_t bound = kChunk + 1024;
+  EXPECT_LE(ac.snapshot_bytes_buffered_peak, bound);
+  EXPECT_GE(ac.snapshot_bytes_buffered_peak, kChunk);
+  EXPECT_LE(bc.snapshot_bytes_buffered_peak, bound);
+  EXPECT_EQ(ac.snapshot_bytes_buffered, 0u);
+  EXPECT_EQ(bc.snapshot_bytes_buffered, 0u);
+}
+
+// Chunks whose bytes do not sum to the checksum the sender announced: the
+// receiver discards the snapshot (no file left, nothing delivered) and closes
+// the connection.
+TEST_F(TransportTest, ASnapshotWhoseChecksumDoesNotMatchIsDiscarded) {
+  test::TempDir dir;
+  Inbox& b_in = inbox();
+  auto b = file_receiver(dir, &b_in);
+  Message m = snapshot_message(1, 2, 3000);
+  Fnv1a64 sum;
+  sum.update(m.snapshot->data);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+  std::string_view data(m.snapshot->data);
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 3000, sum.value(), 0, data.substr(0, 1500))));
+  EXPECT_EQ(read_ack(s)[2], 1500u);
+  std::string flipped(data.substr(1500));
+  flipped[10] ^= 1;
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 3000, sum.value(), 1500, flipped)));
+  char byte;
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec) << "the connection is closed";
+  EXPECT_TRUE(eventually([&] { return b->counters().snapshot_checksum_failures == 1; }));
+  EXPECT_EQ(b->counters().snapshots_received, 0u);
+  EXPECT_TRUE(b_in.messages.empty());
+  EXPECT_FALSE(std::filesystem::exists(snapshot_file_path(dir.path(), 40, 3)));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("receiving-from-1.part")));
+}
+
+// The partial snapshot survives a broken connection on disk too.
+TEST_F(TransportTest, TheReceiverKeepsAPartialSnapshotFileAcrossConnections) {
+  test::TempDir dir;
+  Inbox& b_in = inbox();
+  auto b = file_receiver(dir, &b_in);
+  Message m = snapshot_message(1, 2, 5000);
+  asio::io_context io;
+  {
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+    asio::write(s, asio::buffer(encode_chunk_frame(m, 0, 3000)));
+    EXPECT_EQ(read_ack(s)[2], 3000u);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.file("receiving-from-1.part")));
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 2000, 3000)));  // overlaps what it holds
+  EXPECT_EQ(read_ack(s)[2], 5000u);
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  auto data = read_snapshot_data(b_in.messages[0].snapshot->data);
+  ASSERT_TRUE(data.ok()) << data.error().message();
+  EXPECT_EQ(*data, m.snapshot->data);
 }
 
 TEST_F(TransportTest, ABadSnapshotChunkClosesTheConnection) {
