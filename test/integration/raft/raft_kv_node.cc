@@ -8,7 +8,11 @@
 //   GET /status     {"id","leader","state","term","commit","applied",...}
 //
 // The KV map is in memory: on restart it comes back from the latest Raft
-// snapshot (the serialized map) and the log above it is re-applied. A test
+// snapshot (the serialized map) and the log above it is re-applied. With
+// --snapshot-files the serialized map is written to a snapshot file
+// (raft/io/snapshot_file.h) in data-dir/snapshots and the Raft snapshot
+// carries a reference to it: the transport streams it from disk, and a
+// follower receives it into a file there. A test
 // binary, not a product: it lives under test/, never in cli/.
 //
 // Prints "raft listening on 127.0.0.1:<port>" and "http listening on
@@ -32,6 +36,7 @@
 #include "raft/errc.h"
 #include "raft/io/driver.h"
 #include "raft/io/rocks_storage.h"
+#include "raft/io/snapshot_file.h"
 #include "raft/io/transport.h"
 
 using namespace cairn;
@@ -63,9 +68,12 @@ std::string encode_map(const KvMap& kv) {
 
 class KvApp final : public Application {
  public:
-  explicit KvApp(bool async_snapshots) : async_snapshots_(async_snapshots) {}
+  // `snapshot_dir` empty: images are returned inline.
+  KvApp(bool async_snapshots, std::string snapshot_dir)
+      : async_snapshots_(async_snapshots), snapshot_dir_(std::move(snapshot_dir)) {}
 
   void apply(const Entry& e) override {
+    last_index_ = e.index;
     ByteReader r(e.data);
     std::string key(r.bytes());
     std::string value(r.bytes());
@@ -79,8 +87,14 @@ class KvApp final : public Application {
     kv_[std::move(key)] = std::move(value);
   }
   std::string snapshot() override {
-    std::lock_guard lock(mu_);
-    return encode_map(kv_);
+    std::string image;
+    {
+      std::lock_guard lock(mu_);
+      image = encode_map(kv_);
+    }
+    auto out = to_file(snapshot_dir_, last_index_, std::move(image));
+    if (!out.ok()) log::error("kv", "snapshot: {}", out.error().message());
+    return out.ok() ? *out : std::string();
   }
   // --snapshot-async: the strand pays for a copy of the map; the encoding
   // runs on the worker thread.
@@ -91,13 +105,16 @@ class KvApp final : public Application {
       std::lock_guard lock(mu_);
       *copy = kv_;
     }
-    boost::asio::post(worker_, [copy, done = std::move(done)] { done(encode_map(*copy)); });
+    boost::asio::post(worker_, [copy, dir = snapshot_dir_, index = last_index_, done = std::move(done)] {
+      done(to_file(dir, index, encode_map(*copy)));
+    });
     return true;
   }
   Status restore(const Snapshot& s) override {
     KvMap kv;
-    if (!s.data.empty()) {
-      ByteReader r(s.data);
+    CAIRN_TRY(std::string data, read_snapshot_data(s.data));
+    if (!data.empty()) {
+      ByteReader r(data);
       uint64_t n = r.varint();
       for (uint64_t i = 0; i < n && r.ok(); ++i) {
         std::string k(r.bytes());
@@ -107,6 +124,8 @@ class KvApp final : public Application {
     }
     std::lock_guard lock(mu_);
     kv_ = std::move(kv);
+    last_index_ = s.metadata.index;
+    if (!snapshot_dir_.empty()) prune_snapshot_files(snapshot_dir_, 2);
     return {};
   }
   std::optional<std::string> get(const std::string& key) const {
@@ -117,9 +136,22 @@ class KvApp final : public Application {
   }
 
  private:
+  // The image as a snapshot file (named after the last entry applied; the
+  // term is not known here) or, without a directory, as it is.
+  static Result<std::string> to_file(const std::string& dir, Index index, std::string image) {
+    if (dir.empty()) return image;
+    CAIRN_TRY(SnapshotWriter w, SnapshotWriter::create(snapshot_file_path(dir, index, 0), dir + "/packing.part"));
+    CAIRN_RETURN_IF_ERROR(w.write(image));
+    CAIRN_TRY(SnapshotFileRef ref, w.finish());
+    prune_snapshot_files(dir, 2);
+    return encode_snapshot_ref(ref);
+  }
+
   mutable std::mutex mu_;
   KvMap kv_;
+  Index last_index_ = 0;  // strand
   bool async_snapshots_;
+  std::string snapshot_dir_;
   boost::asio::thread_pool worker_{1};
 };
 
@@ -134,6 +166,7 @@ struct Flags {
   uint64_t snapshot_threshold = 10000;
   bool persist_on_strand = false;
   bool snapshot_async = false;
+  bool snapshot_files = false;
   uint64_t snapshot_chunk_bytes = 1u << 20;
   unsigned threads = 2;
 };
@@ -142,7 +175,8 @@ struct Flags {
   std::cerr << "raft_kv_node: " << why << "\n"
             << "usage: raft_kv_node --id N --peers 1=ip:port,2=ip:port,... --data-dir DIR [--raft-port P]\n"
             << "       [--http-port P] [--bootstrap] [--tick-ms 100] [--snapshot-threshold N]\n"
-            << "       [--persist-on-strand] [--snapshot-async] [--snapshot-chunk-bytes N] [--threads N]\n";
+            << "       [--persist-on-strand] [--snapshot-async] [--snapshot-chunk-bytes N] [--threads N]\n"
+            << "       [--snapshot-files]\n";
   std::exit(2);
 }
 
@@ -166,6 +200,7 @@ Flags parse(int argc, char** argv) {
     else if (a == "--bootstrap") f.bootstrap = true;
     else if (a == "--persist-on-strand") f.persist_on_strand = true;
     else if (a == "--snapshot-async") f.snapshot_async = true;
+    else if (a == "--snapshot-files") f.snapshot_files = true;
     else if (a == "--snapshot-chunk-bytes") f.snapshot_chunk_bytes = std::max<uint64_t>(1, number(a, value()));
     else if (a == "--tick-ms") f.tick_ms = static_cast<int>(number(a, value()));
     else if (a == "--snapshot-threshold") f.snapshot_threshold = number(a, value());
@@ -204,7 +239,8 @@ std::string status_json(const DriverStatus& s, const TransportCounters& t) {
       {"bad_frames", t.bad_frames}, {"dropped_queue_full", t.dropped_queue_full},
       {"dropped_peer_down", t.dropped_peer_down}, {"connects", t.connects}, {"connect_failures", t.connect_failures},
       {"closed_by_peer", t.closed_by_peer}, {"snapshot_chunks_sent", t.snapshot_chunks_sent},
-      {"snapshot_chunks_received", t.snapshot_chunks_received}, {"snapshot_bytes_resumed", t.snapshot_bytes_resumed}};
+      {"snapshot_chunks_received", t.snapshot_chunks_received}, {"snapshot_bytes_resumed", t.snapshot_bytes_resumed},
+      {"snapshots_received", t.snapshots_received}, {"snapshot_bytes_buffered_peak", t.snapshot_bytes_buffered_peak}};
   return j.dump();
 }
 
@@ -248,6 +284,8 @@ int main(int argc, char** argv) {
   topts.listen = "127.0.0.1:" + std::to_string(flags.raft_port);
   topts.peers = flags.peers;
   topts.snapshot_chunk_bytes = flags.snapshot_chunk_bytes;
+  std::string snapshot_dir = flags.snapshot_files ? flags.data_dir + "/snapshots" : std::string();
+  topts.snapshot_dir = snapshot_dir;
   auto transport = TcpTransport::create(io, topts);
   if (!transport.ok()) {
     std::cerr << "raft_kv_node: " << transport.error().message() << "\n";
@@ -255,7 +293,7 @@ int main(int argc, char** argv) {
   }
   std::printf("raft listening on 127.0.0.1:%u\n", static_cast<unsigned>((*transport)->port()));
 
-  KvApp app(flags.snapshot_async);
+  KvApp app(flags.snapshot_async, snapshot_dir);
   DriverOptions dopts;
   dopts.raft = Config::defaults(flags.id);
   dopts.tick_interval = std::chrono::milliseconds(flags.tick_ms);
