@@ -25,7 +25,8 @@ struct LocalAgent::Impl {
         scheduler(strand),
         rng(make_system_rng()),
         store(c.data_dir),
-        state(LocalStateOptions{c.node_name, &SystemClock::instance(), &store, nullptr, c.check_output_max_size}) {}
+        state(LocalStateOptions{c.node_name, &SystemClock::instance(), &store, nullptr, c.check_output_max_size,
+                                c.sidecar_min_port, c.sidecar_max_port}) {}
 
   Config config;
   LocalAgentDeps deps;

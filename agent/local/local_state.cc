@@ -5,6 +5,7 @@
 #include <set>
 
 #include "agent/local/store.h"
+#include "api/connect_proxy.h"
 #include "api/validate.h"
 #include "core/log.h"
 
@@ -127,9 +128,66 @@ Status LocalState::run_checks(const std::vector<LocalCheck>& checks) {
   return {};
 }
 
+std::string LocalState::sidecar_of(const std::string& parent) const {
+  std::lock_guard l(mu_);
+  for (const auto& [id, s] : services_)
+    if (s.sidecar_of == parent) return id;
+  return {};
+}
+
+// Consul's sidecarPortFromServiceIDLocked: the port this sidecar already has
+// when it is in the range, else the lowest one no other local service uses.
+Result<int> LocalState::sidecar_port(const std::string& sidecar_id) const {
+  int lo = options_.sidecar_min_port, hi = options_.sidecar_max_port;
+  if (lo < 1 || hi < lo) return invalid("no port provided for sidecar_service and auto-assignment disabled in config");
+  std::set<int> used;
+  {
+    std::lock_guard l(mu_);
+    for (const auto& [id, s] : services_) {
+      if (s.service.port < lo || s.service.port > hi) continue;
+      if (id == sidecar_id) return s.service.port;
+      used.insert(s.service.port);
+    }
+  }
+  for (int p = lo; p <= hi; ++p)
+    if (!used.count(p)) return p;
+  return invalid("no port provided for sidecar_service and none left in the configured range [" + std::to_string(lo) +
+                 ", " + std::to_string(hi) + "]");
+}
+
 Status LocalState::add_service(api::ServiceDefinition def, Origin origin, std::string token,
                                bool replace_existing_checks) {
   CAIRN_RETURN_IF_ERROR(normalize_service(def.service));
+  CAIRN_TRY(auto plan, api::split_sidecar(def));
+  if (def.service.kind == api::kConnectProxyKind) {
+    CAIRN_TRY(def.service.proxy_json, api::canonical_proxy_json(def.service.proxy_json));
+  }
+  CAIRN_RETURN_IF_ERROR(api::validate_connect(def.service, true));
+  std::string parent_id = def.service.id;
+  std::string old_sidecar = sidecar_of(parent_id);
+  if (!plan) {
+    CAIRN_RETURN_IF_ERROR(add_one(std::move(def), origin, std::move(token), replace_existing_checks, {}));
+    if (!old_sidecar.empty()) (void)remove_service(old_sidecar);  // the definition no longer asks for it
+    return {};
+  }
+  api::ServiceDefinition& sc = plan->sidecar;
+  CAIRN_RETURN_IF_ERROR(normalize_service(sc.service));
+  if (sc.service.port == 0) {
+    CAIRN_TRY(sc.service.port, sidecar_port(sc.service.id));
+  }
+  if (plan->default_checks) sc.checks = api::sidecar_default_checks(sc.service, parent_id);
+  CAIRN_RETURN_IF_ERROR(api::validate_connect(sc.service, true));
+  bool parent_existed = service(parent_id).has_value();
+  CAIRN_RETURN_IF_ERROR(add_one(std::move(def), origin, token, replace_existing_checks, {}));
+  if (!old_sidecar.empty() && old_sidecar != sc.service.id) (void)remove_service(old_sidecar);
+  Status st = add_one(std::move(sc), origin, plan->token.empty() ? token : plan->token, replace_existing_checks,
+                      SidecarLink{parent_id, plan->supervised});
+  if (!st.ok() && !parent_existed) (void)remove_service_internal(parent_id, true);
+  return st;
+}
+
+Status LocalState::add_one(api::ServiceDefinition def, Origin origin, std::string token,
+                           bool replace_existing_checks, const SidecarLink& link) {
   std::vector<LocalCheck> new_checks;
   for (api::HealthCheck& hc : api::service_definition_checks(def, options_.node_name)) {
     // service_definition_checks filled the IDs, names and ServiceID; keep
@@ -150,7 +208,8 @@ Status LocalState::add_service(api::ServiceDefinition def, Origin origin, std::s
     std::lock_guard l(mu_);
     auto it = services_.find(def.service.id);
     if (it != services_.end() && it->second.service == def.service && it->second.origin == origin &&
-        it->second.token == token) {
+        it->second.token == token && it->second.sidecar_of == link.parent &&
+        it->second.supervised == link.supervised) {
       bool same = true;
       for (const auto& c : new_checks) {
         auto ci = checks_.find(c.check.check_id);
@@ -184,6 +243,8 @@ Status LocalState::add_service(api::ServiceDefinition def, Origin origin, std::s
     s.service = def.service;
     s.origin = origin;
     s.token = token;
+    s.sidecar_of = link.parent;
+    s.supervised = link.supervised;
     s.revision = ++next_revision_;
     deleted_services_.erase(def.service.id);
     stored = s;
@@ -231,7 +292,12 @@ void LocalState::remove_check_locked(const std::string& id) {
   if (checks_.erase(id)) deleted_checks_[id] = ++next_revision_;
 }
 
-Status LocalState::remove_service(const std::string& id) { return remove_service_internal(id, true); }
+Status LocalState::remove_service(const std::string& id) {
+  std::string sidecar = sidecar_of(id);
+  CAIRN_RETURN_IF_ERROR(remove_service_internal(id, sidecar.empty()));
+  if (!sidecar.empty()) (void)remove_service_internal(sidecar, true);
+  return {};
+}
 
 Status LocalState::remove_service_internal(const std::string& id, bool notify) {
   std::vector<std::string> removed_checks;
@@ -374,9 +440,11 @@ std::vector<std::string> LocalState::reap_critical(Instant now) {
   }
   std::vector<std::string> out;
   for (const auto& id : doomed) {
+    std::string sidecar = sidecar_of(id);
     if (remove_service_internal(id, false).ok()) {
       log::info("local", "removed service {}: critical for longer than its deregister_critical_service_after", id);
       out.push_back(id);
+      if (!sidecar.empty() && remove_service_internal(sidecar, false).ok()) out.push_back(sidecar);
     }
   }
   if (!out.empty()) changed();
@@ -392,7 +460,7 @@ Status LocalState::apply_config(const std::vector<api::ServiceDefinition>& servi
   {
     std::lock_guard l(mu_);
     for (const auto& [id, s] : services_)
-      if (s.origin == Origin::config && !service_ids.count(id)) gone_services.push_back(id);
+      if (s.origin == Origin::config && !service_ids.count(id) && s.sidecar_of.empty()) gone_services.push_back(id);
     for (const auto& [id, c] : checks_)
       if (c.origin == Origin::config && c.check.service_id.empty() && !check_ids.count(id)) gone_checks.push_back(id);
   }

@@ -47,6 +47,11 @@ struct LocalService {
   api::NodeService service;
   Origin origin = Origin::api;
   std::string token;
+  // Registered from another service's Connect.SidecarService (Consul's
+  // LocallyRegisteredAsSidecar): the parent's ID. Removed with the parent.
+  std::string sidecar_of;
+  // Connect.ManagedSidecar of the parent: the agent runs the proxy process.
+  bool supervised = false;
   uint64_t revision = 0;
   uint64_t synced_revision = 0;
   bool in_sync() const { return revision == synced_revision; }
@@ -77,6 +82,10 @@ struct LocalStateOptions {
   LocalStore* store = nullptr;        // null: nothing persisted
   checks::Runner* runner = nullptr;   // null: checks are recorded but not run
   int64_t output_max_size = 4096;     // check output is truncated to this
+  // ports.sidecar_min_port / sidecar_max_port: a sidecar registered without
+  // a port gets the lowest free one (0/0: no automatic ports).
+  int sidecar_min_port = 21000;
+  int sidecar_max_port = 21255;
 };
 
 class LocalState {
@@ -95,11 +104,15 @@ class LocalState {
   // IDs default to service:<id>[:<n>]). A service's existing checks stay
   // unless `replace_existing_checks`. invalid_argument naming the field
   // ("Missing service name", a check's kind or interval, the runner's
-  // refusal) leaves the state unchanged.
+  // refusal, Consul's Connect rules) leaves the state unchanged.
+  // Connect.SidecarService registers a second service, the sidecar
+  // (api/connect_proxy.h's split_sidecar; a port from the sidecar range when
+  // none is given; Consul's default checks when none are given); a parent
+  // re-registered without one loses the sidecar it had.
   Status add_service(api::ServiceDefinition def, Origin origin, std::string token,
                      bool replace_existing_checks = false);
   // not_found "Unknown service ID \"x\". Ensure...", as Consul: removes the
-  // service and its checks.
+  // service and its checks, and the sidecar registered with it.
   Status remove_service(const std::string& id);
   // invalid_argument: "Missing check name", `ServiceID "x" does not exist`,
   // a bad status or kind; the runner's refusal.
@@ -151,6 +164,15 @@ class LocalState {
 
  private:
   Result<LocalCheck> prepare_check(api::CheckDefinition def, Origin origin, std::string token) const;
+  struct SidecarLink {
+    std::string parent;
+    bool supervised = false;
+  };
+  Status add_one(api::ServiceDefinition def, Origin origin, std::string token, bool replace_existing_checks,
+                 const SidecarLink& link);
+  Result<int> sidecar_port(const std::string& sidecar_id) const;
+  // The ID of the service registered as `parent`'s sidecar, or "".
+  std::string sidecar_of(const std::string& parent) const;
   Status run_checks(const std::vector<LocalCheck>& checks);
   void store_service(const LocalService& s);
   void store_check(const LocalCheck& c);

@@ -97,6 +97,9 @@ Result<LocalService> decode_service(const std::string& text) {
   LocalService out;
   out.service = std::move(s);
   out.token = string_member(j, "Token");
+  out.sidecar_of = string_member(j, "LocallyRegisteredAsSidecarOf");
+  auto supervised = j.find("Supervised");
+  out.supervised = supervised != j.end() && supervised->is_boolean() && supervised->get<bool>();
   return out;
 }
 
@@ -171,6 +174,8 @@ Status LocalStore::save_service(const LocalService& s) {
   Json j = Json::object();
   j["Token"] = s.token;
   j["Service"] = Json::parse(api::to_json(s.service));
+  if (!s.sidecar_of.empty()) j["LocallyRegisteredAsSidecarOf"] = s.sidecar_of;
+  if (s.supervised) j["Supervised"] = true;
   return write_atomically(services_dir_, (fs::path(services_dir_) / file_name(s.service.id)).string(), j.dump());
 }
 
