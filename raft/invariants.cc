@@ -74,8 +74,9 @@ Status InvariantChecker::check(const Raft& r) {
     case StateType::leader: {
       if (r.leader() != r.id()) return broken("leader does not know itself as leader");
       if (r.vote() != r.id()) return broken("leader did not vote for itself");
-      if (const Progress* self = r.tracker().get(r.id()); self && self->match != log.last_index()) {
-        return broken("leader's own match " + s(self->match) + " != last index " + s(log.last_index()));
+      // Thesis §10.2.1: the leader's own match is what it has made durable.
+      if (const Progress* self = r.tracker().get(r.id()); self && self->match > log.last_index()) {
+        return broken("leader's own match " + s(self->match) + " past its last index " + s(log.last_index()));
       }
       for (const auto& [id, pr] : r.tracker().progress()) {
         if (pr.match > log.last_index()) return broken("match of " + s(id) + " past the leader's log");

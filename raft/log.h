@@ -72,6 +72,12 @@ class RaftLog {
   void commit_to(Index i);
   void applied_to(Index i);
   void stable_to(Index i, Term t) { unstable_.stable_to(i, t); }
+  // The last index known durable: below the unstable entries, or 0 while an
+  // unstable snapshot waits (conservative: it only delays the leader's self-count).
+  Index stable_last_index() const {
+    if (unstable_.snapshot) return 0;
+    return unstable_.entries.empty() ? last_index() : unstable_.offset - 1;
+  }
   void stable_snap_to(Index i) { unstable_.stable_snap_to(i); }
   void restore(const Snapshot& s);
 

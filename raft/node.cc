@@ -228,6 +228,7 @@ void Node::advance() {
   }
   if (h.last_committed != 0) log.applied_to(h.last_committed);
   if (h.last_entry) log.stable_to(h.last_entry->index, h.last_entry->term);
+  raft_.self_persisted();
   check_invariants();
 }
 

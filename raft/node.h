@@ -15,6 +15,10 @@
 // after the entries and hard state are durable (§5, Figure 2 "Persistent
 // state ... updated on stable storage before responding to RPCs"), and
 // committed_entries may include entries of the same Ready's `entries`.
+// Exception (thesis §10.2.1): a leader's messages may go out before its own
+// persist when the Ready changes neither term nor vote, since the leader
+// counts its own copy toward commitment only once advance() says it is
+// durable.
 // Between ready() and advance() has_ready() is false; proposals and messages
 // stepped meanwhile accumulate and leave together in the next Ready, which
 // is how many proposals share one fsync and one append per follower.

@@ -184,7 +184,7 @@ void Raft::reset(Term term) {
     pr = Progress(static_cast<size_t>(cfg_.max_inflight_msgs));
     pr.is_learner = learner;
     pr.next = last + 1;  // §5.3: nextIndex starts just past the leader's log
-    if (id == id_) pr.match = last;
+    if (id == id_) pr.match = log_.stable_last_index();  // what is durable (self_persisted)
   }
   read_only_.clear();
   pending_read_index_msgs_.clear();

@@ -69,6 +69,11 @@ class Raft {
   // Log compaction up to `i`: earlier configurations are no longer needed.
   void compact_config_history(Index i);
 
+  // Thesis §10.2.1: the leader writes its log in parallel with replicating
+  // it, so its own copy counts toward the commit quorum only once durable.
+  // Node::advance reports what the driver persisted.
+  void self_persisted();
+
   std::vector<Message>& messages() { return msgs_; }
   std::vector<ReadState>& read_states() { return read_states_; }
   const std::vector<Message>& messages() const { return msgs_; }

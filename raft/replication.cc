@@ -259,10 +259,16 @@ void Raft::append_entry(std::vector<Entry> ents) {
   }
   log_.append(ents);
   on_entries_written(li + 1, ents);
-  // The leader's own copy counts toward the quorum; the driver persists it
-  // before sending the appends (thesis §10.2.1 allows writing in parallel).
-  if (Progress* self = trk_.get(id_)) self->maybe_update(log_.last_index());
+  // The leader's own copy counts toward the quorum once it is durable
+  // (self_persisted): the driver may send the appends before its fsync
+  // (thesis §10.2.1). Followers' durable copies alone may commit meanwhile.
   if (maybe_commit()) on_leader_commit();
+}
+
+void Raft::self_persisted() {
+  if (state_ != StateType::leader) return;
+  Progress* self = trk_.get(id_);
+  if (self && self->maybe_update(log_.stable_last_index()) && maybe_commit()) on_leader_commit();
 }
 
 bool Raft::maybe_commit() { return log_.maybe_commit(trk_.committed(), term_); }

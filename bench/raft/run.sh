@@ -9,66 +9,13 @@
 # can be compared with RTT + fsync.
 #
 #   bench/raft/run.sh [build-dir]      (DUR=10 seconds per load run;
-#                                       NODE_FLAGS="..." adds raft_kv_node flags to every node)
+#                                       NODE_FLAGS="..." adds raft_kv_node flags to every node;
+#                                       MODES="thread strand", CLIENTS="1 64", FAILOVER=1 pick the parts)
 # Stops only the processes it started, by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-$root/build-raftio}
-node_bin=$build/test/integration/raft/raft_kv_node
+source "$here/lib.sh" "${1:-}"
 dur=${DUR:-10}
-[[ -x $node_bin ]] || { echo "missing $node_bin (ninja -C $build raft_kv_node)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/cairn-raft-bench-XXXXXX)
-declare -A pid http
-cleanup() {
-  for id in "${!pid[@]}"; do kill -9 "${pid[$id]}" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-status() { curl -s --max-time 2 "http://${http[$1]}/status" || true; }
-field() { python3 -c "import json,sys; d=json.loads(sys.stdin.read() or '{}'); print(d.get('$1', 0))"; }
-
-declare -A rport
-for id in 1 2 3; do rport[$id]=$(free_port); done
-peers="1=127.0.0.1:${rport[1]},2=127.0.0.1:${rport[2]},3=127.0.0.1:${rport[3]}"
-
-start() {  # id [extra flags]
-  local id=$1; shift
-  # Empty the log here: a restarted node's child truncates it only once it
-  # runs, and until then the previous process's "http listening" line is read.
-  : >"$work/n$id.log"
-  "$node_bin" --id "$id" --peers "$peers" --raft-port "${rport[$id]}" --http-port 0 \
-    --data-dir "$work/n$id" --bootstrap ${NODE_FLAGS:-} "$@" >"$work/n$id.log" 2>&1 &
-  pid[$id]=$!
-  for _ in $(seq 200); do
-    http[$id]=$(grep -o 'http listening on [0-9.:]*' "$work/n$id.log" | awk '{print $4}' || true)
-    [[ -n ${http[$id]} ]] && return 0
-    sleep 0.05
-  done
-  echo "node $id did not start:" >&2; cat "$work/n$id.log" >&2; exit 1
-}
-
-leader() {  # the id all live nodes agree on, or 0
-  local l=0 x
-  for id in "${!pid[@]}"; do
-    kill -0 "${pid[$id]}" 2>/dev/null || continue
-    x=$(status "$id" | field leader)
-    [[ $x == 0 || ( $l != 0 && $x != "$l" ) ]] && { echo 0; return; }
-    l=$x
-  done
-  echo "$l"
-}
-wait_leader() { for _ in $(seq 400); do l=$(leader); [[ $l != 0 ]] && { echo "$l"; return; }; sleep 0.05; done; echo 0; }
-
-stop_all() {
-  for id in "${!pid[@]}"; do kill -9 "${pid[$id]}" 2>/dev/null || true; wait "${pid[$id]}" 2>/dev/null || true; done
-  pid=(); rm -rf "$work"/n[123]
-}
 
 load() {  # label connections threads
   local label=$1 conns=$2 threads=$3 l f s0 s1 f0 f1 out
@@ -97,17 +44,17 @@ echo "# raft bench $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${dur}s per run,
 echo
 echo "| fsync placement | clients | commits/s | p50 ms | p99 ms | leader fsyncs/s | leader entries/fsync | follower fsyncs/s | follower entries/fsync | non-2xx/errors |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
-for mode in thread strand; do
+for mode in ${MODES:-thread strand}; do
   extra=()
   [[ $mode == strand ]] && extra=(--persist-on-strand)
   for id in 1 2 3; do start "$id" "${extra[@]}"; done
-  load "$mode" 1 1
-  load "$mode" 64 2
+  for c in ${CLIENTS:-1 64}; do load "$mode" "$c" $(( c > 1 ? 2 : 1 )); done
   stop_all
 done
 
 # Failover, three times: kill -9 the leader, time until the other two agree
 # on a new one, restart the killed node.
+if [[ ${FAILOVER:-1} == 1 ]]; then
 for id in 1 2 3; do start "$id"; done
 times=()
 for round in 1 2 3; do
@@ -128,5 +75,6 @@ done
 echo
 echo "election after kill -9 of the leader: ${times[*]} ms (tick 100 ms, election_tick 10: timeout 1-2 s, PreVote on)"
 stop_all
+fi
 echo
 python3 "$here/micro.py" "$work"

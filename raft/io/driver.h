@@ -7,7 +7,10 @@
 //
 //   persist  — snapshot (apply_snapshot), then entries + hard state in ONE
 //              fsync (RocksLogStorage::persist);
-//   send     — the Ready's messages, through the Transport;
+//   send     — the Ready's messages, through the Transport; a LEADER sends
+//              them before persisting (thesis §10.2.1: it writes its log in
+//              parallel with replication; the core counts its own copy only
+//              once durable) when their term and the vote are already durable;
 //   apply    — the snapshot and the committed entries, to the Application;
 //              completes proposals and serves reads that are now applied;
 //   advance  — and compact the log when it grew past snapshot_threshold (§7).
@@ -63,7 +66,11 @@ class Application {
   // configuration changes are not passed on). Driver strand.
   virtual void apply(const Entry& entry) = 0;
   // An image of the state as of the last entry applied (log compaction, §7).
-  // Runs on the strand, which applies nothing meanwhile.
+  // Runs on the strand, which applies nothing meanwhile. A large state
+  // returns a reference to a snapshot file instead of the image
+  // (raft/io/snapshot_file.h: encode_snapshot_ref of a finished
+  // SnapshotWriter); the transport then streams the file and never holds it
+  // whole. The same holds for snapshot_async's image.
   virtual std::string snapshot() = 0;
   // Optional asynchronous compaction: capture the state as of `applied` (the
   // last entry applied, the one just handed to apply()) cheaply on the strand
@@ -84,6 +91,9 @@ class Application {
   }
   // Replaces the whole state by a snapshot's data: at start-up (the latest
   // stored snapshot) and when the leader sends one (InstallSnapshot, §7).
+  // The data is an image or a file reference (decode_snapshot_ref): a
+  // TcpTransport with a snapshot_dir delivers every received snapshot as a
+  // reference to a complete, checksum-verified file in that directory.
   virtual Status restore(const Snapshot& snapshot) = 0;
 };
 
@@ -134,6 +144,7 @@ struct DriverStatus {
   uint64_t fsyncs = 0;            // synced persists (one per Ready with must_sync)
   uint64_t entries_persisted = 0;
   uint64_t max_entries_per_fsync = 0;
+  uint64_t sends_before_persist = 0;  // leader Readies whose messages left before their fsync (§10.2.1)
   uint64_t proposals = 0;         // accepted by the leader
   uint64_t proposals_failed = 0;
   uint64_t reads = 0;             // served

@@ -107,13 +107,21 @@ class Net {
   std::vector<Message> in_flight;
   std::set<NodeId> isolated;
   int order_violations = 0;
+  int early_appends = 0;  // a leader's appends that left before its own fsync (thesis §10.2.1)
   std::vector<Message> carried;  // everything ever sent, for assertions
 
   void carry(NodeId from, std::vector<Message> msgs) {
     LogStorage& s = *members.at(from)->storage;
     for (auto& m : msgs) {
-      // The ordering rule: what a message claims is already durable.
-      if (!m.entries.empty() && s.last_index() < m.entries.back().index) ++order_violations;
+      // The ordering rule: what a message claims is already durable. A
+      // leader's append claims nothing about its own disk (§10.2.1), but its
+      // term must be durable.
+      if (!m.entries.empty() && s.last_index() < m.entries.back().index) {
+        if (m.type == MessageType::app) ++early_appends;
+        else ++order_violations;
+      }
+      bool future_term = m.type == MessageType::pre_vote || m.type == MessageType::pre_vote_resp;
+      if (!future_term && m.term > s.initial_state()->hard_state.term) ++order_violations;
       if (m.type == MessageType::vote_resp && !m.reject && s.initial_state()->hard_state.vote != m.to) ++order_violations;
       carried.push_back(m);
       in_flight.push_back(std::move(m));

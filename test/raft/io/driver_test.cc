@@ -1,7 +1,8 @@
 // RaftDriver, deterministically: three drivers on one io_context run by the
 // test thread, ticked by hand (tick_interval zero), talking through an
 // in-memory network that checks the driver's ordering rule on every message
-// it carries (persist before send, §5 Figure 2).
+// it carries (persist before send, §5 Figure 2; a leader's appends may leave
+// before its own fsync, thesis §10.2.1).
 #include <algorithm>
 
 #include "test/raft/io/driver_fixture.h"
@@ -22,6 +23,22 @@ TEST_F(DriverTest, ElectsALeaderAndAppliesAProposalOnEveryMember) {
     EXPECT_GE(m->driver->status().applied, c.index);
   }
   EXPECT_EQ(net_.order_violations, 0);
+}
+
+// Thesis §10.2.1: the leader's appends leave before its own fsync (one fsync
+// off a commit's critical path), while followers still persist before they
+// answer and the commit still needs a durable majority.
+TEST_F(DriverTest, TheLeaderSendsItsAppendsBeforeItsOwnFsync) {
+  start_cluster();
+  NodeId leader = elect();
+  ASSERT_NE(leader, kNoNode);
+  int early_before = net_.early_appends;
+  Completion c = propose(leader, "a=1");
+  ASSERT_TRUE(c.status.ok()) << c.status.error().message();
+  EXPECT_GT(net_.early_appends, early_before) << "the append carrying a=1 left before the leader persisted it";
+  EXPECT_GT(members_.at(leader)->driver->status().sends_before_persist, 0u);
+  EXPECT_EQ(net_.order_violations, 0) << "followers' answers and every term still follow their fsync";
+  for (auto& [id, m] : members_) EXPECT_GE(m->storage->last_index(), c.index) << "node " << id;
 }
 
 TEST_F(DriverTest, ProposalOnAFollowerFailsWithTheLeaderAsHint) {

@@ -256,6 +256,16 @@ void Simulation::kick(SimNode& n) {
   if (!n.up || n.fsync_pending || !n.node->has_ready()) return;
   n.in_flight = n.node->ready();
   n.fsync_pending = true;
+  // A leader sends before its fsync when its term and vote are durable, as
+  // raft/io's driver does (thesis §10.2.1); a crash then loses entries it
+  // already sent.
+  Ready& rd = n.in_flight;
+  auto durable = n.disk->initial_state();
+  if (n.node->state() == StateType::leader && !rd.snapshot && durable.ok() &&
+      (!rd.hard_state || (rd.hard_state->term == durable->hard_state.term && rd.hard_state->vote == durable->hard_state.vote))) {
+    for (const Message& m : rd.messages) send(m);
+    rd.messages.clear();
+  }
   schedule(1 + rng_.uniform(max_fsync_), Event{EventKind::fsync, n.id, n.epoch});
 }
 
