@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "core/io/x509.h"
 #include "proxy/tls_stream.h"
 
 namespace cairn::proxy {
@@ -42,19 +43,10 @@ std::vector<X509Ptr> read_certs(const std::string& pem) {
   return out;
 }
 
+// The first spiffe:// URI SAN, "" when there is none (core/io/x509 reads SANs).
 std::string uri_san(X509* cert) {
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  if (!names) return {};
-  std::string found;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names) && found.empty(); ++i) {
-    const GENERAL_NAME* n = sk_GENERAL_NAME_value(names, i);
-    if (n->type != GEN_URI) continue;
-    const auto* s = n->d.uniformResourceIdentifier;
-    std::string uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
-    if (uri.rfind("spiffe://", 0) == 0) found = std::move(uri);
-  }
-  GENERAL_NAMES_free(names);
-  return found;
+  auto uri = io::x509::spiffe_uri_of(cert);
+  return uri.ok() ? std::move(*uri) : std::string();
 }
 
 // A client session (a ticket) arrived: keep it under the leg's key.
@@ -159,9 +151,7 @@ const SpiffeId& TlsContexts::identity() const { return impl_->identity; }
 Result<std::string> spiffe_uri_of_pem(const std::string& cert_pem) {
   auto certs = read_certs(cert_pem);
   if (certs.empty()) return Error(errc::invalid_argument, "certificate: no PEM certificate");
-  std::string uri = uri_san(certs[0].get());
-  if (uri.empty()) return Error(errc::not_found, "certificate: no spiffe:// URI SAN");
-  return uri;
+  return io::x509::spiffe_uri_of(certs[0].get());
 }
 
 // ---- Leg ----

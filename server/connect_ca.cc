@@ -98,14 +98,10 @@ void Server::Impl::ca_sign(const rpc::ConnectCASign& sign, rpc::WriteCallback do
   ca_limiter.configure(c.csr_max_per_second, c.csr_max_concurrent);
   auto permit = ca_limiter.acquire(clock->now());
   if (!permit.ok()) return done(permit.error());
-  uint64_t seed;
-  {
-    std::lock_guard lock(mu);
-    seed = rng->next_u64();
-  }
-  SeededRng rng_for_serial(seed);
-  ca::SignInput in{view->active, view->active_key, view->roots.trust_domain, options.datacenter, c.leaf_cert_ttl};
-  auto cert = ca::sign_leaf(in, sign.csr, clock->wall_now(), rng_for_serial);
+  auto issuer = ca_issuer.get(view->active, view->active_key);
+  if (!issuer.ok()) return done(Error(errc::internal, "the CA's active root: " + issuer.error().message()));
+  ca::SignInput in{view->active, std::move(*issuer), view->roots.trust_domain, options.datacenter, c.leaf_cert_ttl};
+  auto cert = ca::sign_leaf(in, sign.csr, clock->wall_now());
   if (!cert.ok()) return done(cert.error());
   done(rpc::WriteResponse{0, rpc::make_value<rpc::ConnectCASign, rpc::WriteValue>(std::move(*cert))});
 }

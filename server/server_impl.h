@@ -105,6 +105,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   // Connect CA signing limits (connect_ca.cc), configured from the stored CA configuration.
   ca::SignLimiter ca_limiter;
+  // The active root's key and certificate kept parsed between leaves (connect_ca.cc).
+  ca::IssuerCache ca_issuer;
 
   std::mutex watch_mu;
   state::WatchRegistry registry;

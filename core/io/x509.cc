@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -271,14 +272,11 @@ Result<CsrInfo> read_csr(std::string_view csr_pem) {
   return info;
 }
 
-Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem,
-                              std::string_view issuer_cert_pem, std::string_view issuer_key_pem) {
-  CAIRN_TRY(Key pub, load_public(subject_public_pem));
-  CAIRN_TRY(Key issuer_key, load_private(issuer_key_pem));
-  Cert issuer;
-  if (!issuer_cert_pem.empty()) {
-    CAIRN_TRY(issuer, load_cert(issuer_cert_pem));
-  }
+namespace {
+
+// Issues the certificate of `t` for `pub`, signed by `issuer_key`; a null
+// `issuer` makes it self-signed.
+Result<std::string> sign_with(const CertTemplate& t, EVP_PKEY* pub, X509* issuer, EVP_PKEY* issuer_key) {
   Cert cert(X509_new());
   X509_set_version(cert.get(), 2);
   CAIRN_RETURN_IF_ERROR(set_serial(cert.get(), t.serial));
@@ -288,9 +286,9 @@ Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_pu
   if (!t.common_name.empty())
     X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_UTF8,
                                reinterpret_cast<const unsigned char*>(t.common_name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer.get()) : subject);
-  X509_set_pubkey(cert.get(), pub.get());
-  X509* issuer_ref = issuer ? issuer.get() : cert.get();
+  X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : subject);
+  X509_set_pubkey(cert.get(), pub);
+  X509* issuer_ref = issuer ? issuer : cert.get();
   if (t.is_ca) {
     CAIRN_RETURN_IF_ERROR(add_ext(cert.get(), issuer_ref, NID_basic_constraints, "critical,CA:TRUE"));
     CAIRN_RETURN_IF_ERROR(
@@ -308,7 +306,58 @@ Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_pu
     X509_add_ext(cert.get(), san, -1);
     X509_EXTENSION_free(san);
   }
-  return sign_and_encode(cert.get(), issuer_key.get());
+  return sign_and_encode(cert.get(), issuer_key);
+}
+
+}  // namespace
+
+Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem,
+                              std::string_view issuer_cert_pem, std::string_view issuer_key_pem) {
+  CAIRN_TRY(Key pub, load_public(subject_public_pem));
+  CAIRN_TRY(Key issuer_key, load_private(issuer_key_pem));
+  Cert issuer;
+  if (!issuer_cert_pem.empty()) {
+    CAIRN_TRY(issuer, load_cert(issuer_cert_pem));
+  }
+  return sign_with(t, pub.get(), issuer.get(), issuer_key.get());
+}
+
+struct Issuer::Parsed {
+  Cert cert;
+  Key key;
+};
+
+Issuer::Issuer(std::unique_ptr<Parsed> p) : parsed_(std::move(p)) {}
+Issuer::~Issuer() = default;
+
+Result<std::shared_ptr<const Issuer>> Issuer::load(std::string_view cert_pem, std::string_view key_pem) {
+  auto p = std::make_unique<Parsed>();
+  CAIRN_TRY(p->cert, load_cert(cert_pem));
+  CAIRN_TRY(p->key, load_private(key_pem));
+  if (X509_check_private_key(p->cert.get(), p->key.get()) != 1) {
+    ERR_clear_error();
+    return bad("PrivateKey: does not belong to the issuer's certificate");
+  }
+  return std::shared_ptr<const Issuer>(new Issuer(std::move(p)));
+}
+
+Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem, const Issuer& issuer) {
+  CAIRN_TRY(Key pub, load_public(subject_public_pem));
+  return sign_with(t, pub.get(), issuer.parsed_->cert.get(), issuer.parsed_->key.get());
+}
+
+Result<std::string> random_serial(size_t bytes) {
+  if (bytes < 8 || bytes > 20) return bad("serial: 8 to 20 bytes");
+  std::string out(bytes, '\0');
+  auto* data = reinterpret_cast<unsigned char*>(out.data());
+  // The first byte is 1..127: positive in DER, and never a leading zero
+  // that DER would drop (the serial keeps its length and its printed form).
+  do {
+    if (RAND_bytes(data, static_cast<int>(bytes)) != 1)
+      return Error(errc::internal, "x509: no random bytes for a serial: " + ssl_reason());
+    data[0] &= 0x7f;
+  } while (data[0] == 0);
+  return out;
 }
 
 Result<std::string> cross_sign(std::string_view cert_pem, std::string_view issuer_cert_pem,

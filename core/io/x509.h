@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,37 @@ struct CertTemplate {
 // SKID). SHA-256 for EC P-256 and RSA, SHA-384 for P-384.
 Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem,
                               std::string_view issuer_cert_pem, std::string_view issuer_key_pem);
+
+// A CA's certificate and private key, parsed once. OpenSSL 3 decodes PEM
+// keys through its provider decoders, which cost most of a leaf signing,
+// so the CA keeps its active root's Issuer between leaves (server/ca
+// IssuerCache). Immutable after load; one Issuer may sign on many threads at once (OpenSSL 3 allows
+// concurrent use of an EVP_PKEY and X509 that nobody modifies).
+class Issuer {
+ public:
+  // invalid_argument naming the PEM that did not parse, or the key that
+  // does not belong to the certificate.
+  static Result<std::shared_ptr<const Issuer>> load(std::string_view cert_pem, std::string_view key_pem);
+  ~Issuer();
+  Issuer(const Issuer&) = delete;
+  Issuer& operator=(const Issuer&) = delete;
+
+  struct Parsed;  // OpenSSL's objects (x509.cc)
+
+ private:
+  explicit Issuer(std::unique_ptr<Parsed> p);
+  friend Result<std::string> sign_cert(const CertTemplate&, std::string_view, const Issuer&);
+  std::unique_ptr<Parsed> parsed_;
+};
+// sign_cert with the issuer already parsed.
+Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem, const Issuer& issuer);
+
+// A certificate serial number: `bytes` (8..20) from OpenSSL's CSPRNG
+// (RAND_bytes), the first byte 1..127 so that it is positive in DER and
+// keeps its length (16 bytes: about 127 random bits). RFC 5280 4.1.2.2 and the CA/Browser Forum's 64 bits of entropy;
+// sequential or predictable serials let an attacker prepare a colliding
+// certificate (the MD5 rogue-CA attack).
+Result<std::string> random_serial(size_t bytes = 16);
 
 // Re-issues `cert_pem` (same subject, key, SANs, validity and SKID) with
 // `issuer_cert_pem` as issuer, signed by its key: the cross-signed root of

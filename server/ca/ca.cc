@@ -15,16 +15,6 @@ constexpr Duration kHour = std::chrono::hours(1);
 
 Error bad(std::string what) { return Error(errc::invalid_argument, std::move(what)); }
 
-std::string random_bytes(Rng& rng, size_t n) {
-  std::string out;
-  while (out.size() < n) {
-    uint64_t v = rng.next_u64();
-    for (int i = 0; i < 8 && out.size() < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-  out[0] = static_cast<char>((static_cast<unsigned char>(out[0]) & 0x7f) | 0x01);  // positive, never zero
-  return out;
-}
-
 // A 63-bit serial from its bytes (CARoot.SerialNumber is a uint64).
 uint64_t serial_u64(const std::string& bytes) {
   uint64_t v = 0;
@@ -62,7 +52,7 @@ Result<NewRoot> make_root(const api::CAProviderConfig& c, const std::string& clu
     x509::CertTemplate t;
     t.common_name = root_cn(td, rng);
     t.uris = {"spiffe://" + td};
-    t.serial = random_bytes(rng, 8);
+    CAIRN_TRY(t.serial, x509::random_serial());
     t.not_before = now;
     t.not_after = WallTime{now.since_unix_epoch + c.root_cert_ttl};
     t.is_ca = true;
@@ -179,8 +169,8 @@ Result<state::CaWrite> plan_config_set(const api::CAConfiguration& current, cons
   CAIRN_TRY(NewRoot next, make_root(want, current.cluster_id, now, rng));
   if (next.root.id == active->id) return w;  // the same root supplied again: configuration only
   if (!requested.force_without_cross_signing) {
-    CAIRN_TRY(std::string cross, x509::cross_sign(next.root.root_cert, active->root_cert, active_key,
-                                                  random_bytes(rng, 8)));
+    CAIRN_TRY(std::string serial, x509::random_serial());
+    CAIRN_TRY(std::string cross, x509::cross_sign(next.root.root_cert, active->root_cert, active_key, serial));
     next.root.intermediate_certs = {std::move(cross)};
   }
   std::vector<api::CARoot> list;
@@ -197,7 +187,8 @@ Result<state::CaWrite> plan_config_set(const api::CAConfiguration& current, cons
   return w;
 }
 
-Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem, WallTime now, Rng& rng) {
+Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem, WallTime now) {
+  if (!in.issuer) return Error(errc::internal, "the CA's active root is not loaded");
   if (csr_pem.empty()) return bad("CSR: missing");
   CAIRN_TRY(x509::CsrInfo csr, x509::read_csr(csr_pem));
   if (csr.uris.size() != 1)
@@ -226,10 +217,10 @@ Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem,
   t.dns = {t.common_name};
   for (const auto& d : csr.dns)
     if (std::find(t.dns.begin(), t.dns.end(), d) == t.dns.end()) t.dns.push_back(d);
-  t.serial = random_bytes(rng, 16);
+  CAIRN_TRY(t.serial, x509::random_serial());
   t.not_before = WallTime{now.since_unix_epoch - std::chrono::minutes(1)};
   t.not_after = WallTime{now.since_unix_epoch + in.leaf_ttl};
-  CAIRN_TRY(std::string leaf, x509::sign_cert(t, csr.public_pem, in.active.root_cert, in.active_key));
+  CAIRN_TRY(std::string leaf, x509::sign_cert(t, csr.public_pem, *in.issuer));
 
   api::IssuedCert out;
   out.serial_number = x509::colon_hex(t.serial);
@@ -245,6 +236,22 @@ Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem,
   out.valid_after = x509::rfc3339(t.not_before);
   out.valid_before = x509::rfc3339(t.not_after);
   return out;
+}
+
+Result<std::shared_ptr<const x509::Issuer>> IssuerCache::get(const api::CARoot& active, const std::string& key_pem) {
+  std::lock_guard lock(mu_);
+  if (issuer_ && root_id_ == active.id && key_pem_ == key_pem) return issuer_;
+  CAIRN_TRY(auto issuer, x509::Issuer::load(active.root_cert, key_pem));
+  ++loads_;
+  root_id_ = active.id;
+  key_pem_ = key_pem;
+  issuer_ = issuer;
+  return issuer;
+}
+
+uint64_t IssuerCache::loads() const {
+  std::lock_guard lock(mu_);
+  return loads_;
 }
 
 SignLimiter::Permit::~Permit() {

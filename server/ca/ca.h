@@ -14,11 +14,17 @@
 //     root stays listed, inactive, until it expires;
 //   - sign_leaf: a CSR for spiffe://<td>/ns/default/dc/<dc>/svc/<service>
 //     becomes a leaf signed by the active root's key;
+//   - IssuerCache: the active root's certificate and key kept parsed
+//     between leaves, replaced when the active root changes;
 //   - SignLimiter: CSRMaxPerSecond (token bucket) or CSRMaxConcurrent.
 //
+// Serial numbers (roots, cross-signed roots, leaves) are 128 bits from
+// OpenSSL's CSPRNG (io::x509::random_serial), never from the Rng argument,
+// which only picks names (a root's CN, the cluster ID).
+//
 // Errors name the field (invalid_argument → HTTP 400).
-// Thread-safety: the functions are pure over their arguments; SignLimiter
-// is thread-safe.
+// Thread-safety: the functions are pure over their arguments (but for the
+// CSPRNG); IssuerCache and SignLimiter are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +35,7 @@
 
 #include "api/types.h"
 #include "core/clock.h"
+#include "core/io/x509.h"
 #include "core/result.h"
 #include "core/rng.h"
 #include "server/state/store.h"
@@ -61,8 +68,8 @@ Result<state::CaWrite> plan_config_set(const api::CAConfiguration& current, cons
                                        Rng& rng);
 
 struct SignInput {
-  api::CARoot active;           // the active root (its IntermediateCerts follow the leaf in CertPEM)
-  std::string active_key;       // its private key PEM
+  api::CARoot active;  // the active root (its IntermediateCerts follow the leaf in CertPEM)
+  std::shared_ptr<const io::x509::Issuer> issuer;  // its certificate and key, parsed (IssuerCache)
   std::string trust_domain;
   std::string datacenter;
   Duration leaf_ttl = std::chrono::hours(72);
@@ -70,7 +77,23 @@ struct SignInput {
 // Verifies the CSR, checks its one URI SAN and issues the leaf: that URI,
 // the DNS SAN service_cn(), valid from a minute back for leaf_ttl,
 // server+client auth, a random 128-bit serial.
-Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem, WallTime now, Rng& rng);
+Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem, WallTime now);
+
+// The parsed Issuer of the active root, loaded from its PEMs on the first
+// leaf and whenever the active root (its ID, the certificate's
+// fingerprint) or its key changes: a rotation, a restored snapshot.
+class IssuerCache {
+ public:
+  Result<std::shared_ptr<const io::x509::Issuer>> get(const api::CARoot& active, const std::string& key_pem);
+  uint64_t loads() const;  // how many times it parsed PEMs (tests)
+
+ private:
+  mutable std::mutex mu_;
+  std::string root_id_;
+  std::string key_pem_;
+  std::shared_ptr<const io::x509::Issuer> issuer_;
+  uint64_t loads_ = 0;
+};
 
 // CSRMaxPerSecond as a token bucket (burst: one second's worth), or, when
 // CSRMaxConcurrent > 0, at most that many signings at once (Consul: the

@@ -39,6 +39,16 @@ class IntentionsEndpoint : public ::testing::Test {
     return e.call(Method::post, target, std::move(body));
   }
   std::optional<Response> del(const std::string& target) { return e.call(Method::del, target); }
+  // POST /v1/agent/connect/authorize: `source` calling db, with `entry_json`
+  // the servers' only service-intentions entry; the answer's JSON.
+  json authorize(const std::string& source, const char* entry_json) {
+    rpc().answer<ConfigEntryList>({entry(entry_json)});
+    auto r = post("/v1/agent/connect/authorize",
+                  R"({"Target":"db","ClientCertURI":"spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/)" +
+                      source + R"("})");
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    return r ? json::parse(r->body, nullptr, false) : json();
+  }
 };
 
 TEST_F(IntentionsEndpoint, ListPrintsEveryIntentionByPrecedenceWithTheIndex) {
@@ -291,28 +301,30 @@ TEST_F(IntentionsEndpoint, MatchAnswersEveryNameInOrder) {
 }
 
 TEST_F(IntentionsEndpoint, AuthorizeReadsTheSpiffeIdAndDecides) {
-  const std::string uri = "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/";
-  rpc().answer<ConfigEntryList>({entry(kLegacy)});
-  auto r = post("/v1/agent/connect/authorize", R"({"Target":"db","ClientCertURI":")" + uri + R"(web"})");
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 200) << r->body;
-  auto j = json::parse(r->body);
+  auto j = authorize("web", kLegacy);
   EXPECT_EQ(j["Authorized"], true);
   EXPECT_EQ(j["Reason"],
             "Matched L4 intention: ID: 11111111-2222-4333-8444-555555555555, Precedence: 9, Action: ALLOW, Src: web, Dst: db");
 
-  rpc().answer<ConfigEntryList>({entry(kLegacy)});
-  r = post("/v1/agent/connect/authorize", R"({"Target":"db","ClientCertURI":")" + uri + R"(cache"})");
-  j = json::parse(r->body);
+  j = authorize("cache", kLegacy);
   EXPECT_EQ(j["Authorized"], true);  // acl_default_policy "allow"
   EXPECT_EQ(j["Reason"], "Default behavior configured by ACLs");
 
-  rpc().answer<ConfigEntryList>({entry(R"({"Kind":"service-intentions","Name":"db","Sources":[
-    {"Name":"web","Permissions":[{"Action":"allow","HTTP":{"PathPrefix":"/"}}]}]})")});
-  r = post("/v1/agent/connect/authorize", R"({"Target":"db","ClientCertURI":")" + uri + R"(web"})");
-  j = json::parse(r->body);
+  j = authorize("web", R"({"Kind":"service-intentions","Name":"db","Sources":[
+    {"Name":"web","Permissions":[{"Action":"allow","HTTP":{"PathPrefix":"/"}}]}]})");
   EXPECT_EQ(j["Authorized"], false);
   EXPECT_EQ(j["Reason"].get<std::string>().rfind("Matched L7 intention: ", 0), 0u);
+}
+
+// DESIGN.md's security default: with acl.default_policy "deny" a caller
+// that no intention matches is refused, with Consul's reason.
+TEST_F(IntentionsEndpoint, AuthorizeDeniesWhatNoIntentionMatchesWhenAclsDefaultToDeny) {
+  e.config.acl_default_policy = "deny";
+  auto j = authorize("cache", kLegacy);
+  EXPECT_EQ(j["Authorized"], false);
+  EXPECT_EQ(j["Reason"], "Default behavior configured by ACLs");
+  EXPECT_EQ(authorize("web", kLegacy)["Authorized"], true);  // a matching allow still allows
+  EXPECT_EQ(authorize("api", kLegacy)["Authorized"], false);
 }
 
 TEST_F(IntentionsEndpoint, AuthorizeRefusesBadInput) {

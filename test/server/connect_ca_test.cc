@@ -159,6 +159,15 @@ TEST(ConnectCaServer, RotationWakesBlockedRootsQueriesAndKeepsOldLeavesValid) {
   ASSERT_EQ(chain->size(), 2u);  // the leaf, then the cross-signed new root
   std::vector<std::string> intermediates(chain->begin() + 1, chain->end());
   EXPECT_TRUE(x509::verify_chain(chain->front(), intermediates, certs_of(roots), now).ok());
+  // Signed by the new root's key (the leader's parsed-key cache followed
+  // the rotation): it verifies against the new root alone, not the old one.
+  const api::CARoot* active = nullptr;
+  for (const auto& r : after.roots)
+    if (r.active) active = &r;
+  ASSERT_NE(active, nullptr);
+  EXPECT_EQ(x509::read_cert(chain->front())->authority_key_id, active->signing_key_id);
+  EXPECT_TRUE(x509::verify_chain(chain->front(), {}, {active->root_cert}, now).ok());
+  EXPECT_FALSE(x509::verify_chain(chain->front(), {}, certs_of(roots), now).ok());
 
   // Bad input names the field.
   want.config.leaf_cert_ttl = std::chrono::minutes(10);

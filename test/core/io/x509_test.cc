@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace cairn::io::x509 {
 namespace {
 
@@ -157,6 +159,53 @@ TEST(X509, CrossSignedRootLinksANewRootsLeavesToTheOldRoot) {
   // Trusting only the old root, the new root's leaf verifies through the cross-signed cert.
   EXPECT_FALSE(verify_chain(leaf, {}, {old_root.cert}, kNow).ok());
   EXPECT_TRUE(verify_chain(leaf, {*cross}, {old_root.cert}, kNow).ok());
+}
+
+// The parsed Issuer signs the same certificate the PEM path does, and
+// refuses a key that is not the certificate's.
+TEST(X509, ParsedIssuerSignsLikeThePemPathAndChecksItsKey) {
+  Root root = make_root("root-a");
+  Root other = make_root("root-b");
+  auto issuer = Issuer::load(root.cert, root.key);
+  ASSERT_TRUE(issuer.ok()) << issuer.error().message();
+  auto key = generate_key("ec", 256);
+  auto csr = read_csr(*make_csr(*key, {"web", "spiffe://td.consul/ns/default/dc/dc1/svc/web", {}}));
+  ASSERT_TRUE(csr.ok());
+  CertTemplate t;
+  t.common_name = "web";
+  t.uris = csr->uris;
+  t.serial = serial(7);
+  t.not_before = kNow;
+  t.not_after = WallTime{kNow.since_unix_epoch + kHour};
+  auto leaf = sign_cert(t, csr->public_pem, **issuer);
+  ASSERT_TRUE(leaf.ok()) << leaf.error().message();
+  EXPECT_TRUE(verify_chain(*leaf, {}, {root.cert}, kNow).ok());
+  EXPECT_FALSE(verify_chain(*leaf, {}, {other.cert}, kNow).ok());
+  auto info = read_cert(*leaf);
+  EXPECT_EQ(info->issuer_cn, "root-a");
+  EXPECT_EQ(info->authority_key_id, read_cert(root.cert)->subject_key_id);
+  EXPECT_TRUE(*key_matches_cert(*key, *leaf));
+
+  auto mismatched = Issuer::load(root.cert, other.key);
+  ASSERT_FALSE(mismatched.ok());
+  EXPECT_TRUE(mismatched.error().is(errc::invalid_argument));
+  EXPECT_EQ(mismatched.error().message().rfind("PrivateKey", 0), 0u) << mismatched.error().message();
+  EXPECT_FALSE(Issuer::load("not pem", root.key).ok());
+  EXPECT_FALSE(Issuer::load(root.cert, "not pem").ok());
+}
+
+TEST(X509, RandomSerialsArePositiveAndNeverRepeat) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    auto s = random_serial();
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(s->size(), 16u);
+    EXPECT_LT(static_cast<unsigned char>((*s)[0]), 0x80);
+    EXPECT_GT(static_cast<unsigned char>((*s)[0]), 0);
+    seen.insert(*s);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_FALSE(random_serial(4).ok());  // fewer than 64 bits
 }
 
 TEST(X509, SplitCertsKeepsEachCertificate) {

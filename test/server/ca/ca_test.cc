@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "core/io/x509.h"
 
 namespace cairn::server::ca {
@@ -64,10 +67,11 @@ std::string csr_for(const std::string& uri, std::string* key_out = nullptr, std:
 }
 
 Result<api::IssuedCert> sign(const Ca& ca, const std::string& csr, WallTime now = kNow) {
-  SeededRng rng(now.since_unix_epoch.count());
   const api::CARoot& root = active(ca);
-  SignInput in{root, ca.keys.at(root.id), ca.roots.trust_domain, "dc1", ca.config.config.leaf_cert_ttl};
-  return sign_leaf(in, csr, now, rng);
+  auto issuer = x509::Issuer::load(root.root_cert, ca.keys.at(root.id));
+  EXPECT_TRUE(issuer.ok()) << issuer.error().message();
+  SignInput in{root, *issuer, ca.roots.trust_domain, "dc1", ca.config.config.leaf_cert_ttl};
+  return sign_leaf(in, csr, now);
 }
 
 std::vector<std::string> root_certs(const Ca& ca) {
@@ -149,12 +153,105 @@ TEST(ConnectCa, LeafCarriesTheSpiffeIdDnsSanAndConsulsValidity) {
   EXPECT_FALSE(x509::verify_chain(cert->cert_pem, {}, root_certs(ca), at(73 * kHour)).ok());
 }
 
-TEST(ConnectCa, LeafSerialsAreUnique) {
+// Serials come from OpenSSL's CSPRNG, not from the plan's Rng nor from a
+// counter: 127 bits (16 bytes, top bit clear so DER keeps them positive),
+// unique, unrelated to each other, and the same seed gives different ones.
+TEST(ConnectCa, SerialsAreRandomPositiveAndUnique) {
   Ca ca = initial();
   std::string csr = csr_for(service_uri(kTrustDomain, "dc1", "web"));
   std::set<std::string> serials;
-  for (int i = 0; i < 20; ++i) serials.insert(sign(ca, csr, at(std::chrono::seconds(i)))->serial_number);
-  EXPECT_EQ(serials.size(), 20u);
+  std::vector<std::string> raw;
+  constexpr int kLeaves = 200;
+  for (int i = 0; i < kLeaves; ++i) {
+    auto cert = sign(ca, csr);  // same CSR, same time: only the serial may differ
+    ASSERT_TRUE(cert.ok()) << cert.error().message();
+    auto info = x509::read_cert(cert->cert_pem);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ(cert->serial_number, info->serial);
+    serials.insert(info->serial);
+    raw.push_back(info->serial_raw);
+  }
+  EXPECT_EQ(serials.size(), static_cast<size_t>(kLeaves));
+  // At least 64 random bits: at most 16 bytes, and across 200 serials the
+  // leading byte (top bit forced clear) takes many values, as do the bits
+  // beyond 64 — a 64-bit value or a counter would leave those bytes fixed.
+  std::set<unsigned char> first_bytes, ninth_bytes;
+  size_t longest = 0;
+  for (const auto& r : raw) {
+    ASSERT_EQ(r.size(), 16u);  // never a leading zero byte
+    longest = std::max(longest, r.size());
+    first_bytes.insert(static_cast<unsigned char>(r[0]));
+    EXPECT_GT(static_cast<unsigned char>(r[0]), 0);
+    EXPECT_LT(static_cast<unsigned char>(r[0]), 0x80);  // positive
+    ninth_bytes.insert(static_cast<unsigned char>(r[8]));
+  }
+  EXPECT_EQ(longest, 16u);
+  EXPECT_GT(first_bytes.size(), 50u);
+  EXPECT_GT(ninth_bytes.size(), 50u);
+  // Not sequential: consecutive serials differ in more than their last byte.
+  for (size_t i = 1; i < raw.size(); ++i) EXPECT_NE(raw[i].substr(0, 8), raw[i - 1].substr(0, 8)) << i;
+
+  // Roots and cross-signed roots too: two plans from the same seed at the
+  // same time get different root serials.
+  SeededRng a(42), b(42);
+  auto w1 = plan_initial({}, kCluster, kNow, a);
+  auto w2 = plan_initial({}, kCluster, kNow, b);
+  ASSERT_TRUE(w1.ok() && w2.ok());
+  auto s1 = x509::read_cert(w1->roots->front().root_cert)->serial;
+  auto s2 = x509::read_cert(w2->roots->front().root_cert)->serial;
+  EXPECT_NE(s1, s2);
+  EXPECT_EQ(x509::read_cert(w1->roots->front().root_cert)->serial_raw.size(), 16u);
+  EXPECT_GT(w1->roots->front().serial_number, 0u);
+}
+
+TEST(ConnectCa, RandomSerialRefusesTooFewBytes) {
+  EXPECT_FALSE(x509::random_serial(7).ok());
+  EXPECT_FALSE(x509::random_serial(21).ok());
+  auto s = x509::random_serial(8);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->size(), 8u);
+  EXPECT_LT(static_cast<unsigned char>((*s)[0]), 0x80);
+}
+
+// The active root's key is parsed once per root, not per leaf, and a
+// rotation replaces it: leaves after the rotation are signed by the new key.
+TEST(ConnectCa, IssuerCacheParsesTheActiveRootOncePerRoot) {
+  Ca ca = initial();
+  IssuerCache cache;
+  std::string web = service_uri(kTrustDomain, "dc1", "web");
+  auto sign_cached = [&](WallTime now) -> Result<api::IssuedCert> {
+    const api::CARoot& root = active(ca);
+    CAIRN_TRY(auto issuer, cache.get(root, ca.keys.at(root.id)));
+    SignInput in{root, std::move(issuer), ca.roots.trust_domain, "dc1", ca.config.config.leaf_cert_ttl};
+    return sign_leaf(in, csr_for(web), now);
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sign_cached(kNow).ok());
+  EXPECT_EQ(cache.loads(), 1u);
+  auto first = cache.get(active(ca), ca.keys.at(active(ca).id));
+  auto again = cache.get(active(ca), ca.keys.at(active(ca).id));
+  EXPECT_EQ(first->get(), again->get());
+
+  api::CARoot old_root = active(ca);
+  api::CAConfiguration want = ca.config;
+  want.config.private_key_type = "rsa";
+  want.config.private_key_bits = 2048;
+  SeededRng rng(8);
+  auto w = plan_config_set(ca.config, ca.roots, ca.keys.at(old_root.id), want, kNow, rng);
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  apply(ca, *w, 12);
+  auto after = sign_cached(at(kHour));
+  ASSERT_TRUE(after.ok()) << after.error().message();
+  EXPECT_EQ(cache.loads(), 2u);
+  auto [leaf, intermediates] = split_leaf(*after);
+  EXPECT_EQ(x509::read_cert(leaf)->authority_key_id, active(ca).signing_key_id);
+  EXPECT_TRUE(x509::verify_chain(leaf, {}, {active(ca).root_cert}, at(kHour)).ok());
+  EXPECT_FALSE(x509::verify_chain(leaf, {}, {old_root.root_cert}, at(kHour)).ok());
+
+  // A key that is not the root's is refused, naming it.
+  auto other = x509::generate_key("ec", 256);
+  auto wrong = cache.get(active(ca), *other);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().message().rfind("PrivateKey", 0), 0u) << wrong.error().message();
 }
 
 TEST(ConnectCa, CsrsForAnotherTrustDomainOrDatacenterOrShapeAreRefusedNamingTheUri) {
