@@ -165,17 +165,24 @@ Result<std::pair<std::string, uint64_t>> Server::Impl::checkpoint_to_temp() {
 
 namespace {
 
-// Packs a checkpoint (server/snapshot_archive.h) and removes its directory.
-Result<std::string> pack_and_remove(const std::string& dir, uint64_t index, std::atomic<uint64_t>& taken) {
-  Result<std::string> packed = pack_checkpoint(dir, index);
+// Packs a checkpoint (server/snapshot_archive.h) into a snapshot file of
+// `snap_dir`, removes the checkpoint's directory and the snapshot files but
+// the two newest, and returns the reference the Raft snapshot carries: the
+// image never sits in memory whole. The application does not know the term,
+// so its own files are named with term 0 (raft::snapshot_file_path).
+Result<std::string> pack_and_remove(const std::string& dir, uint64_t index, const std::string& snap_dir,
+                                    std::atomic<uint64_t>& taken) {
+  Result<raft::SnapshotFileRef> packed =
+      pack_checkpoint_to_file(dir, index, raft::snapshot_file_path(snap_dir, index, 0), snap_dir + "/packing.part");
   std::error_code ec;
   fs::remove_all(dir, ec);
   if (!packed.ok()) {
     log::error("server", "packing the snapshot at {} failed: {}", index, packed.error().message());
-    return packed;
+    return packed.error();
   }
   ++taken;
-  return packed;
+  raft::prune_snapshot_files(snap_dir, 2);
+  return raft::encode_snapshot_ref(*packed);
 }
 
 }  // namespace
@@ -183,7 +190,7 @@ Result<std::string> pack_and_remove(const std::string& dir, uint64_t index, std:
 std::string Server::Impl::snapshot() {
   auto cp = checkpoint_to_temp();
   if (!cp.ok()) return {};  // the server failed (see fail_server); nothing is applied any more
-  Result<std::string> packed = pack_and_remove(cp->first, cp->second, *snapshots_taken);
+  Result<std::string> packed = pack_and_remove(cp->first, cp->second, raft_snapshot_dir(options.data_dir), *snapshots_taken);
   if (!packed.ok()) {
     fail_server("taking a snapshot", packed.error());
     return {};
@@ -202,8 +209,9 @@ bool Server::Impl::snapshot_async(raft::Index, std::function<void(Result<std::st
     return true;
   }
   // The job holds no reference to the Server: ~Impl joins this thread.
-  asio::post(*snapshot_pool, [taken = snapshots_taken, cp = std::move(cp).value(), done = std::move(done)] {
-    done(pack_and_remove(cp.first, cp.second, *taken));
+  asio::post(*snapshot_pool, [taken = snapshots_taken, cp = std::move(cp).value(),
+                              snap_dir = raft_snapshot_dir(options.data_dir), done = std::move(done)] {
+    done(pack_and_remove(cp.first, cp.second, snap_dir, *taken));
   });
   return true;
 }
@@ -211,7 +219,17 @@ bool Server::Impl::snapshot_async(raft::Index, std::function<void(Result<std::st
 Status Server::Impl::restore(const raft::Snapshot& snap) {
   // An empty image is the bootstrap snapshot: nothing to restore.
   if (snap.data.empty()) return {};
-  CAIRN_TRY(uint64_t holds, packed_applied_index(snap.data));
+  // A snapshot file (ours, or one the transport received and verified) is
+  // unpacked from disk piece by piece; an inline image (older stores) as it is.
+  std::optional<raft::SnapshotFileRef> ref = raft::decode_snapshot_ref(snap.data);
+  uint64_t holds = snap.metadata.index;
+  if (ref) {
+    // A file pruned since (a newer snapshot replaced it) leaves the Raft
+    // index, which is the checkpoint's: the image is taken at `applied`.
+    if (auto in_file = archive_file_index(ref->path); in_file.ok()) holds = *in_file;
+  } else {
+    CAIRN_TRY(holds, packed_applied_index(snap.data));
+  }
   {
     std::lock_guard lock(mu);
     if (!store) return Error(errc::cancelled, "server stopped");
@@ -219,15 +237,22 @@ Status Server::Impl::restore(const raft::Snapshot& snap) {
     // kept its own state, which is at least as new: keep it.
     if (store->applied_index() >= holds) return {};
   }
-  return swap_in(snap.data, 0);
+  Status st = swap_in(snap.data, 0);
+  if (st.ok() && ref) raft::prune_snapshot_files(raft_snapshot_dir(options.data_dir), 2);
+  return st;
 }
 
+// `archive` is the archive itself or, for a Raft snapshot, a reference to an
+// archive file (raft/io/snapshot_file.h), which is unpacked piece by piece.
 Status Server::Impl::swap_in(std::string_view archive, uint64_t rebase_to) {
   std::shared_ptr<state::Store> old;
   if (!store_ref()) return Error(errc::cancelled, "server stopped");
   std::string dir = temp_dir("restore");
   std::error_code ec;
-  auto unpacked = unpack_checkpoint(archive, dir);
+  // The archive is verified (checksum, whole) as it unpacks, before the
+  // store is touched: a bad one leaves the current state as it is.
+  std::optional<raft::SnapshotFileRef> ref = raft::decode_snapshot_ref(archive);
+  auto unpacked = ref ? unpack_checkpoint_file(ref->path, dir) : unpack_checkpoint(archive, dir);
   if (!unpacked.ok()) {
     fs::remove_all(dir, ec);
     return unpacked.error();

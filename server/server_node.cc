@@ -1,4 +1,5 @@
 #include "server/server_node.h"
+#include "server/snapshot_archive.h"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -210,6 +211,7 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   to.listen_enabled = false;
   to.protocol_byte = api::rpc::kProtocolRaft;  // Consul's pool.RPCRaft
   to.tls = o.tls;
+  to.snapshot_dir = raft_snapshot_dir(o.server.data_dir);  // received snapshots stream to files there
   p->transport = std::make_unique<PeerTransports>(io, to);
 
   ServerDeps deps;
