@@ -43,6 +43,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/prepared_query.h"
 #include "api/types.h"
 #include "core/clock.h"
 #include "core/result.h"
@@ -216,11 +217,44 @@ struct CoordinateNode {
   using Value = std::vector<CoordinateEntry>;
 };
 
+// Prepared queries (/v1/query; api/prepared_query.h). Get looks up by ID
+// only, as Consul's PreparedQuery.Get (nullopt: HTTP 404 "Query not
+// found"); Get and List block on the prepared-query table.
+struct PreparedQueryGet {
+  std::string id;
+  using Value = std::optional<PreparedQuery>;
+};
+struct PreparedQueryList {
+  using Value = std::vector<PreparedQuery>;
+};
+// Resolves id_or_name — an ID, else a name (case-insensitive), else the
+// template whose name is the longest prefix of it, rendered for it — and
+// runs its health query: instances filtered as api::filter_query_nodes
+// does, shuffled, then sorted by RTT from options.near if set, else from the
+// query's Service.Near ("_agent": agent_node), then cut to `limit` (0: all).
+// not_found kQueryNotFound for no match. Never blocking; the index is the
+// service's. Single datacenter: Failovers is 0, Datacenter left "" for the
+// agent to fill. connect: the service's Connect-capable instances
+// (Connect-native ones and the connect-proxies whose destination it is).
+struct PreparedQueryExecute {
+  std::string id_or_name;
+  std::string agent_node;
+  uint64_t limit = 0;
+  bool connect = false;
+  using Value = PreparedQueryExecuteResult;
+};
+// The query an execution would run, resolved and rendered (not_found as above).
+struct PreparedQueryExplain {
+  std::string id_or_name;
+  using Value = PreparedQuery;
+};
+
 using Query = std::variant<KvGet, KvList, KvKeys, SessionGet, SessionList, SessionNode, CatalogNodes, CatalogServices,
                            CatalogServiceNodes, CatalogNodeServices, HealthNode, HealthChecks, HealthState,
                            HealthService, StatusLeader, StatusPeers, OperatorRaftConfiguration, TxnRead,
                            SnapshotSave, ConfigEntryGet, ConfigEntryList, ConnectCARoots, ConnectCAConfigGet,
-                           CoordinateNodes, CoordinateNode>;
+                           CoordinateNodes, CoordinateNode, PreparedQueryGet, PreparedQueryList,
+                           PreparedQueryExecute, PreparedQueryExplain>;
 
 // ---- writes ----
 struct KvApply {  // returns whether the write happened (cas/lock may lose)
@@ -320,10 +354,22 @@ struct CoordinateUpdate {
   using Value = bool;
 };
 
+// POST/PUT/DELETE /v1/query: create (query.id must be empty; the leader
+// chooses it), update or delete (by query.id; not_found "Cannot modify
+// non-existent prepared query: '<id>'"). Checked with
+// api::validate_prepared_query, then by the store (unique case-insensitive
+// Name, a name that is another query's ID, one empty-name template, an
+// existing Session). Returns the query's ID.
+struct PreparedQueryApply {
+  PreparedQueryOp op = PreparedQueryOp::create;
+  PreparedQuery query;
+  using Value = std::string;
+};
+
 using Write = std::variant<KvApply, SessionCreate, SessionDestroy, SessionRenew, CatalogRegister, CatalogDeregister,
                            OperatorRaftRemovePeer, OperatorRaftTransferLeader, Txn, SnapshotRestore,
                            ConfigEntryApply, ConfigEntryDelete, ConnectCAConfigSet, ConnectCASign,
-                           CoordinateUpdate>;
+                           CoordinateUpdate, PreparedQueryApply>;
 
 // ---- aligned result variants ----
 template <typename V>

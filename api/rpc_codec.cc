@@ -1,5 +1,6 @@
 #include "api/rpc_codec.h"
 
+#include "api/prepared_query_wire.h"
 #include "api/wire_detail.h"
 
 namespace cairn::api::rpc {
@@ -113,6 +114,18 @@ CAIRN_RPC_FIELDS(rpc::ConnectCAConfigSet) { io(v.config); }
 CAIRN_RPC_FIELDS(rpc::ConnectCASign) { io(v.csr); }
 CAIRN_RPC_FIELDS(rpc::CoordinateNode) { io(v.node); }
 CAIRN_RPC_FIELDS(rpc::CoordinateUpdate) { io(v.entries); }
+CAIRN_RPC_FIELDS(rpc::PreparedQueryGet) { io(v.id); }
+CAIRN_RPC_FIELDS(rpc::PreparedQueryExecute) {
+  io(v.id_or_name);
+  io(v.agent_node);
+  io(v.limit);
+  io(v.connect);
+}
+CAIRN_RPC_FIELDS(rpc::PreparedQueryExplain) { io(v.id_or_name); }
+CAIRN_RPC_FIELDS(rpc::PreparedQueryApply) {
+  io(v.op);
+  io(v.query);
+}
 CAIRN_RPC_FIELDS(rpc::QueryCall) {
   io(v.options);
   io(v.query);

@@ -9,6 +9,7 @@
 #include "gossip/vivaldi.h"
 #include "core/log.h"
 #include "raft/errc.h"
+#include "server/prepared_query.h"
 #include "server/server_impl.h"
 
 namespace cairn::server {
@@ -143,12 +144,23 @@ Result<ReadResult> read_one(const state::ReadView& v, const rpc::Query& q) {
           },
           [&](const rpc::CoordinateNodes&) { return indexed<rpc::CoordinateNodes>(v.coordinates()); },
           [&](const rpc::CoordinateNode& x) { return indexed<rpc::CoordinateNode>(v.coordinate(x.node)); },
+          [&](const rpc::PreparedQueryGet& x) { return indexed<rpc::PreparedQueryGet>(v.prepared_query_get(x.id)); },
+          [&](const rpc::PreparedQueryList&) { return indexed<rpc::PreparedQueryList>(v.prepared_query_list()); },
+          [&](const rpc::PreparedQueryExplain& x) {
+            return indexed<rpc::PreparedQueryExplain>(explain_prepared_query(v, x.id_or_name));
+          },
           [&](const auto&) -> Result<ReadResult> { return Error(errc::internal, "not a state query"); },
       },
       q);
 }
 
 Result<ReadResult> read(const state::ReadView& v, const rpc::Query& q, const std::string& near) {
+  if (const auto* x = std::get_if<rpc::PreparedQueryExecute>(&q)) {  // sorts by its own near rules
+    return indexed<rpc::PreparedQueryExecute>(execute_prepared_query(
+        v, *x, near, [&v](const std::string& from, std::vector<api::HealthServiceEntry>& nodes) {
+          return sort_near(v, from, nodes, [](const api::HealthServiceEntry& e) { return e.node.node; });
+        }));
+  }
   CAIRN_TRY(ReadResult r, read_one(v, q));
   CAIRN_RETURN_IF_ERROR(apply_near(v, near, r.value));
   return r;
@@ -177,6 +189,8 @@ std::vector<state::WatchKey> watch_keys(const rpc::Query& q) {
           [](const rpc::ConfigEntryGet& x) { return watch_for::config_entries(x.kind); },
           [](const rpc::CoordinateNodes&) { return watch_for::coordinates(); },
           [](const rpc::CoordinateNode&) { return watch_for::coordinates(); },
+          [](const rpc::PreparedQueryGet&) { return watch_for::prepared_queries(); },
+          [](const rpc::PreparedQueryList&) { return watch_for::prepared_queries(); },
           [](const rpc::ConfigEntryList& x) { return watch_for::config_entries(x.kind); },
           [](const auto&) { return std::vector<state::WatchKey>{}; },
       },
@@ -195,6 +209,9 @@ void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback d
   if (is_status_query(q)) return done(status_query(q));
   // Neither blocks (Consul's Txn.Read and Snapshot do not): answer at once.
   if (std::holds_alternative<rpc::TxnRead>(q) || std::holds_alternative<rpc::SnapshotSave>(q)) o.min_index = 0;
+  // Nor do prepared query executions and explanations (Consul's neither).
+  if (std::holds_alternative<rpc::PreparedQueryExecute>(q) || std::holds_alternative<rpc::PreparedQueryExplain>(q))
+    o.min_index = 0;
   auto self = shared_from_this();
   // No leader yet (an election is running): try again shortly, as Consul holds RPCs.
   auto no_leader = [self, o, q, done, hold](const Error& e) mutable {

@@ -296,6 +296,33 @@ void Server::Impl::write(rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback d
             submit(c, std::move(*command), nullptr);
           },
           [&](const rpc::ConnectCASign& c) { ca_sign(c, std::move(done)); },
+          [&](const rpc::PreparedQueryApply& a) {
+            // Consul's PreparedQuery.Apply: the leader picks a create's ID;
+            // an update or delete must name an existing query.
+            api::PreparedQuery q = a.query;
+            if (a.op == api::PreparedQueryOp::create) {
+              if (!q.id.empty())
+                return done(Error(errc::invalid_argument, "ID must be empty when creating a new prepared query"));
+              for (;;) {
+                {
+                  std::lock_guard lock(mu);
+                  q.id = uuid_from(rng->next_u64(), rng->next_u64());
+                }
+                auto taken = s->read().prepared_query_get(q.id);
+                if (!taken.ok()) return done(taken.error());
+                if (!taken->value) break;
+              }
+            } else {
+              if (q.id.empty()) return done(Error(errc::invalid_argument, "Missing query ID"));
+              auto existing = s->read().prepared_query_get(q.id);
+              if (!existing.ok()) return done(existing.error());
+              if (!existing->value)
+                return done(Error(errc::not_found, "Cannot modify non-existent prepared query: '" + q.id + "'"));
+            }
+            if (a.op != api::PreparedQueryOp::del)
+              if (Status st = api::validate_prepared_query(q); !st.ok()) return done(st.error());
+            submit(a, fsm::encode(fsm::PreparedQueryCommand{a.op, std::move(q)}), nullptr);
+          },
           [&](const rpc::CoordinateUpdate& u) {
             for (const auto& e : u.entries)
               if (Status st = api::validate_coordinate(e); !st.ok()) return done(st.error());

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/duration.h"
+
 namespace cairn::agent::dns {
 
 using api::rpc::value_of;
@@ -245,7 +247,12 @@ void Resolver::resolve(std::span<const uint8_t> request, Transport transport, st
     }
     return finish(*c, std::move(units));
   }
-  // .query (prepared queries), .connect, .ingress, .virtual: not yet.
+  if (kind == "query") {  // <name>.query, or RFC 2782 _<name>._<proto>.query
+    if (body.size() == 2 && body[0].size() > 1 && body[0][0] == '_' && body[1].size() > 1 && body[1][0] == '_')
+      return answer_query(c, body[0].substr(1));
+    return answer_query(c, join_dots(body));
+  }
+  // .connect, .ingress, .virtual: not yet.
   return finish(*c, {}, Rcode::nxdomain);
 }
 
@@ -265,13 +272,22 @@ void Resolver::answer_service(std::shared_ptr<Context> c, std::string service, s
     }
     if (live.empty()) return finish(*c, {}, Rcode::nxdomain);
     for (size_t i = live.size(); i > 1; --i) std::swap(live[i - 1], live[random() % i]);
+    std::vector<const api::HealthServiceEntry*> ordered;
+    for (const auto& [e, h] : live) ordered.push_back(e);
+    answer_instances(*c, ordered, service_ttl(service));
+  });
+}
 
-    uint32_t ttl = service_ttl(service);
+void Resolver::answer_instances(Context& context, const std::vector<const api::HealthServiceEntry*>& instances,
+                                uint32_t ttl) {
+  {
+    Context* c = &context;
     const std::string suffix = "." + dc_ + "." + c->domain;
     const uint16_t qt = c->qtype;
     std::vector<Unit> units;
     std::vector<std::string> seen;  // addresses already answered (A/AAAA dedup)
-    for (const auto& [e, h] : live) {
+    for (const api::HealthServiceEntry* e : instances) {
+      Health h = health_of(*e);
       const std::string& addr = e->service.address.empty() ? e->node.address : e->service.address;
       auto v4 = parse_v4(addr);
       auto v6 = v4 ? std::nullopt : parse_v6(addr);
@@ -319,6 +335,26 @@ void Resolver::answer_service(std::shared_ptr<Context> c, std::string service, s
       }
     }
     finish(*c, std::move(units));
+  }
+}
+
+// <name>.query: the prepared query executed on the servers (its own health
+// filter, shuffle and Near sort, "_agent" being this agent), answered in
+// the order given, with the query's DNS.TTL else the service's TTL.
+void Resolver::answer_query(std::shared_ptr<Context> c, std::string name) {
+  api::rpc::PreparedQueryExecute x;
+  x.id_or_name = std::move(name);
+  x.agent_node = config_.node_name;
+  reader_->get(std::move(x), [this, c](Result<cache::Value> r) {
+    if (!r.ok()) return finish(*c, {}, r.error().is(errc::not_found) ? Rcode::nxdomain : Rcode::servfail);
+    const auto& result = value_of<api::rpc::PreparedQueryExecute>(**r);
+    if (result.nodes.empty()) return finish(*c, {}, Rcode::nxdomain);
+    uint32_t ttl = service_ttl(result.service);
+    if (auto d = parse_duration(result.dns.ttl); d.ok() && d->count() >= 0)
+      ttl = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*d).count());
+    std::vector<const api::HealthServiceEntry*> ordered;
+    for (const auto& e : result.nodes) ordered.push_back(&e);
+    answer_instances(*c, ordered, ttl);
   });
 }
 

@@ -9,7 +9,7 @@
 //   _<svc>._<tag|tcp>[.service][.<dc>]    RFC 2782 (_tcp: no tag filter)
 //   <node>.node[.<dc>]                    A/AAAA (CNAME for a hostname), TXT of node meta
 //   <8 or 32 hex>.addr[.<dc>]             A/AAAA
-//   <name>.query[.<dc>]                   NXDOMAIN: prepared queries do not exist yet
+//   <name>.query[.<dc>]                   the prepared query executed (A, AAAA, SRV as services)
 //   <svc>.connect / .ingress / .virtual   NXDOMAIN: part of the Connect work
 //   the apex                              SOA, NS (the "consul" service's server nodes)
 //   <ip>.in-addr.arpa / ip6.arpa          PTR to a node with that address (primary domain)
@@ -70,6 +70,9 @@ class Resolver {
  private:
   void answer_service(std::shared_ptr<Context> c, std::string service, std::string tag);
   void answer_node(std::shared_ptr<Context> c, std::string node);
+  void answer_query(std::shared_ptr<Context> c, std::string name);  // <name>.query (prepared queries)
+  // The records of instances (already filtered and ordered) with `ttl`.
+  void answer_instances(Context& c, const std::vector<const api::HealthServiceEntry*>& instances, uint32_t ttl);
   void answer_apex(std::shared_ptr<Context> c);
   void answer_ptr(std::shared_ptr<Context> c, std::string ip);
   // Sends the units that fit; no units: NODATA (or `rcode`) with the SOA.

@@ -23,6 +23,7 @@ void register_endpoints(Router& router, EndpointContext& ctx) {
   register_intentions(router, ctx);
   register_connect_ca(router, ctx);
   register_coordinate(router, ctx);
+  register_query(router, ctx);
 }
 
 }  // namespace cairn::agent::http

@@ -105,5 +105,6 @@ void register_intentions(Router& router, EndpointContext& ctx);
 // PUT), /v1/agent/connect/ca/roots, /v1/agent/connect/ca/leaf/<service>.
 void register_connect_ca(Router& router, EndpointContext& ctx);
 void register_coordinate(Router& router, EndpointContext& ctx);  // coordinate.cc: /v1/coordinate/*
+void register_query(Router& router, EndpointContext& ctx);       // query.cc: /v1/query (prepared queries)
 
 }  // namespace cairn::agent::http

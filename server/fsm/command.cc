@@ -112,6 +112,14 @@ std::string encode(const CoordinateCommand& c) {
   return out;
 }
 
+std::string encode(const PreparedQueryCommand& c) {
+  std::string out = header(CommandType::prepared_query);
+  ByteWriter w(&out);
+  w.u8(static_cast<uint8_t>(c.op));
+  api::wire::put(w, c.query);
+  return out;
+}
+
 Result<Command> decode(std::string_view bytes) {
   ByteReader r(bytes);
   uint8_t raw_type = r.u8();
@@ -204,6 +212,14 @@ Result<Command> decode(std::string_view bytes) {
       CoordinateCommand c;
       api::wire::get(r, c.entries);
       return finish(std::move(c), "coordinates");
+    }
+    case CommandType::prepared_query: {
+      PreparedQueryCommand c;
+      uint8_t op = r.u8();
+      if (op > static_cast<uint8_t>(api::PreparedQueryOp::del)) return corrupt("prepared query");
+      c.op = static_cast<api::PreparedQueryOp>(op);
+      api::wire::get(r, c.query);
+      return finish(std::move(c), "prepared query");
     }
     case CommandType::restore:
       return Command{RestoreCommand{std::string(bytes.substr(2))}};

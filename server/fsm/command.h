@@ -2,6 +2,7 @@
 // version byte, then the payload (core/codec.h). Type numbers are Consul's
 // structs.MessageType, so logs and tooling line up:
 //   0 register  1 deregister  2 kvs  3 session  5 tombstone  6 coordinates  8 txn
+//   9 prepared query (Consul's PreparedQueryRequestType)
 //   13 connect CA (Consul's ConnectCARequestType)
 //   22 config entry (Consul's ConfigEntryRequestType)
 // and one of Cairn's own, 127 restore (Consul restores through Raft's
@@ -23,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/prepared_query.h"
 #include "api/types.h"
 #include "core/clock.h"
 #include "core/result.h"
@@ -38,6 +40,7 @@ enum class CommandType : uint8_t {
   tombstone = 5,
   coordinate_batch = 6,
   txn = 8,
+  prepared_query = 9,
   connect_ca = 13,
   config_entry = 22,
   restore = 127,
@@ -96,13 +99,19 @@ struct ConfigEntryCommand {
 struct CoordinateCommand {
   std::vector<api::CoordinateEntry> entries;
 };
+// A prepared query created, updated or deleted (api/prepared_query.h).
+struct PreparedQueryCommand {
+  api::PreparedQueryOp op = api::PreparedQueryOp::create;
+  api::PreparedQuery query;
+};
 // A command of a type this build does not know, flagged ignorable.
 struct IgnoredCommand {
   uint8_t type = 0;
 };
 
 using Command = std::variant<RegisterCommand, DeregisterCommand, KvCommand, SessionCommand, TombstoneCommand,
-                             TxnCommand, RestoreCommand, ConnectCACommand, ConfigEntryCommand, CoordinateCommand, IgnoredCommand>;
+                             TxnCommand, RestoreCommand, ConnectCACommand, ConfigEntryCommand, CoordinateCommand,
+                             PreparedQueryCommand, IgnoredCommand>;
 
 std::string encode(const RegisterCommand& c);
 std::string encode(const DeregisterCommand& c);
@@ -114,6 +123,7 @@ std::string encode(const RestoreCommand& c);
 std::string encode(const ConnectCACommand& c);
 std::string encode(const ConfigEntryCommand& c);
 std::string encode(const CoordinateCommand& c);
+std::string encode(const PreparedQueryCommand& c);
 
 // errc::invalid_argument for bytes that do not decode (truncated, trailing
 // bytes, bad enum values); errc::not_supported-style failures — an unknown

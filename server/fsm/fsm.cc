@@ -74,6 +74,8 @@ Result<Applied> Fsm::apply(uint64_t index, std::string_view bytes) {
           return done(store_.config_entry_delete(index, c.entry.kind, c.entry.name, cas, c.cas_index, touched));
         } else if constexpr (std::is_same_v<C, CoordinateCommand>) {
           return done(store_.coordinate_update(index, c.entries, touched));
+        } else if constexpr (std::is_same_v<C, PreparedQueryCommand>) {
+          return done(store_.prepared_query_apply(index, c.op, c.query, touched));
         } else if constexpr (std::is_same_v<C, RestoreCommand>) {
           Applied a;
           a.response = true;

@@ -9,7 +9,7 @@ namespace cairn::server::state {
 const char* const kCfNames[kCfCount] = {
     "meta",    "nodes",      "services",      "service_names", "checks",       "kv",
     "kv_tombstones", "kv_lock_delays", "sessions", "session_keys", "node_sessions", "check_sessions",
-    "node_ids", "config_entries", "connect_ca", "coordinates",
+    "node_ids", "config_entries", "connect_ca", "coordinates", "prepared_queries",
 };
 
 namespace {
@@ -23,6 +23,7 @@ const char* index_table_name(IndexTable t) {
     case IndexTable::sessions: return "sessions";
     case IndexTable::connect_ca: return "connect_ca";
     case IndexTable::coordinates: return "coordinates";
+    case IndexTable::prepared_queries: return "prepared_queries";
   }
   return "unknown";
 }

@@ -41,12 +41,14 @@ enum Cf : size_t {
   kConfigEntries,  // config entries by (kind, name) (config_entries.cc)
   kConnectCa,  // the Connect CA: configuration, roots, root keys (ca.cc)
   kCoordinates,    // network coordinates by (node, segment) (coordinates.cc)
+  kPreparedQueries,  // prepared queries and their name/template/session indexes (prepared_queries.cc)
   kCfCount,
 };
 extern const char* const kCfNames[kCfCount];
 
 // Tables with an index in the meta CF ("index/<name>").
-enum class IndexTable : uint8_t { nodes, services, checks, kv, tombstones, sessions, connect_ca, coordinates };
+enum class IndexTable : uint8_t { nodes, services, checks, kv, tombstones, sessions, connect_ca, coordinates,
+                                  prepared_queries };
 
 std::string table_index_key(IndexTable t);
 std::string service_index_key(std::string_view service);

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "api/prepared_query.h"
 #include "api/types.h"
 #include "core/result.h"
 
@@ -104,6 +105,14 @@ class ReadView {
   Result<Indexed<std::vector<api::CoordinateEntry>>> coordinates() const;
   // One node's (one per segment; empty when it has none).
   Result<Indexed<std::vector<api::CoordinateEntry>>> coordinate(const std::string& node) const;
+
+  // --- prepared queries (prepared_queries.cc); index: the table's, never 0 ---
+  Result<Indexed<std::optional<api::PreparedQuery>>> prepared_query_get(const std::string& id) const;
+  // Sorted by ID.
+  Result<Indexed<std::vector<api::PreparedQuery>>> prepared_query_list() const;
+  // By ID, else name, else the longest template prefix, rendered (nullopt: no match).
+  Result<Indexed<std::optional<api::PreparedQuery>>> prepared_query_resolve(const std::string& id_or_name,
+                                                                            const std::string& agent_segment) const;
 
   // --- /v1/txn with get/check verbs only (invalid_argument for a write verb) ---
   Result<api::TxnResponse> txn(const std::vector<api::TxnOp>& ops) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "server/state/keys.h"
+#include "server/state/prepared_queries.h"
 #include "server/state/tables.h"
 
 namespace cairn::server::state {
@@ -52,6 +53,7 @@ Status invalidate(Txn& t, const api::Session& s) {
       t.put(kLockDelays, key, encode_u64(static_cast<uint64_t>(expiry.count())));
     }
   }
+  CAIRN_RETURN_IF_ERROR(prepared_queries_delete_session(t, s.id));  // as Consul's deleteSessionTxn
   t.del(kSessions, s.id);
   t.del(kNodeSessions, key::node_session(s.node, s.id));
   for (const auto& check : s.all_check_ids()) t.del(kCheckSessions, key::check_session(s.node, check, s.id));

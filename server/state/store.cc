@@ -8,6 +8,7 @@
 #include "server/state/config_entries.h"
 #include "server/state/coordinates.h"
 #include "server/state/db.h"
+#include "server/state/prepared_queries.h"
 #include "server/state/tables.h"
 
 namespace cairn::server::state {
@@ -172,6 +173,16 @@ Result<bool> Store::ca_set(uint64_t index, const CaWrite& w, TouchSet& touched) 
 Result<bool> Store::coordinate_update(uint64_t index, const std::vector<api::CoordinateEntry>& entries,
                                       TouchSet& touched) {
   return run<bool>(*db_, index, WallTime{}, touched, [&](Txn& t) { return state::coordinate_update(t, entries); });
+}
+
+Result<std::string> Store::prepared_query_apply(uint64_t index, api::PreparedQueryOp op,
+                                                const api::PreparedQuery& query, TouchSet& touched) {
+  return run<std::string>(*db_, index, WallTime{}, touched, [&](Txn& t) -> Result<std::string> {
+    auto r = op == api::PreparedQueryOp::del ? state::prepared_query_delete(t, query.id)
+                                             : state::prepared_query_set(t, query);
+    if (!r.ok()) return r.error();
+    return query.id;
+  });
 }
 
 Result<bool> Store::config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,

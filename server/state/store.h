@@ -138,6 +138,11 @@ class Store {
                                  TouchSet& touched);
   Result<bool> config_entry_apply(uint64_t index, const api::ConfigEntry& entry, bool cas, uint64_t cas_index,
                                   TouchSet& touched);
+  // Prepared queries (prepared_queries.cc): create/update by query.id
+  // (Consul's rules; invalid_argument naming what broke them) or delete by
+  // id (missing: a no-op). Returns the query's ID.
+  Result<std::string> prepared_query_apply(uint64_t index, api::PreparedQueryOp op, const api::PreparedQuery& query,
+                                    TouchSet& touched);
   // Deletes (kind, name); a missing entry is a no-op that returns true
   // (false with cas). Refused like apply when a router or splitter depends on it.
   Result<bool> config_entry_delete(uint64_t index, const std::string& kind, const std::string& name, bool cas,

@@ -38,7 +38,8 @@
 
 namespace cairn::server::state {
 
-enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca, coordinates };
+enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca, coordinates,
+                                  prepared_queries };
 
 struct WatchKey {
   enum class Kind : uint8_t { table, key, prefix, service };
@@ -97,6 +98,7 @@ std::vector<WatchKey> connect_ca();                       // ca_roots, ca_config
 // in config_entries.cc.
 std::vector<WatchKey> config_entries(std::string kind);
 std::vector<WatchKey> coordinates();                      // coordinate_nodes, coordinate_node (coordinates.cc)
+std::vector<WatchKey> prepared_queries();                 // prepared_query_get, _list (prepared_queries.cc)
 }  // namespace watch_for
 
 class WatchRegistry {

@@ -219,6 +219,40 @@ auto fields_of(const CoordinateNode& v) { return std::tie(v.node); }
 CoordinateUpdate sample(Tag<CoordinateUpdate>) { return {{sample(Tag<CoordinateEntry>{})}}; }
 auto fields_of(const CoordinateUpdate& v) { return std::tie(v.entries); }
 
+PreparedQuery sample(Tag<PreparedQuery>) {
+  PreparedQuery q;
+  q.id = "8f246b77-f3e1-ff88-5b48-8ec93abf3e05";
+  q.name = "geo-db";
+  q.session = "sess-1";
+  q.token = "tok";
+  q.templ = {"name_prefix_match", "^geo-db-(.*)$", true};
+  q.service.service = "${match(1)}";
+  q.service.failover = {3, {"dc2", "dc3"}};
+  q.service.only_passing = true;
+  q.service.ignore_check_ids = {"c1"};
+  q.service.near = "_agent";
+  q.service.tags = {"primary", "!v1"};
+  q.service.node_meta = {{"rack", "a"}};
+  q.service.service_meta = {{"env", "prod"}};
+  q.service.connect = true;
+  q.dns.ttl = "10s";
+  q.raft = {5, 9};
+  return q;
+}
+PreparedQueryExecuteResult sample(Tag<PreparedQueryExecuteResult>) {
+  return {"web", {sample(Tag<HealthServiceEntry>{})}, {"5s"}, "dc1", 0};
+}
+PreparedQueryGet sample(Tag<PreparedQueryGet>) { return {"id-1"}; }
+auto fields_of(const PreparedQueryGet& v) { return std::tie(v.id); }
+PreparedQueryList sample(Tag<PreparedQueryList>) { return {}; }
+auto fields_of(const PreparedQueryList&) { return std::tuple<>(); }
+PreparedQueryExecute sample(Tag<PreparedQueryExecute>) { return {"geo-db-web", "agent-1", 3, true}; }
+auto fields_of(const PreparedQueryExecute& v) { return std::tie(v.id_or_name, v.agent_node, v.limit, v.connect); }
+PreparedQueryExplain sample(Tag<PreparedQueryExplain>) { return {"geo-db-web"}; }
+auto fields_of(const PreparedQueryExplain& v) { return std::tie(v.id_or_name); }
+PreparedQueryApply sample(Tag<PreparedQueryApply>) { return {PreparedQueryOp::update, sample(Tag<PreparedQuery>{})}; }
+auto fields_of(const PreparedQueryApply& v) { return std::tie(v.op, v.query); }
+
 QueryOptions sample_query_options() {
   return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1", "node-near"};
 }
