@@ -260,6 +260,8 @@ Result<CsrInfo> read_csr(std::string_view csr_pem) {
   CsrInfo info;
   info.common_name = cn_of(X509_REQ_get_subject_name(req.get()));
   info.public_pem = public_pem_of(pub);
+  if (EVP_PKEY_up_ref(pub) != 1) return Error(errc::internal, "x509: key reference");
+  info.public_key = std::shared_ptr<EVP_PKEY>(pub, EVP_PKEY_free);
   Exts exts(X509_REQ_get_extensions(req.get()));
   if (exts) {
     for (int i = 0; i < sk_X509_EXTENSION_num(exts.get()); ++i) {
@@ -344,6 +346,11 @@ Result<std::shared_ptr<const Issuer>> Issuer::load(std::string_view cert_pem, st
 Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem, const Issuer& issuer) {
   CAIRN_TRY(Key pub, load_public(subject_public_pem));
   return sign_with(t, pub.get(), issuer.parsed_->cert.get(), issuer.parsed_->key.get());
+}
+
+Result<std::string> sign_cert(const CertTemplate& t, const CsrInfo& csr, const Issuer& issuer) {
+  if (!csr.public_key) return sign_cert(t, csr.public_pem, issuer);
+  return sign_with(t, csr.public_key.get(), issuer.parsed_->cert.get(), issuer.parsed_->key.get());
 }
 
 Result<std::string> random_serial(size_t bytes) {

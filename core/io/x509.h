@@ -24,7 +24,8 @@
 #include "core/clock.h"
 #include "core/result.h"
 
-struct x509_st;  // OpenSSL's X509
+struct x509_st;      // OpenSSL's X509
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
 
 namespace cairn::io::x509 {
 
@@ -55,6 +56,9 @@ struct CsrInfo {
   std::vector<std::string> uris;
   std::vector<std::string> dns;
   std::string public_pem;
+  // The same public key, parsed: sign_cert(t, CsrInfo, Issuer) uses it
+  // without decoding public_pem again.
+  std::shared_ptr<evp_pkey_st> public_key;
 };
 // Parses a CSR and checks its self-signature (invalid_argument when it does
 // not verify).
@@ -95,10 +99,13 @@ class Issuer {
  private:
   explicit Issuer(std::unique_ptr<Parsed> p);
   friend Result<std::string> sign_cert(const CertTemplate&, std::string_view, const Issuer&);
+  friend Result<std::string> sign_cert(const CertTemplate&, const CsrInfo&, const Issuer&);
   std::unique_ptr<Parsed> parsed_;
 };
-// sign_cert with the issuer already parsed.
+// sign_cert with the issuer already parsed, for a PEM public key or for
+// the key of a CSR that read_csr parsed.
 Result<std::string> sign_cert(const CertTemplate& t, std::string_view subject_public_pem, const Issuer& issuer);
+Result<std::string> sign_cert(const CertTemplate& t, const CsrInfo& csr, const Issuer& issuer);
 
 // A certificate serial number: `bytes` (8..20) from OpenSSL's CSPRNG
 // (RAND_bytes), the first byte 1..127 so that it is positive in DER and

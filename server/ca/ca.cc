@@ -220,7 +220,7 @@ Result<api::IssuedCert> sign_leaf(const SignInput& in, std::string_view csr_pem,
   CAIRN_TRY(t.serial, x509::random_serial());
   t.not_before = WallTime{now.since_unix_epoch - std::chrono::minutes(1)};
   t.not_after = WallTime{now.since_unix_epoch + in.leaf_ttl};
-  CAIRN_TRY(std::string leaf, x509::sign_cert(t, csr.public_pem, *in.issuer));
+  CAIRN_TRY(std::string leaf, x509::sign_cert(t, csr, *in.issuer));
 
   api::IssuedCert out;
   out.serial_number = x509::colon_hex(t.serial);

@@ -222,6 +222,13 @@ TEST_F(ConnectCaTest, ThreeServersShareRootsAndRotationKeepsOldAndNewLeavesValid
   auto chain = x509::split_certs(renewed["CertPEM"].get<std::string>());
   ASSERT_TRUE(chain.ok());
   ASSERT_EQ(chain->size(), 2u);
+  // The certificate after the leaf is the new active root's IntermediateCerts
+  // entry (Consul's place for it): the new root cross-signed by the old one.
+  EXPECT_EQ(*x509::fingerprint((*chain)[1]), *x509::fingerprint(active["IntermediateCerts"][0].get<std::string>()));
+  auto cross_info = x509::read_cert((*chain)[1]);
+  ASSERT_TRUE(cross_info.ok());
+  EXPECT_EQ(cross_info->subject_key_id, active["SigningKeyID"]);
+  EXPECT_EQ(cross_info->authority_key_id, x509::read_cert(first_cert(pem->body))->subject_key_id);
   std::string new_leaf_file = write("new-leaf.pem", chain->front());
   std::string cross_file = write("cross.pem", (*chain)[1]);
   RunResult v3 = openssl_verify(bundle_file, new_leaf_file);
