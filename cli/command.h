@@ -33,6 +33,7 @@ void add_reload_command(CLI::App& app, int* exit_code);
 void add_watch_command(CLI::App& app, int* exit_code);
 void add_lock_command(CLI::App& app, int* exit_code);
 void add_intention_command(CLI::App& app, int* exit_code);
+void add_connect_command(CLI::App& app, int* exit_code);
 
 // Go's flag package accepts -name and --name; CLI11 wants --name for long
 // options. Rewrites "-name[=v]" into "--name[=v]" (a bare "-" and "--" stay).

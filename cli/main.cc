@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   add_agent_command(app, &exit_code);
   add_catalog_command(app, &exit_code);
   add_config_command(app, &exit_code);
+  add_connect_command(app, &exit_code);
   add_event_command(app, &exit_code);
   add_force_leave_command(app, &exit_code);
   add_intention_command(app, &exit_code);

@@ -49,8 +49,6 @@ Status read_int(const json& obj, std::string_view name, const std::string& at, i
   return {};
 }
 
-std::string object_text(const json* v) { return v && v->is_object() ? v->dump() : "{}"; }
-
 // A Proxy.Config value as a whole number: a JSON integer or a decimal string
 // (Consul's built-in proxy decodes Config weakly typed, so "21000" counts).
 Result<int64_t> config_integer(const json& v, const std::string& field, int64_t min, int64_t max) {
@@ -180,31 +178,9 @@ Result<Registration> parse_registration(std::string_view text) {
     return field_error("Kind", "service \"" + r.id + "\" is not a connect-proxy (Kind \"" + r.kind + "\")");
   const json* proxy = member(j, "Proxy");
   if (!proxy || !proxy->is_object()) return field_error("Proxy", "missing in service \"" + r.id + "\"");
-  const json& p = *proxy;
-  CAIRN_RETURN_IF_ERROR(read_string(p, "DestinationServiceName", "Proxy.", r.destination_service_name));
-  CAIRN_RETURN_IF_ERROR(read_string(p, "DestinationServiceID", "Proxy.", r.destination_service_id));
-  CAIRN_RETURN_IF_ERROR(read_string(p, "LocalServiceAddress", "Proxy.", r.local_service_address));
-  CAIRN_RETURN_IF_ERROR(read_int(p, "LocalServicePort", "Proxy.", r.local_service_port));
-  if (r.destination_service_name.empty()) return field_error("Proxy.DestinationServiceName", "must be set");
-  if (r.destination_service_id.empty()) r.destination_service_id = r.destination_service_name;
-  r.config_json = object_text(member(p, "Config"));
-  if (const json* ups = member(p, "Upstreams")) {
-    if (!ups->is_array()) return field_error("Proxy.Upstreams", "expected a list");
-    for (size_t i = 0; i < ups->size(); ++i) {
-      const json& u = (*ups)[i];
-      std::string at = "Proxy.Upstreams[" + std::to_string(i) + "].";
-      if (!u.is_object()) return field_error(at.substr(0, at.size() - 1), "expected an object");
-      Upstream up;
-      CAIRN_RETURN_IF_ERROR(read_string(u, "DestinationType", at, up.destination_type));
-      if (up.destination_type.empty()) up.destination_type = "service";
-      CAIRN_RETURN_IF_ERROR(read_string(u, "DestinationName", at, up.destination_name));
-      CAIRN_RETURN_IF_ERROR(read_string(u, "Datacenter", at, up.datacenter));
-      CAIRN_RETURN_IF_ERROR(read_string(u, "LocalBindAddress", at, up.local_bind_address));
-      CAIRN_RETURN_IF_ERROR(read_int(u, "LocalBindPort", at, up.local_bind_port));
-      up.config_json = object_text(member(u, "Config"));
-      r.upstreams.push_back(std::move(up));
-    }
-  }
+  CAIRN_TRY(r.proxy, api::parse_connect_proxy(proxy->dump()));
+  if (r.proxy.destination_service_name.empty()) return field_error("Proxy.DestinationServiceName", "must be set");
+  if (r.proxy.destination_service_id.empty()) r.proxy.destination_service_id = r.proxy.destination_service_name;
   return r;
 }
 
@@ -228,19 +204,20 @@ Result<std::vector<std::string>> proxy_ids_for(std::string_view text, std::strin
 Result<ProxyConfig> proxy_config_of(const Registration& reg, std::string_view trust_domain,
                                     std::vector<std::string>* ignored) {
   ProxyConfig c;
-  c.service = reg.destination_service_name;
+  const api::ConnectProxy& p = reg.proxy;
+  c.service = p.destination_service_name;
   c.trust_domain = std::string(trust_domain);
   // Consul's built-in proxy listens on the registration's address, else on
   // every interface: other hosts dial the public listener.
   c.bind_address = reg.address.empty() ? "0.0.0.0" : reg.address;
   if (reg.port < 0 || reg.port > 65535) return field_error("Port", "want 0 to 65535, got " + std::to_string(reg.port));
   c.bind_port = static_cast<uint16_t>(reg.port);
-  c.local_service_address = reg.local_service_address.empty() ? "127.0.0.1" : reg.local_service_address;
-  if (reg.local_service_port < 0 || reg.local_service_port > 65535)
-    return field_error("Proxy.LocalServicePort", "want 0 to 65535, got " + std::to_string(reg.local_service_port));
-  c.local_service_port = static_cast<uint16_t>(reg.local_service_port);
-  for (size_t i = 0; i < reg.upstreams.size(); ++i) {
-    const Upstream& u = reg.upstreams[i];
+  c.local_service_address = p.local_service_address.empty() ? "127.0.0.1" : p.local_service_address;
+  if (p.local_service_port < 0 || p.local_service_port > 65535)
+    return field_error("Proxy.LocalServicePort", "want 0 to 65535, got " + std::to_string(p.local_service_port));
+  c.local_service_port = static_cast<uint16_t>(p.local_service_port);
+  for (size_t i = 0; i < p.upstreams.size(); ++i) {
+    const api::ProxyUpstream& u = p.upstreams[i];
     std::string at = "Proxy.Upstreams[" + std::to_string(i) + "].";
     if (u.destination_type != "service")
       return field_error(at + "DestinationType", "only \"service\" is supported, got \"" + u.destination_type + "\"");
@@ -255,12 +232,12 @@ Result<ProxyConfig> proxy_config_of(const Registration& reg, std::string_view tr
     uc.datacenter = u.datacenter;
     if (!u.local_bind_address.empty()) uc.local_bind_address = u.local_bind_address;
     uc.local_bind_port = static_cast<uint16_t>(u.local_bind_port);
-    json cfg = json::parse(u.config_json, nullptr, false);
+    json cfg = json::parse(u.config_json.empty() ? "{}" : u.config_json, nullptr, false);
     if (!cfg.is_object()) return field_error(at + "Config", "expected an object");
     CAIRN_RETURN_IF_ERROR(apply_upstream_config(cfg, at + "Config.", uc, ignored));
     c.upstreams.push_back(std::move(uc));
   }
-  json cfg = json::parse(reg.config_json, nullptr, false);
+  json cfg = json::parse(p.config_json.empty() ? "{}" : p.config_json, nullptr, false);
   if (!cfg.is_object()) return field_error("Proxy.Config", "expected an object");
   CAIRN_RETURN_IF_ERROR(apply_proxy_config(cfg, c, ignored));
   CAIRN_RETURN_IF_ERROR(c.validate());

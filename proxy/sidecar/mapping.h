@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/connect_proxy.h"
 #include "api/intentions.h"
 #include "api/types.h"
 #include "core/result.h"
@@ -29,18 +30,8 @@
 
 namespace cairn::proxy::sidecar {
 
-// One entry of Proxy.Upstreams (Consul's structs.Upstream).
-struct Upstream {
-  std::string destination_type = "service";  // "service" | "prepared_query" (refused)
-  std::string destination_name;
-  std::string datacenter;
-  std::string local_bind_address;
-  int local_bind_port = 0;
-  std::string config_json = "{}";  // the upstream's Config object, compact
-  friend bool operator==(const Upstream&, const Upstream&) = default;
-};
-
-// A connect-proxy registration as /v1/agent/service/<id> shows it.
+// A connect-proxy registration as /v1/agent/service/<id> shows it; Proxy
+// is api/connect_proxy.h's typed form.
 struct Registration {
   std::string kind;
   std::string id;
@@ -48,18 +39,13 @@ struct Registration {
   std::string address;
   int port = 0;
   std::string content_hash;  // "ContentHash" (for ?hash= blocking)
-  std::string destination_service_name;
-  std::string destination_service_id;
-  std::string local_service_address;
-  int local_service_port = 0;
-  std::vector<Upstream> upstreams;
-  std::string config_json = "{}";  // Proxy.Config, compact
+  api::ConnectProxy proxy;   // DestinationServiceID defaults to the name
   friend bool operator==(const Registration&, const Registration&) = default;
 };
 
-// Decodes /v1/agent/service/<id>. Proxy field names match as Go decodes
-// them (case-insensitive) plus Consul's snake_case aliases; Kind must be
-// connect-proxy and Proxy.DestinationServiceName set.
+// Decodes /v1/agent/service/<id> (Proxy through api::parse_connect_proxy:
+// Consul's names and their snake_case forms); Kind must be connect-proxy and
+// Proxy.DestinationServiceName set.
 Result<Registration> parse_registration(std::string_view json);
 
 // The IDs of the connect-proxy services in /v1/agent/services whose

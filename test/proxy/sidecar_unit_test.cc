@@ -34,14 +34,14 @@ TEST(SidecarRegistration, ParsesConsulsWireForm) {
   EXPECT_EQ(reg->id, "web-sidecar-proxy");
   EXPECT_EQ(reg->port, 21000);
   EXPECT_EQ(reg->content_hash, "abc");
-  EXPECT_EQ(reg->destination_service_name, "web");
-  EXPECT_EQ(reg->destination_service_id, "web1");
-  EXPECT_EQ(reg->local_service_address, "127.0.0.2");
-  EXPECT_EQ(reg->local_service_port, 8080);
-  ASSERT_EQ(reg->upstreams.size(), 1u);
-  EXPECT_EQ(reg->upstreams[0].destination_name, "db");
-  EXPECT_EQ(reg->upstreams[0].datacenter, "dc2");
-  EXPECT_EQ(reg->upstreams[0].local_bind_port, 9191);
+  EXPECT_EQ(reg->proxy.destination_service_name, "web");
+  EXPECT_EQ(reg->proxy.destination_service_id, "web1");
+  EXPECT_EQ(reg->proxy.local_service_address, "127.0.0.2");
+  EXPECT_EQ(reg->proxy.local_service_port, 8080);
+  ASSERT_EQ(reg->proxy.upstreams.size(), 1u);
+  EXPECT_EQ(reg->proxy.upstreams[0].destination_name, "db");
+  EXPECT_EQ(reg->proxy.upstreams[0].datacenter, "dc2");
+  EXPECT_EQ(reg->proxy.upstreams[0].local_bind_port, 9191);
 }
 
 TEST(SidecarRegistration, AcceptsLowerAndSnakeCaseProxyFields) {
@@ -49,11 +49,11 @@ TEST(SidecarRegistration, AcceptsLowerAndSnakeCaseProxyFields) {
     "Proxy":{"destination_service_name":"web","local_service_port":80,
              "upstreams":[{"destination_name":"db","local_bind_port":9000}]}})");
   ASSERT_TRUE(reg.ok()) << reg.error().detail();
-  EXPECT_EQ(reg->destination_service_name, "web");
-  EXPECT_EQ(reg->destination_service_id, "web");  // defaults to the name
-  EXPECT_EQ(reg->local_service_port, 80);
-  ASSERT_EQ(reg->upstreams.size(), 1u);
-  EXPECT_EQ(reg->upstreams[0].local_bind_port, 9000);
+  EXPECT_EQ(reg->proxy.destination_service_name, "web");
+  EXPECT_EQ(reg->proxy.destination_service_id, "web");  // defaults to the name
+  EXPECT_EQ(reg->proxy.local_service_port, 80);
+  ASSERT_EQ(reg->proxy.upstreams.size(), 1u);
+  EXPECT_EQ(reg->proxy.upstreams[0].local_bind_port, 9000);
 }
 
 TEST(SidecarRegistration, RefusesAServiceThatIsNotAProxy) {
@@ -148,21 +148,24 @@ TEST(SidecarConfig, BadValuesNameTheField) {
     std::string config, upstream, field;
   };
   std::vector<Case> cases = {
-      {R"({"bind_port":0})", "{}", "Proxy.Config.bind_port"},
+      {R"({"bind_port":-1})", "{}", "Proxy.Config.bind_port"},
+      {R"({"bind_port":0,"protocol":"tcp"})", "{}", "Proxy.Config.bind_port"},
       {R"({"bind_port":"http"})", "{}", "Proxy.Config.bind_port"},
       {R"({"bind_address":7})", "{}", "Proxy.Config.bind_address"},
-      {R"({"local_service_address":""})", "{}", "Proxy.Config.local_service_address"},
-      {R"({"local_connect_timeout_ms":0})", "{}", "Proxy.Config.local_connect_timeout_ms"},
+      {R"({"local_service_address":"","bind_port":1})", "{}", "Proxy.Config.local_service_address"},
+      {R"({"local_connect_timeout_ms":-1})", "{}", "Proxy.Config.local_connect_timeout_ms"},
       {R"({"handshake_timeout_ms":-5})", "{}", "Proxy.Config.handshake_timeout_ms"},
       {R"({"idle_timeout_ms":"soon"})", "{}", "Proxy.Config.idle_timeout_ms"},
-      {R"({"max_connections":0})", "{}", "Proxy.Config.max_connections"},
+      {R"({"max_connections":0,"protocol":"tcp"})", "{}", "Proxy.Config.max_connections"},
       {R"({"stats_bind_addr":"9102"})", "{}", "Proxy.Config.stats_bind_addr"},
       {R"({"stats_bind_addr":"127.0.0.1:99999"})", "{}", "Proxy.Config.stats_bind_addr"},
       {"{}", R"({"balance":"random"})", "Proxy.Upstreams[0].Config.balance"},
-      {"{}", R"({"connect_timeout_ms":0})", "Proxy.Upstreams[0].Config.connect_timeout_ms"},
+      {"{}", R"({"connect_timeout_ms":-1})", "Proxy.Upstreams[0].Config.connect_timeout_ms"},
       {"{}", R"({"idle_timeout_ms":true})", "Proxy.Upstreams[0].Config.idle_timeout_ms"},
       {"{}", R"({"max_attempts":101})", "Proxy.Upstreams[0].Config.max_attempts"},
   };
+  // (A Config whose values are all zero reads back as no Config at all —
+  // api's raw-object rule — so zeros come with a non-zero neighbour.)
   for (const auto& k : cases) {
     auto c = config_of(k.config, k.upstream);
     ASSERT_FALSE(c.ok()) << k.field;
@@ -174,18 +177,18 @@ TEST(SidecarConfig, UpstreamsNeedAPortAndAServiceDestination) {
   auto reg = parse_registration(registration_json());
   ASSERT_TRUE(reg.ok());
   auto noport = *reg;
-  noport.upstreams[0].local_bind_port = 0;
+  noport.proxy.upstreams[0].local_bind_port = 0;
   auto c = proxy_config_of(noport, "");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().detail().rfind("Proxy.Upstreams[0].LocalBindPort:", 0), 0u);
   auto query = *reg;
-  query.upstreams[0].destination_type = "prepared_query";
+  query.proxy.upstreams[0].destination_type = "prepared_query";
   c = proxy_config_of(query, "");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().detail().rfind("Proxy.Upstreams[0].DestinationType:", 0), 0u);
   auto twice = *reg;
-  twice.upstreams.push_back(twice.upstreams[0]);
-  twice.upstreams[1].local_bind_port = 9192;
+  twice.proxy.upstreams.push_back(twice.proxy.upstreams[0]);
+  twice.proxy.upstreams[1].local_bind_port = 9192;
   c = proxy_config_of(twice, "");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.error().detail().rfind("Proxy.Upstreams[1].DestinationName:", 0), 0u);
