@@ -37,3 +37,22 @@ function(cairn_test)
   endif()
   set_tests_properties(${ARG_NAME} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
 endfunction()
+
+# cairn_server_binary(<name> FROM <exe> [EXCLUDE files...] [SOURCES files...] [DEPS libs...])
+# A second executable built from <exe>'s sources (less EXCLUDE, plus SOURCES)
+# and libraries (plus DEPS), read at generate time so that later additions to
+# <exe> carry over. Used for cairn-server, the server half of `cairn`
+# (cli/server_loader.h); <exe> depends on it, so building <exe> builds both.
+function(cairn_server_binary NAME)
+  cmake_parse_arguments(ARG "" "FROM" "EXCLUDE;SOURCES;DEPS" ${ARGN})
+  set(_sources "$<TARGET_PROPERTY:${ARG_FROM},SOURCES>")
+  foreach(f ${ARG_EXCLUDE})
+    string(REPLACE "." "[.]" f "${f}")
+    set(_sources "$<FILTER:${_sources},EXCLUDE,(^|/)${f}$>")
+  endforeach()
+  add_executable(${NAME} ${_sources} ${ARG_SOURCES})
+  target_include_directories(${NAME} PRIVATE "$<TARGET_PROPERTY:${ARG_FROM},INCLUDE_DIRECTORIES>")
+  target_compile_options(${NAME} PRIVATE "$<TARGET_PROPERTY:${ARG_FROM},COMPILE_OPTIONS>")
+  target_link_libraries(${NAME} PRIVATE "$<TARGET_PROPERTY:${ARG_FROM},LINK_LIBRARIES>" ${ARG_DEPS})
+  add_dependencies(${ARG_FROM} ${NAME})
+endfunction()

@@ -1,5 +1,6 @@
-// cairn agent: runs an agent (and, with -server or -dev, a server — the only
-// place where agent and server are wired together). Flags use Consul's names
+// cairn agent: runs an agent (and, with -server or -dev, a server, which runs
+// in cairn-server and is wired to the agent by cli/server_inprocess.cc: see
+// cli/server_loader.h). Flags use Consul's names
 // so runbooks carry over; a flag appears here when its feature works.
 #include <cstdlib>
 #include <iostream>
@@ -9,10 +10,9 @@
 #include "agent/agent.h"
 #include "agent/config/config.h"
 #include "cli/command.h"
+#include "cli/server_loader.h"
 #include "core/io/runtime.h"
 #include "core/log.h"
-#include "gossip/membership.h"
-#include "server/server_node.h"
 
 namespace cairn::cli {
 namespace {
@@ -66,43 +66,6 @@ Result<agent::Source> flags_source(const AgentFlags& f, const CLI::App& cmd) {
   return agent::Source{"command line", j.dump()};
 }
 
-// The server's settings from the agent's configuration.
-server::ServerNodeOptions server_options(const agent::Config& c) {
-  server::ServerNodeOptions o;
-  o.server.data_dir = c.data_dir;  // data_dir/raft and data_dir/state, beside the agent's serf/ and node-id
-  o.server.node_name = c.node_name;
-  o.server.node_id = c.node_id;
-  o.server.datacenter = c.datacenter;
-  o.server.bootstrap = c.bootstrap;
-  o.server.bootstrap_expect = c.bootstrap_expect;
-  // performance.raft_multiplier (agent/config/config.h): a tick of 10 ms ×
-  // multiplier, heartbeats every 5 ticks, elections after 50–100 ticks.
-  o.server.raft.tick_interval = std::chrono::milliseconds(10 * c.raft_multiplier);
-  o.server.raft.raft.heartbeat_tick = 5;
-  o.server.raft.raft.election_tick = 50;
-  o.server.raft.request_timeout_ticks = 1000;  // 10 s × multiplier
-  o.server.raft.snapshot_threshold = static_cast<uint64_t>(c.raft_snapshot_threshold);
-  o.server.raft.snapshot_interval_ticks =
-      static_cast<uint64_t>(c.raft_snapshot_interval / o.server.raft.tick_interval);
-  o.bind_ip = c.bind_addr;
-  o.port = static_cast<uint16_t>(c.server_port);
-  // Others dial the address gossip advertises (the same rule as gossip/io).
-  o.advertise_ip = !c.advertise_addr.empty() ? c.advertise_addr
-                   : (c.bind_addr == "0.0.0.0" || c.bind_addr == "::") ? "127.0.0.1"
-                                                                       : c.bind_addr;
-  // connect.*: the leader creates the Connect CA from these when there is none.
-  o.server.connect_enabled = c.connect.enabled;
-  o.server.ca.private_key_type = c.connect.private_key_type;
-  o.server.ca.private_key_bits = c.connect.private_key_bits;
-  o.server.ca.leaf_cert_ttl = c.connect.leaf_cert_ttl;
-  o.server.ca.root_cert_ttl = c.connect.root_cert_ttl;
-  o.server.ca.csr_max_per_second = c.connect.csr_max_per_second;
-  o.server.ca.csr_max_concurrent = c.connect.csr_max_concurrent;
-  o.leader.dead_server_removal_after = c.dead_server_removal_after;
-  o.leader.tombstone_ttl = c.tombstone_ttl;
-  return o;
-}
-
 // Every -config-file / -config-dir source, in order.
 Result<std::vector<agent::Source>> read_config_sources(const std::vector<std::string>& config_paths) {
   std::vector<agent::Source> sources;
@@ -131,32 +94,27 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
     std::cerr << "==> " << config.error().message() << "\n";
     return kExitError;
   }
+  // Server mode runs in cairn-server (cli/server_loader.h): `cairn` execs it
+  // here, before anything is created, and comes back only if that failed.
+  if (config->server) {
+    if (auto st = run_in_server_binary(); !st.ok()) {
+      std::cerr << "==> " << st.error().message() << "\n";
+      return kExitError;
+    }
+  }
   log::configure(*log::parse_level(config->log_level), config->log_json);
   if (config->dev) log::info("agent", "running in -dev mode: data is kept in a temporary directory and removed at exit");
 
   Runtime runtime;
   agent::Agent agent(std::move(config).value());
-  std::unique_ptr<server::ServerNode> server_node;
+  std::unique_ptr<AgentServer> server_node;
   if (agent.config().server) {
-    if (auto st = agent.prepare(); !st.ok()) {
-      std::cerr << "==> " << st.error().message() << "\n";
-      return kExitError;
-    }
-    auto options = server_options(agent.config());
-    auto tls = io::TlsConfig::load(agent::rpc_tls_settings(agent.config()));
-    if (!tls.ok()) {
-      std::cerr << "==> " << tls.error().message() << "\n";
-      return kExitError;
-    }
-    options.tls = *tls;
-    auto started = server::ServerNode::start(runtime.io(), std::move(options));
+    auto started = start_agent_server(runtime, agent);
     if (!started.ok()) {
-      std::cerr << "==> server: " << started.error().message() << "\n";
+      std::cerr << "==> " << started.error().message() << "\n";
       return kExitError;
     }
     server_node = std::move(started).value();
-    agent.set_server(server_node->port(), server_node->handler());
-    agent.set_member_listener([node = server_node.get()](const gossip::MemberEvent& e) { node->on_member_event(e); });
   }
   std::once_flag stopping;
   auto graceful_shutdown = [&](bool leave) {
@@ -192,11 +150,10 @@ int run_agent(const AgentFlags& flags, const std::vector<std::string>& config_pa
     std::cerr << "==> " << st.error().message() << "\n";
     return kExitError;
   }
-  if (server_node) server_node->follow_members([&agent] { return agent.members(); });
   // A failed server (storage failure) never applies the log again: exit
   // non-zero, as Consul panics, so that a supervisor restarts it.
   if (server_node)
-    server_node->set_on_failed([&] {
+    server_node->follow(agent, [&] {
       log::error("agent", "the server failed; shutting down so that it can be restarted");
       exit_code = kExitError;
       graceful_shutdown(false);
