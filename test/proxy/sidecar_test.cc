@@ -1,7 +1,8 @@
 // `cairn connect proxy` as real processes against a real `cairn agent -dev`
 // (ACL default policy deny, so intentions decide): an echo backend behind
 // db's sidecar, a client through web's upstream listener, intentions
-// allowing, denying and being revoked; a bad -sidecar-for and a bad
+// allowing, denying and being revoked; an upstream instance failing its
+// check skipped until it passes; a bad -sidecar-for and a bad
 // Proxy.Config exit 1 naming the problem; SIGTERM exits 0.
 //
 // The client side: web's sidecar's upstream listener when the agent serves
@@ -190,6 +191,27 @@ TEST_F(SidecarTest, RevokingAnAllowClosesAnOpenConnection) {
     EXPECT_TRUE(closed_by_peer(fd)) << (by_delete ? "delete" : "deny");
     ::close(fd);
   }
+}
+
+TEST_F(SidecarTest, UpstreamSkipsAnInstanceFailingItsCheckUntilItPasses) {
+  Backend a(Backend::echo, "db-a"), b(Backend::echo, "db-b");
+  uint16_t port = mesh(a);
+  if (port != web_upstream_) GTEST_SKIP() << "needs the agent's /v1/health/connect (the upstream watch's source)";
+  // A second instance of db behind its own sidecar, whose TTL check starts critical.
+  uint16_t b_public = free_port();
+  put("/v1/agent/service/register",
+      {{"Kind", "connect-proxy"}, {"Name", "db-sidecar-proxy"}, {"ID", "db2-sidecar-proxy"},
+       {"Address", "127.0.0.1"}, {"Port", b_public},
+       {"Proxy", {{"DestinationServiceName", "db"}, {"DestinationServiceID", "db2"}, {"LocalServicePort", b.port()}}},
+       {"Check", {{"CheckID", "db2-ttl"}, {"TTL", "10m"}, {"Status", "critical"}}}});
+  sidecar("db2-sidecar", {"-proxy-id", "db2-sidecar-proxy"});
+  intention("allow");
+  ASSERT_TRUE(eventually([&] { return round_trip(port, "to a"); }, 20s));
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(round_trip(port, "only a"));
+  EXPECT_EQ(b.accepted(), 0);
+  // Passing now: the endpoints watch adds it and round robin reaches it.
+  put("/v1/agent/check/pass/db2-ttl", json::object());
+  EXPECT_TRUE(eventually([&] { return round_trip(port, "maybe b") && b.accepted() > 0; }, 20s));
 }
 
 TEST_F(SidecarTest, SidecarForAServiceWithoutAProxyExitsOne) {
