@@ -1229,6 +1229,113 @@ class TwoAgentsTest(CompatTestCase):
         self.assertEqual([(e["ID"], e["Payload"]) for e in events], [(fired["ID"], b"from-one")])
 
 
+class PreparedQueryTest(CompatTestCase):
+    """Prepared queries over two external nodes of one service: web1 passing with tags v1 and
+    primary, web2 critical. python-consul always sends Template.Type name_prefix_match, so every
+    query it makes is a template, resolved by name (Consul refuses templates by ID)."""
+
+    def setUp(self):
+        super().setUp()
+        self.service = unique("pqweb")
+        self.node1, self.node2 = unique("pq1"), unique("pq2")
+        for node, address, sid, tags, status in ((self.node1, "10.2.0.1", "web1", ["v1", "primary"], "passing"),
+                                                 (self.node2, "10.2.0.2", "web2", ["v2"], "critical")):
+            ok = self.c.catalog.register(
+                node, address, service={"Service": self.service, "ID": sid, "Tags": tags, "Port": 9090},
+                check={"CheckID": "service:" + sid, "Name": sid, "Status": status, "ServiceID": sid})
+            self.assertIs(ok, True)
+        self.created = []
+
+    def tearDown(self):
+        for query_id in self.created:
+            self.c.query.delete(query_id)
+        for node in (self.node1, self.node2):
+            self.c.catalog.deregister(node)
+
+    def create(self, **kwargs):
+        made = self.c.query.create(**kwargs)
+        self.created.append(made["ID"])
+        return made["ID"]
+
+    def test_create_get_update_list_and_delete(self):
+        name = unique("pq")
+        query_id = self.create(service=self.service, name=name, ttl="10s", tags=["primary"])
+        [query] = self.c.query.get(query_id)
+        self.assertEqual(query["ID"], query_id)
+        self.assertEqual(query["Name"], name)
+        self.assertEqual(query["Service"]["Service"], self.service)
+        self.assertEqual(query["Service"]["Tags"], ["primary"])
+        self.assertEqual(query["DNS"]["TTL"], "10s")
+        self.assertEqual(query["Template"]["Type"], "name_prefix_match")
+        self.assertEqual(query["CreateIndex"], query["ModifyIndex"])
+        self.assertIs(self.c.query.update(query_id, service=self.service, name=name, onlypassing=True), True)
+        [updated] = self.c.query.get(query_id)
+        self.assertTrue(updated["Service"]["OnlyPassing"])
+        self.assertGreater(updated["ModifyIndex"], updated["CreateIndex"])
+        self.assertIn(query_id, [q["ID"] for q in self.c.query.list()])
+        self.assertIs(self.c.query.delete(query_id), True)
+        self.assertIsNone(self.c.query.get(query_id)[1])  # a 404: (index, None)
+        self.assertNotIn(query_id, [q["ID"] for q in self.c.query.list()])
+
+    def test_execute_by_name_answers_the_healthy_instances(self):
+        name = unique("pq")
+        self.create(service=self.service, name=name, ttl="15s")
+        result = self.c.query.execute(name)
+        self.assertEqual(result["Service"], self.service)
+        self.assertEqual([n["Service"]["ID"] for n in result["Nodes"]], ["web1"])
+        self.assertEqual(result["Nodes"][0]["Node"]["Node"], self.node1)
+        self.assertEqual(result["Nodes"][0]["Checks"][0]["Status"], "passing")
+        self.assertEqual(result["DNS"]["TTL"], "15s")
+        self.assertEqual(result["Failovers"], 0)
+        self.assertEqual(result["Datacenter"], "dc1")
+
+    def test_execute_filters_by_tags_and_applies_the_limit(self):
+        name = unique("pq")
+        self.create(service=self.service, name=name, tags=["!v1"])
+        self.assertEqual(self.c.query.execute(name)["Nodes"], [])
+        other = unique("pq")
+        self.create(service=self.service, name=other, tags=["PRIMARY"])
+        self.assertEqual(len(self.c.query.execute(other, near="_agent", limit=1)["Nodes"]), 1)
+
+    def test_a_template_renders_the_service_from_the_regexp(self):
+        prefix = unique("pqt") + "-"
+        self.create(service="${match(1)}", name=prefix, regexp="^" + prefix + "(.*)$")
+        result = self.c.query.execute(prefix + self.service)
+        self.assertEqual(result["Service"], self.service)
+        self.assertEqual([n["Service"]["ID"] for n in result["Nodes"]], ["web1"])
+        explained = self.c.query.explain(prefix + self.service)
+        self.assertEqual(explained["Query"]["Service"]["Service"], self.service)
+        self.assertEqual(explained["Query"]["Name"], prefix)
+
+    def test_an_unknown_query_is_not_found(self):
+        # 0.7.1 answers a 404 of a JSON call with (X-Consul-Index, None); an execute's 404 carries
+        # no index (as Consul's), so read that one's status through the client's plain HTTP.
+        index, query = self.c.query.get("8f246b77-f3e1-ff88-5b48-8ec93abf3e05")
+        self.assertIsNone(query)
+        self.assertGreater(int(index), 0)
+        self.assertIs(self.c.http.get(consul.base.CB.bool(), "/v1/query/%s/execute" % unique("nothing")), False)
+
+    def test_a_query_without_a_service_or_with_a_bad_ttl_is_a_bad_request(self):
+        with self.assertRaises(consul.base.BadRequest) as bad:
+            self.c.query.create(service="", name=unique("pq"))
+        self.assertIn("Service.Service", str(bad.exception))
+        with self.assertRaises(consul.base.BadRequest) as bad:
+            self.c.query.create(service=self.service, name=unique("pq"), ttl="ten")
+        self.assertIn("DNS.TTL", str(bad.exception))
+
+    def test_names_are_unique(self):
+        name = unique("pq")
+        self.create(service=self.service, name=name)
+        with self.assertRaises(consul.base.BadRequest) as bad:
+            self.c.query.create(service=self.service, name=name.upper())
+        self.assertIn("aliases an existing query name", str(bad.exception))
+
+    def test_a_query_made_through_one_agent_executes_through_the_other(self):
+        name = unique("pq")
+        self.create(service=self.service, name=name)
+        result = self.other.query.execute(name)
+        self.assertEqual([n["Service"]["ID"] for n in result["Nodes"]], ["web1"])
+
 if __name__ == "__main__":
     runner = unittest.TextTestRunner(verbosity=2)
     result = unittest.main(testRunner=runner, exit=False).result
