@@ -168,6 +168,24 @@ TEST_F(PreparedQueryTest, ExecuteFiltersSortsAndLimits) {
   EXPECT_EQ(call("GET", "/v1/query/web-all/execute?limit=x").status, 400);
 }
 
+TEST_F(PreparedQueryTest, NearSortsByRoundTripTimeFromTheRequestOrTheQuery) {
+  // web-1 far out on the first axis, web-3 at the origin.
+  for (auto [node, x] : {std::pair<const char*, double>{"web-1", 0.5}, {"web-3", 0.0}}) {
+    Json body = {{"Node", node},
+                 {"Coord", {{"Vec", {x, 0, 0, 0, 0, 0, 0, 0}}, {"Error", 0.1}, {"Adjustment", 0}, {"Height", 1e-5}}}};
+    ASSERT_EQ(call("PUT", "/v1/coordinate/update", body.dump()).status, 200);
+  }
+  auto first = [](const Json& r) { return r["Nodes"].empty() ? std::string() : r["Nodes"][0]["Node"]["Node"].get<std::string>(); };
+  create(R"({"Name":"near-q","Service":{"Service":"web"}})");
+  create(R"({"Name":"near-web1","Service":{"Service":"web","Near":"web-1"}})");
+  for (int i = 0; i < 5; ++i) {  // shuffled first, so a lucky order cannot pass every round
+    EXPECT_EQ(first(get_json("/v1/query/near-q/execute?near=web-3")), "web-3");
+    EXPECT_EQ(first(get_json("/v1/query/near-q/execute?near=web-1")), "web-1");
+    EXPECT_EQ(first(get_json("/v1/query/near-web1/execute")), "web-1");            // the query's Near
+    EXPECT_EQ(first(get_json("/v1/query/near-web1/execute?near=web-3")), "web-3");  // ?near wins
+  }
+}
+
 TEST_F(PreparedQueryTest, TemplatesRenderAndExplain) {
   std::string id = create(R"({"Name":"geo-","Template":{"Type":"name_prefix_match","Regexp":"^geo-([^-]+)-(.*)$",
     "RemoveEmptyTags":true},"Service":{"Service":"${match(1)}","Tags":["${match(2)}"]}})");
