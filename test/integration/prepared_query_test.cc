@@ -186,6 +186,22 @@ TEST_F(PreparedQueryTest, NearSortsByRoundTripTimeFromTheRequestOrTheQuery) {
   }
 }
 
+TEST_F(PreparedQueryTest, ConnectAnswersTheProxiesAndNativeInstances) {
+  auto r = call("PUT", "/v1/catalog/register", R"({"Node":"web-1","Address":"10.3.0.1",
+    "Service":{"ID":"web-proxy","Service":"web-sidecar-proxy","Kind":"connect-proxy","Port":21000,
+      "Proxy":{"DestinationServiceName":"web","DestinationServiceID":"web1"}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = call("PUT", "/v1/catalog/register", R"({"Node":"web-3","Address":"10.3.0.3",
+    "Service":{"ID":"web-native","Service":"web","Port":8443,"Connect":{"Native":true}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  create(R"({"Name":"web-mesh","Service":{"Service":"web"}})");
+  EXPECT_EQ(ids(get_json("/v1/query/web-mesh/execute?connect=true")), (Lines{"web-native", "web-proxy"}));
+  EXPECT_EQ(ids(get_json("/v1/query/web-mesh/execute")), (Lines{"web-native", "web1", "web3"}));
+  create(R"({"Name":"web-mesh-always","Service":{"Service":"web","Connect":true}})");
+  EXPECT_EQ(ids(get_json("/v1/query/web-mesh-always/execute")), (Lines{"web-native", "web-proxy"}));
+  EXPECT_EQ(call("GET", "/v1/query/web-mesh/execute?connect=maybe").status, 400);
+}
+
 TEST_F(PreparedQueryTest, TemplatesRenderAndExplain) {
   std::string id = create(R"({"Name":"geo-","Template":{"Type":"name_prefix_match","Regexp":"^geo-([^-]+)-(.*)$",
     "RemoveEmptyTags":true},"Service":{"Service":"${match(1)}","Tags":["${match(2)}"]}})");
