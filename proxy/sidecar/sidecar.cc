@@ -353,6 +353,7 @@ Result<std::unique_ptr<Sidecar>> Sidecar::start(boost::asio::io_context& io, Sid
   CAIRN_TRY(auto leaf_answer, get_ok(c, "/v1/agent/connect/ca/leaf/" + http::percent_encode(service)));
   CAIRN_TRY(auto cert, api::decode_issued_cert(leaf_answer.body));
   CAIRN_TRY(s.leaf, leaf_of(cert));
+  log::info(kLog, "leaf certificate {} for {} in use", cert.serial_number, cert.service);
 
   const std::string ixn_base = "/v1/connect/intentions/match?by=destination&name=" + http::percent_encode(service);
   CAIRN_TRY(auto ixn_answer, get_ok(c, ixn_base));

@@ -2,7 +2,8 @@
 // (ACL default policy deny, so intentions decide): an echo backend behind
 // db's sidecar, a client through web's upstream listener, intentions
 // allowing, denying and being revoked; an upstream instance failing its
-// check skipped until it passes; a bad -sidecar-for and a bad
+// check skipped until it passes; a CA root rotation picked up without
+// dropping an open connection; a bad -sidecar-for and a bad
 // Proxy.Config exit 1 naming the problem; SIGTERM exits 0.
 //
 // The client side: web's sidecar's upstream listener when the agent serves
@@ -124,6 +125,21 @@ class SidecarTest : public AgentsFixture {
     return ok;
   }
 
+  // A connection that echoed `msg` (retried for up to 20 s while
+  // intentions and endpoints propagate), or -1.
+  static int open_echoing(uint16_t port, const std::string& msg) {
+    int fd = -1;
+    bool ok = eventually(
+        [&] {
+          if (fd >= 0) ::close(fd);
+          fd = connect_to(port);
+          return fd >= 0 && send_all(fd, msg) && recv_n(fd, msg.size()) == msg;
+        },
+        20s);
+    if (!ok && fd >= 0) ::close(fd);
+    return ok ? fd : -1;
+  }
+
   // Two registrations (web with upstream db; db in front of an echo
   // backend), db's sidecar started with -sidecar-for and web's with
   // -proxy-id. Returns the port a client dials.
@@ -174,14 +190,8 @@ TEST_F(SidecarTest, RevokingAnAllowClosesAnOpenConnection) {
   ASSERT_NE(port, 0);
   for (bool by_delete : {true, false}) {
     intention("allow");
-    int fd = -1;
-    ASSERT_TRUE(eventually(
-        [&] {
-          if (fd >= 0) ::close(fd);
-          fd = connect_to(port);
-          return fd >= 0 && send_all(fd, "ping") && recv_n(fd, 4) == "ping";
-        },
-        20s));
+    int fd = open_echoing(port, "ping");
+    ASSERT_GE(fd, 0);
     // Under default deny, deleting the allow and turning it into a deny both revoke it.
     if (by_delete) {
       delete_intention();
@@ -212,6 +222,36 @@ TEST_F(SidecarTest, UpstreamSkipsAnInstanceFailingItsCheckUntilItPasses) {
   // Passing now: the endpoints watch adds it and round robin reaches it.
   put("/v1/agent/check/pass/db2-ttl", json::object());
   EXPECT_TRUE(eventually([&] { return round_trip(port, "maybe b") && b.accepted() > 0; }, 20s));
+}
+
+TEST_F(SidecarTest, ARootRotationIsPickedUpWithoutDroppingAConnection) {
+  Backend echo(Backend::echo, "db");
+  uint16_t port = mesh(echo);
+  ASSERT_NE(port, 0);
+  intention("allow");
+  int fd = open_echoing(port, "before");
+  ASSERT_GE(fd, 0);
+  // A new root (RSA): the roots watch brings both roots, the leaf watch a
+  // leaf of the new root, to every sidecar.
+  auto config = json::parse(http(*agent_, "GET", "/v1/connect/ca/configuration")->body);
+  config["Config"]["PrivateKeyType"] = "rsa";
+  config["Config"]["PrivateKeyBits"] = 2048;
+  put("/v1/connect/ca/configuration", config);
+  for (size_t i = 0; i < 2; ++i) {
+    Process& p = *sidecars_[i];
+    EXPECT_TRUE(p.wait_for_log("trust bundle: 2 root\\(s\\)", 30s)) << p.log();
+    auto leaves = [&p] {  // the first leaf, then one of the new root
+      std::string log = p.log();
+      size_t n = 0;
+      for (size_t at = log.find("leaf certificate "); at != std::string::npos; at = log.find("leaf certificate ", at + 1)) ++n;
+      return n >= 2;
+    };
+    EXPECT_TRUE(eventually(leaves, 30s)) << p.log();
+  }
+  // The connection made before the rotation still carries bytes; new ones work.
+  EXPECT_TRUE(send_all(fd, "after") && recv_n(fd, 5) == "after");
+  ::close(fd);
+  EXPECT_TRUE(eventually([&] { return round_trip(port, "new connection"); }, 20s));
 }
 
 TEST_F(SidecarTest, SidecarForAServiceWithoutAProxyExitsOne) {
