@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build ccache g++ make pkg-config
+  dpkg-dev  # dpkg-shlibdeps for packaging/deb.sh (packaging_test)
   # libraries
   libboost1.81-dev libboost-url1.81-dev librocksdb-dev libssl-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev libspdlog-dev libfmt-dev
