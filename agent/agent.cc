@@ -16,6 +16,7 @@
 
 #include "agent/cache/cache.h"
 #include "agent/connect/leaf_cache.h"
+#include "agent/sidecar/supervisor.h"
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
 #include "agent/http/intentions.h"
@@ -126,6 +127,7 @@ struct Agent::Impl {
   std::unique_ptr<dns::Server> dns;
   std::vector<std::string> dns_addresses;
   Status start_dns();
+  void start_sidecars();
 
   // Every intention, kept fresh by one blocking query (check, authorize).
   std::unique_ptr<AsioScheduler> intentions_scheduler;
@@ -137,6 +139,8 @@ struct Agent::Impl {
 
   // Local services and checks, anti-entropy (agent/local).
   std::unique_ptr<local::LocalAgent> local;
+  // Connect.ManagedSidecar proxies, run as `cairn connect proxy` children.
+  std::shared_ptr<sidecar::Supervisor> sidecars;
   // Our network coordinate to the servers (coordinate_sync.h).
   std::unique_ptr<AsioScheduler> coordinate_scheduler;
   std::shared_ptr<CoordinateSync> coordinate_sync;
@@ -410,6 +414,7 @@ Status Agent::start(Runtime& runtime) {
     log::info("agent", "HTTP API disabled (ports.http = -1)");
   }
   CAIRN_RETURN_IF_ERROR(impl_->start_dns());
+  impl_->start_sidecars();
   log::info("agent", "agent started: node={} id={} datacenter={} gossip={} data_dir={}", c.node_name, c.node_id,
             c.datacenter, impl_->gossip->advertise(), c.data_dir);
 
@@ -426,6 +431,29 @@ Status Agent::start(Runtime& runtime) {
   }
   if (!c.retry_join.empty()) impl_->retry_join();
   return {};
+}
+
+// The supervisor runs this same binary (`/proc/self/exe connect proxy`)
+// against the agent's first HTTP address, for every local sidecar whose
+// parent asked for Connect.ManagedSidecar.
+void Agent::Impl::start_sidecars() {
+  if (!local || http_addresses.empty()) return;
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    log::warn("agent", "managed sidecars disabled: cannot find this binary: {}", ec.message());
+    return;
+  }
+  sidecar::SupervisorOptions o;
+  o.command = {exe.string(), "connect", "proxy", "-http-addr", http_addresses.front()};
+  o.desired = [state = &local->state()] {
+    std::vector<std::string> ids;
+    for (const auto& s : state->services())
+      if (s.supervised && s.service.kind == "connect-proxy") ids.push_back(s.service.id);
+    return ids;
+  };
+  sidecars = sidecar::Supervisor::make(runtime->io(), std::move(o));
+  sidecars->start();
 }
 
 Status Agent::Impl::start_dns() {
@@ -516,6 +544,7 @@ void Agent::Impl::start_local() {
 void Agent::shutdown(bool leave, std::function<void()> done) {
   auto finish = [this, done = std::move(done)]() mutable {
     impl_->retry_timer->cancel();
+    if (impl_->sidecars) impl_->sidecars->stop();
     if (impl_->local) impl_->local->stop();
     if (impl_->dns) impl_->dns->stop();
     if (impl_->cache) impl_->cache->stop();

@@ -116,6 +116,7 @@ struct CatalogServices {  // service name -> tags
 struct CatalogServiceNodes {  // /v1/catalog/service/<s>, every tag must match
   std::string service;
   std::vector<std::string> tags;
+  bool connect = false;  // /v1/catalog/connect/<s>: the proxies and native instances serving s
   using Value = std::vector<CatalogServiceEntry>;
 };
 struct CatalogNodeServices {  // /v1/catalog/node/<n> and node-services/<n>
@@ -138,6 +139,7 @@ struct HealthService {  // /v1/health/service/<s>
   std::string service;
   std::vector<std::string> tags;
   bool passing_only = false;
+  bool connect = false;  // /v1/health/connect/<s>: the proxies and native instances serving s
   using Value = std::vector<HealthServiceEntry>;
 };
 

@@ -55,6 +55,7 @@ CAIRN_RPC_FIELDS(rpc::SessionNode) { io(v.node); }
 CAIRN_RPC_FIELDS(rpc::CatalogServiceNodes) {
   io(v.service);
   io(v.tags);
+  io(v.connect);
 }
 CAIRN_RPC_FIELDS(rpc::CatalogNodeServices) { io(v.node); }
 CAIRN_RPC_FIELDS(rpc::HealthNode) { io(v.node); }
@@ -64,6 +65,7 @@ CAIRN_RPC_FIELDS(rpc::HealthService) {
   io(v.service);
   io(v.tags);
   io(v.passing_only);
+  io(v.connect);
 }
 CAIRN_RPC_FIELDS(rpc::RaftServer) {
   io(v.id);

@@ -110,14 +110,14 @@ Result<ReadResult> read_one(const state::ReadView& v, const rpc::Query& q) {
           [&](const rpc::CatalogNodes&) { return indexed<rpc::CatalogNodes>(v.nodes()); },
           [&](const rpc::CatalogServices&) { return indexed<rpc::CatalogServices>(v.services()); },
           [&](const rpc::CatalogServiceNodes& x) {
-            return indexed<rpc::CatalogServiceNodes>(v.service_nodes(x.service, x.tags));
+            return indexed<rpc::CatalogServiceNodes>(v.service_nodes(x.service, x.tags, x.connect));
           },
           [&](const rpc::CatalogNodeServices& x) { return indexed<rpc::CatalogNodeServices>(v.node_services(x.node)); },
           [&](const rpc::HealthNode& x) { return indexed<rpc::HealthNode>(v.node_checks(x.node)); },
           [&](const rpc::HealthChecks& x) { return indexed<rpc::HealthChecks>(v.service_checks(x.service)); },
           [&](const rpc::HealthState& x) { return indexed<rpc::HealthState>(v.checks_in_state(x.state)); },
           [&](const rpc::HealthService& x) {
-            return indexed<rpc::HealthService>(v.health_service(x.service, x.tags, x.passing_only));
+            return indexed<rpc::HealthService>(v.health_service(x.service, x.tags, x.passing_only, x.connect));
           },
           [&](const rpc::TxnRead& x) -> Result<ReadResult> {
             auto r = v.txn(x.ops);
@@ -178,12 +178,16 @@ std::vector<state::WatchKey> watch_keys(const rpc::Query& q) {
           [](const rpc::SessionNode& x) { return watch_for::node_sessions(x.node); },
           [](const rpc::CatalogNodes&) { return watch_for::catalog_nodes(); },
           [](const rpc::CatalogServices&) { return watch_for::catalog_services(); },
-          [](const rpc::CatalogServiceNodes& x) { return watch_for::service(x.service); },
+          [](const rpc::CatalogServiceNodes& x) {
+            return x.connect ? watch_for::connect_service(x.service) : watch_for::service(x.service);
+          },
           [](const rpc::CatalogNodeServices& x) { return watch_for::catalog_node(x.node); },
           [](const rpc::HealthNode& x) { return watch_for::node_checks(x.node); },
           [](const rpc::HealthChecks& x) { return watch_for::service(x.service); },
           [](const rpc::HealthState&) { return watch_for::checks_in_state(); },
-          [](const rpc::HealthService& x) { return watch_for::service(x.service); },
+          [](const rpc::HealthService& x) {
+            return x.connect ? watch_for::connect_service(x.service) : watch_for::service(x.service);
+          },
           [](const rpc::ConnectCARoots&) { return watch_for::connect_ca(); },
           [](const rpc::ConnectCAConfigGet&) { return watch_for::connect_ca(); },
           [](const rpc::ConfigEntryGet& x) { return watch_for::config_entries(x.kind); },

@@ -24,9 +24,11 @@ std::string cache_key(const Query& q) {
       [](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, HealthService>) {
-          return "health-service\x1e" + x.service + '\x1e' + join(x.tags) + (x.passing_only ? "\x1ep" : "\x1e");
+          return std::string(x.connect ? "health-connect\x1e" : "health-service\x1e") + x.service + '\x1e' +
+                 join(x.tags) + (x.passing_only ? "\x1ep" : "\x1e");
         } else if constexpr (std::is_same_v<T, CatalogServiceNodes>) {
-          return "catalog-service\x1e" + x.service + '\x1e' + join(x.tags);
+          return std::string(x.connect ? "catalog-connect\x1e" : "catalog-service\x1e") + x.service + '\x1e' +
+                 join(x.tags);
         } else if constexpr (std::is_same_v<T, CatalogNodeServices>) {
           return "catalog-node\x1e" + x.node;
         } else if constexpr (std::is_same_v<T, CatalogNodes>) {

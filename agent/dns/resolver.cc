@@ -252,13 +252,16 @@ void Resolver::resolve(std::span<const uint8_t> request, Transport transport, st
       return answer_query(c, body[0].substr(1));
     return answer_query(c, join_dots(body));
   }
-  // .connect, .ingress, .virtual: not yet.
+  // <service>.connect: the proxies (and Connect-native instances) in front of it.
+  if (kind == "connect") return answer_service(c, join_dots(body), "", true);
+  // .ingress, .virtual: not yet.
   return finish(*c, {}, Rcode::nxdomain);
 }
 
-void Resolver::answer_service(std::shared_ptr<Context> c, std::string service, std::string tag) {
+void Resolver::answer_service(std::shared_ptr<Context> c, std::string service, std::string tag, bool connect) {
   api::rpc::HealthService q;
   q.service = service;
+  q.connect = connect;
   if (!tag.empty()) q.tags.push_back(tag);
   reader_->get(std::move(q), [this, c, service](Result<cache::Value> r) {
     if (!r.ok()) return finish(*c, {}, Rcode::servfail);

@@ -68,7 +68,7 @@ class Resolver {
   };
 
  private:
-  void answer_service(std::shared_ptr<Context> c, std::string service, std::string tag);
+  void answer_service(std::shared_ptr<Context> c, std::string service, std::string tag, bool connect = false);
   void answer_node(std::shared_ptr<Context> c, std::string node);
   void answer_query(std::shared_ptr<Context> c, std::string name);  // <name>.query (prepared queries)
   // The records of instances (already filtered and ordered) with `ttl`.

@@ -135,16 +135,22 @@ void register_catalog(Router& router, EndpointContext& ctx) {
                                });
   });
 
-  router.add(Method::get, "/v1/catalog/service/<service...>", [&ctx](Request& req, Responder responder) {
-    auto read = parse_named_read(req, ctx.config, "service", "Missing service name");
-    if (!read.ok()) return responder.respond(error_response(read.error()));
-    const ReadParams& params = read->params;
-    run_query<CatalogServiceNodes>(ctx, params, CatalogServiceNodes{read->name, req.query.get_all("tag")}, responder,
-                                   [p = params](std::vector<api::CatalogServiceEntry>& entries) {
-                                     keep_node_meta(p, entries, &node_of_entry);
-                                     return json_text_reply(p, api::to_json(entries));
-                                   });
-  });
+  // /v1/catalog/service/<s> and /v1/catalog/connect/<s> (the proxies and
+  // Connect-native instances that serve s).
+  auto service_nodes = [&ctx](bool connect) {
+    return [&ctx, connect](Request& req, Responder responder) {
+      auto read = parse_named_read(req, ctx.config, "service", "Missing service name");
+      if (!read.ok()) return responder.respond(error_response(read.error()));
+      const ReadParams& params = read->params;
+      run_query<CatalogServiceNodes>(ctx, params, CatalogServiceNodes{read->name, req.query.get_all("tag"), connect},
+                                     responder, [p = params](std::vector<api::CatalogServiceEntry>& entries) {
+                                       keep_node_meta(p, entries, &node_of_entry);
+                                       return json_text_reply(p, api::to_json(entries));
+                                     });
+    };
+  };
+  router.add(Method::get, "/v1/catalog/service/<service...>", service_nodes(false));
+  router.add(Method::get, "/v1/catalog/connect/<service...>", service_nodes(true));
 
   router.add(Method::get, "/v1/catalog/node/<node...>", [&ctx](Request& req, Responder responder) {
     auto read = parse_named_read(req, ctx.config, "node", "Missing node name");

@@ -77,22 +77,31 @@ void register_health(Router& router, EndpointContext& ctx) {
                               [](std::string s) { return HealthState{std::move(s)}; });
   });
 
-  router.add(Method::get, "/v1/health/service/<service...>", [&ctx](Request& req, Responder responder) {
-    auto read = parse_named_read(req, ctx.config, "service", "Missing service name");
-    if (!read.ok()) return responder.respond(error_response(read.error()));
-    auto passing = req.query.flag("passing");
-    if (!passing.ok()) return responder.respond(Response::error(400, "Invalid value for ?passing"));
-    HealthService q{read->name, req.query.get_all("tag"), *passing};
-    run_query<HealthService>(ctx, read->params, std::move(q), responder,
-                             [p = read->params](std::vector<api::HealthServiceEntry>& entries) {
-                               if (!p.node_meta.empty()) {
-                                 std::erase_if(entries, [&](const api::HealthServiceEntry& e) {
-                                   return !node_meta_matches(p.node_meta, e.node.meta);
-                                 });
-                               }
-                               return json_text_reply(p, api::to_json(entries));
-                             });
-  });
+  // /v1/health/service/<s> (?connect=true as Consul's older form of the
+  // next route) and /v1/health/connect/<s>: the proxies and Connect-native
+  // instances that serve s.
+  auto service_health = [&ctx](bool connect_route) {
+    return [&ctx, connect_route](Request& req, Responder responder) {
+      auto read = parse_named_read(req, ctx.config, "service", "Missing service name");
+      if (!read.ok()) return responder.respond(error_response(read.error()));
+      auto passing = req.query.flag("passing");
+      if (!passing.ok()) return responder.respond(Response::error(400, "Invalid value for ?passing"));
+      auto connect = req.query.flag("connect");
+      if (!connect.ok()) return responder.respond(Response::error(400, "Invalid value for ?connect"));
+      HealthService q{read->name, req.query.get_all("tag"), *passing, connect_route || *connect};
+      run_query<HealthService>(ctx, read->params, std::move(q), responder,
+                               [p = read->params](std::vector<api::HealthServiceEntry>& entries) {
+                                 if (!p.node_meta.empty()) {
+                                   std::erase_if(entries, [&](const api::HealthServiceEntry& e) {
+                                     return !node_meta_matches(p.node_meta, e.node.meta);
+                                   });
+                                 }
+                                 return json_text_reply(p, api::to_json(entries));
+                               });
+    };
+  };
+  router.add(Method::get, "/v1/health/service/<service...>", service_health(false));
+  router.add(Method::get, "/v1/health/connect/<service...>", service_health(true));
 }
 
 }  // namespace cairn::agent::http

@@ -23,10 +23,12 @@ struct Instance {
   api::NodeService service;
 };
 
-// Instances of a service, by (node, service ID), through the name index.
+// Instances of a service, by (node, service ID), through the name index —
+// or, with `connect`, the proxies and native instances of a destination
+// through the connect index.
 Result<std::vector<Instance>> instances(const Reader& r, const std::string& service,
-                                        const std::vector<std::string>& tags) {
-  CAIRN_TRY(auto entries, r.keys(kServiceNames, key::instances_of(service)));
+                                        const std::vector<std::string>& tags, bool connect = false) {
+  CAIRN_TRY(auto entries, r.keys(connect ? kConnectNames : kServiceNames, key::instances_of(service)));
   std::vector<Instance> out;
   std::vector<std::string> parts;
   for (const auto& e : entries) {
@@ -88,6 +90,18 @@ Result<uint64_t> service_index(const Reader& r, const std::string& service) {
   return max_table_index(r, {IndexTable::nodes, IndexTable::services, IndexTable::checks});
 }
 
+// The index of a ?connect query: the destination's connect index, else (no
+// proxy has ever served it) the service's own.
+Result<uint64_t> connect_index(const Reader& r, const std::string& destination) {
+  CAIRN_TRY(uint64_t own, r.meta_u64(connect_index_key(destination)));
+  if (own != 0) return own;
+  return service_index(r, destination);
+}
+
+Result<uint64_t> query_index(const Reader& r, const std::string& service, bool connect) {
+  return connect ? connect_index(r, service) : service_index(r, service);
+}
+
 Result<Indexed<std::vector<api::Node>>> catalog_nodes(const Reader& r) {
   CAIRN_TRY(auto nodes, r.records<api::Node>(kNodes, "", "node"));
   CAIRN_TRY(uint64_t index, r.table_index(IndexTable::nodes));
@@ -112,11 +126,12 @@ Result<Indexed<std::map<std::string, std::vector<std::string>>>> catalog_service
 
 Result<Indexed<std::vector<api::CatalogServiceEntry>>> catalog_service_nodes(const Reader& r,
                                                                             const std::string& service,
-                                                                            const std::vector<std::string>& tags) {
-  CAIRN_TRY(auto found, instances(r, service, tags));
+                                                                            const std::vector<std::string>& tags,
+                                                                            bool connect) {
+  CAIRN_TRY(auto found, instances(r, service, tags, connect));
   std::vector<api::CatalogServiceEntry> out;
   for (auto& i : found) out.push_back(api::CatalogServiceEntry{std::move(i.node), std::move(i.service)});
-  CAIRN_TRY(uint64_t index, service_index(r, service));
+  CAIRN_TRY(uint64_t index, query_index(r, service, connect));
   return Indexed<std::vector<api::CatalogServiceEntry>>{at_least_one(index), std::move(out)};
 }
 
@@ -161,8 +176,8 @@ Result<Indexed<std::vector<api::HealthCheck>>> health_checks_in_state(const Read
 Result<Indexed<std::vector<api::HealthServiceEntry>>> health_service_nodes(const Reader& r,
                                                                           const std::string& service,
                                                                           const std::vector<std::string>& tags,
-                                                                          bool passing_only) {
-  CAIRN_TRY(auto found, instances(r, service, tags));
+                                                                          bool passing_only, bool connect) {
+  CAIRN_TRY(auto found, instances(r, service, tags, connect));
   std::vector<api::HealthServiceEntry> out;
   for (auto& i : found) {
     CAIRN_TRY(auto node_checks, checks_of_node(r, i.node.node));
@@ -176,7 +191,7 @@ Result<Indexed<std::vector<api::HealthServiceEntry>>> health_service_nodes(const
       continue;
     out.push_back(std::move(e));
   }
-  CAIRN_TRY(uint64_t index, service_index(r, service));
+  CAIRN_TRY(uint64_t index, query_index(r, service, connect));
   return Indexed<std::vector<api::HealthServiceEntry>>{at_least_one(index), std::move(out)};
 }
 

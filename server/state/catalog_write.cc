@@ -7,6 +7,7 @@
 // checks, their node and the node's node-level checks; when the last
 // instance of a service goes, its index is dropped and the catalog records
 // that moment as the "extinction" index.
+#include "api/connect_proxy.h"
 #include "api/validate.h"
 #include "server/state/coordinates.h"
 #include "server/state/keys.h"
@@ -27,11 +28,25 @@ void bump_service(Txn& t, const std::string& name) {
   t.touched().service(name);
 }
 
+// The ?connect queries of a destination: its proxies and native instances.
+void bump_connect(Txn& t, const std::string& destination) {
+  if (destination.empty()) return;
+  t.put(kMeta, connect_index_key(destination), encode_u64(t.index()));
+  t.touched().key(WatchTable::connect, destination);
+}
+
+// A change to one instance (itself, its checks, its node): its service's
+// index and, for a proxy or a native instance, its destination's.
+void bump_instance(Txn& t, const api::NodeService& s) {
+  bump_service(t, s.service);
+  bump_connect(t, api::connect_destination(s));
+}
+
 // Health entries embed the node and its node-level checks, so a change to
 // either moves every service index on the node.
 Status bump_node_services(Txn& t, const std::string& node) {
   CAIRN_TRY(auto services, services_of_node(t, node));
-  for (const auto& s : services) bump_service(t, s.service);
+  for (const auto& s : services) bump_instance(t, s);
   return {};
 }
 
@@ -111,13 +126,22 @@ Status ensure_service(Txn& t, const std::string& node, api::NodeService s) {
   if (existing && same_ignoring_indexes(*existing, s)) return {};
   if (existing && fold_case(existing->service) != fold_case(s.service))
     CAIRN_RETURN_IF_ERROR(remove_service_name(t, existing->service, node, s.id));
+  std::string destination = api::connect_destination(s);
+  if (existing) {
+    std::string was = api::connect_destination(*existing);
+    if (!was.empty() && fold_case(was) != fold_case(destination)) {
+      t.del(kConnectNames, key::instance(was, node, s.id));
+      bump_connect(t, was);
+    }
+  }
   s.raft = {existing ? existing->raft.create_index : t.index(), t.index()};
   t.put_record(kServices, key::service(node, s.id), s);
   t.put(kServiceNames, key::instance(s.service, node, s.id), "");
+  if (!destination.empty()) t.put(kConnectNames, key::instance(destination, node, s.id), "");
   t.bump(IndexTable::services);
   t.touched().table(WatchTable::services);
   note_node_changed(t, node);
-  bump_service(t, s.service);
+  bump_instance(t, s);
   return {};
 }
 
@@ -141,7 +165,7 @@ Status ensure_check(Txn& t, api::HealthCheck c) {
   t.put_record(kChecks, key::check(c.node, c.check_id), c);
   note_checks_changed(t, c.node);
   if (svc) {
-    bump_service(t, svc->service);
+    bump_instance(t, *svc);
   } else {
     CAIRN_RETURN_IF_ERROR(bump_node_services(t, c.node));
   }
@@ -157,7 +181,7 @@ Status delete_check(Txn& t, const std::string& node, const std::string& check_id
   note_checks_changed(t, node);
   if (!existing->service_id.empty()) {
     CAIRN_TRY(auto svc, find_service(t, node, existing->service_id));
-    if (svc) bump_service(t, svc->service);
+    if (svc) bump_instance(t, *svc);
   } else {
     CAIRN_RETURN_IF_ERROR(bump_node_services(t, node));
   }
@@ -174,6 +198,10 @@ Status delete_service(Txn& t, const std::string& node, const std::string& servic
   }
   t.del(kServices, key::service(node, service_id));
   CAIRN_RETURN_IF_ERROR(remove_service_name(t, existing->service, node, service_id));
+  if (std::string destination = api::connect_destination(*existing); !destination.empty()) {
+    t.del(kConnectNames, key::instance(destination, node, service_id));
+    bump_connect(t, destination);
+  }
   t.bump(IndexTable::services);
   t.touched().table(WatchTable::services);
   note_node_changed(t, node);

@@ -9,7 +9,7 @@ namespace cairn::server::state {
 const char* const kCfNames[kCfCount] = {
     "meta",    "nodes",      "services",      "service_names", "checks",       "kv",
     "kv_tombstones", "kv_lock_delays", "sessions", "session_keys", "node_sessions", "check_sessions",
-    "node_ids", "config_entries", "connect_ca", "coordinates", "prepared_queries",
+    "node_ids", "config_entries", "connect_ca", "coordinates", "prepared_queries", "connect_names",
 };
 
 namespace {
@@ -31,6 +31,7 @@ const char* index_table_name(IndexTable t) {
 
 std::string table_index_key(IndexTable t) { return std::string("index/") + index_table_name(t); }
 std::string service_index_key(std::string_view service) { return "service_index/" + fold_case(service); }
+std::string connect_index_key(std::string_view destination) { return "connect_index/" + fold_case(destination); }
 
 std::string encode_u64(uint64_t v) {
   std::string out;

@@ -42,6 +42,7 @@ enum Cf : size_t {
   kConnectCa,  // the Connect CA: configuration, roots, root keys (ca.cc)
   kCoordinates,    // network coordinates by (node, segment) (coordinates.cc)
   kPreparedQueries,  // prepared queries and their name/template/session indexes (prepared_queries.cc)
+  kConnectNames,   // connect destination -> proxies and Connect-native instances (catalog_write.cc)
   kCfCount,
 };
 extern const char* const kCfNames[kCfCount];
@@ -52,6 +53,8 @@ enum class IndexTable : uint8_t { nodes, services, checks, kv, tombstones, sessi
 
 std::string table_index_key(IndexTable t);
 std::string service_index_key(std::string_view service);
+// The index of the proxies (and native instances) serving a connect destination.
+std::string connect_index_key(std::string_view destination);
 inline constexpr std::string_view kAppliedIndexKey = "applied_index";
 inline constexpr std::string_view kServiceExtinctionKey = "service_extinction";
 

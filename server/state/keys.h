@@ -37,6 +37,7 @@ std::string service(std::string_view node, std::string_view id);           // se
 std::string check(std::string_view node, std::string_view id);             // checks
 std::string instances_of(std::string_view service_name);                   // prefix in service_names
 std::string instance(std::string_view service_name, std::string_view node, std::string_view id);
+// connect_names: the same layout, keyed by the connect destination.
 std::string node_session(std::string_view node, std::string_view session);  // node_sessions
 std::string sessions_of_check(std::string_view node, std::string_view check);  // prefix in check_sessions
 std::string check_session(std::string_view node, std::string_view check, std::string_view session);

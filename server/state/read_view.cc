@@ -44,8 +44,8 @@ Result<Indexed<std::map<std::string, std::vector<std::string>>>> ReadView::servi
   return catalog_services(*reader_);
 }
 Result<Indexed<std::vector<api::CatalogServiceEntry>>> ReadView::service_nodes(
-    const std::string& service, const std::vector<std::string>& tags) const {
-  return catalog_service_nodes(*reader_, service, tags);
+    const std::string& service, const std::vector<std::string>& tags, bool connect) const {
+  return catalog_service_nodes(*reader_, service, tags, connect);
 }
 Result<Indexed<std::optional<api::NodeServices>>> ReadView::node_services(const std::string& node) const {
   return catalog_node_services(*reader_, node);
@@ -61,8 +61,8 @@ Result<Indexed<std::vector<api::HealthCheck>>> ReadView::checks_in_state(const s
   return health_checks_in_state(*reader_, state);
 }
 Result<Indexed<std::vector<api::HealthServiceEntry>>> ReadView::health_service(
-    const std::string& service, const std::vector<std::string>& tags, bool passing_only) const {
-  return health_service_nodes(*reader_, service, tags, passing_only);
+    const std::string& service, const std::vector<std::string>& tags, bool passing_only, bool connect) const {
+  return health_service_nodes(*reader_, service, tags, passing_only, connect);
 }
 
 }  // namespace cairn::server::state

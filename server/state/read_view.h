@@ -71,8 +71,12 @@ class ReadView {
   Result<Indexed<std::optional<api::Node>>> node(const std::string& name) const;
   Result<Indexed<std::map<std::string, std::vector<std::string>>>> services() const;
   // Instances of `service` carrying every tag in `tags` (case-insensitive).
+  // connect: the connect-proxy instances whose destination is `service` and
+  // its Connect-native instances instead (Consul's ?connect / .../connect/),
+  // indexed by the destination's connect index.
   Result<Indexed<std::vector<api::CatalogServiceEntry>>> service_nodes(const std::string& service,
-                                                                      const std::vector<std::string>& tags) const;
+                                                                      const std::vector<std::string>& tags,
+                                                                      bool connect = false) const;
   Result<Indexed<std::optional<api::NodeServices>>> node_services(const std::string& node) const;
 
   // --- health ---
@@ -84,7 +88,7 @@ class ReadView {
   // any check (service or node level) that is not passing.
   Result<Indexed<std::vector<api::HealthServiceEntry>>> health_service(const std::string& service,
                                                                        const std::vector<std::string>& tags,
-                                                                       bool passing_only) const;
+                                                                       bool passing_only, bool connect = false) const;
 
   // --- Connect CA (ca.cc); index: the CA table's, never 0 ---
   // Roots without keys; an empty value before the CA exists.

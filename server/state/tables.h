@@ -82,7 +82,8 @@ Result<Indexed<std::optional<api::Node>>> catalog_node(const Reader& r, const st
 Result<Indexed<std::map<std::string, std::vector<std::string>>>> catalog_services(const Reader& r);
 Result<Indexed<std::vector<api::CatalogServiceEntry>>> catalog_service_nodes(const Reader& r,
                                                                             const std::string& service,
-                                                                            const std::vector<std::string>& tags);
+                                                                            const std::vector<std::string>& tags,
+                                                                            bool connect);
 Result<Indexed<std::optional<api::NodeServices>>> catalog_node_services(const Reader& r, const std::string& node);
 Result<Indexed<std::vector<api::HealthCheck>>> health_node_checks(const Reader& r, const std::string& node);
 Result<Indexed<std::vector<api::HealthCheck>>> health_service_checks(const Reader& r, const std::string& service);
@@ -90,6 +91,6 @@ Result<Indexed<std::vector<api::HealthCheck>>> health_checks_in_state(const Read
 Result<Indexed<std::vector<api::HealthServiceEntry>>> health_service_nodes(const Reader& r,
                                                                           const std::string& service,
                                                                           const std::vector<std::string>& tags,
-                                                                          bool passing_only);
+                                                                          bool passing_only, bool connect);
 
 }  // namespace cairn::server::state

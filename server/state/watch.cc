@@ -24,6 +24,9 @@ std::vector<WatchKey> kv_prefix(std::string prefix) {
 }
 std::vector<WatchKey> catalog_nodes() { return {WatchKey::of_table(WatchTable::nodes)}; }
 // A node's own changes and its services' changes both touch Key(nodes, n).
+std::vector<WatchKey> connect_service(std::string name) {
+  return {WatchKey::of_key(WatchTable::connect, std::move(name))};
+}
 std::vector<WatchKey> catalog_node(std::string node) { return {WatchKey::of_key(WatchTable::nodes, std::move(node))}; }
 std::vector<WatchKey> catalog_services() { return {WatchKey::of_table(WatchTable::services)}; }
 std::vector<WatchKey> service(std::string name) { return {WatchKey::of_service(std::move(name))}; }

@@ -38,7 +38,7 @@
 
 namespace cairn::server::state {
 
-enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca, coordinates,
+enum class WatchTable : uint8_t { nodes, services, checks, kv, sessions, session_nodes, config_entries, connect_ca, coordinates, connect,
                                   prepared_queries };
 
 struct WatchKey {
@@ -87,6 +87,7 @@ std::vector<WatchKey> catalog_nodes();                    // nodes
 std::vector<WatchKey> catalog_node(std::string node);     // node, node_services
 std::vector<WatchKey> catalog_services();                 // services
 std::vector<WatchKey> service(std::string name);          // service_nodes, health_service, service_checks
+std::vector<WatchKey> connect_service(std::string name);  // the ?connect forms: Key(connect, destination)
 std::vector<WatchKey> node_checks(std::string node);      // node_checks
 std::vector<WatchKey> checks_in_state();                  // checks_in_state
 std::vector<WatchKey> sessions();                         // session_list

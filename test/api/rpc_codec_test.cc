@@ -117,8 +117,8 @@ CatalogNodes sample(Tag<CatalogNodes>) { return {}; }
 auto fields_of(const CatalogNodes&) { return std::tuple<>(); }
 CatalogServices sample(Tag<CatalogServices>) { return {}; }
 auto fields_of(const CatalogServices&) { return std::tuple<>(); }
-CatalogServiceNodes sample(Tag<CatalogServiceNodes>) { return {"web", {"v1", "primary"}}; }
-auto fields_of(const CatalogServiceNodes& v) { return std::tie(v.service, v.tags); }
+CatalogServiceNodes sample(Tag<CatalogServiceNodes>) { return {"web", {"v1", "primary"}, true}; }
+auto fields_of(const CatalogServiceNodes& v) { return std::tie(v.service, v.tags, v.connect); }
 CatalogNodeServices sample(Tag<CatalogNodeServices>) { return {"n1"}; }
 auto fields_of(const CatalogNodeServices& v) { return std::tie(v.node); }
 HealthNode sample(Tag<HealthNode>) { return {"n1"}; }
@@ -127,8 +127,8 @@ HealthChecks sample(Tag<HealthChecks>) { return {"web"}; }
 auto fields_of(const HealthChecks& v) { return std::tie(v.service); }
 HealthState sample(Tag<HealthState>) { return {"critical"}; }
 auto fields_of(const HealthState& v) { return std::tie(v.state); }
-HealthService sample(Tag<HealthService>) { return {"web", {"v1"}, true}; }
-auto fields_of(const HealthService& v) { return std::tie(v.service, v.tags, v.passing_only); }
+HealthService sample(Tag<HealthService>) { return {"web", {"v1"}, true, true}; }
+auto fields_of(const HealthService& v) { return std::tie(v.service, v.tags, v.passing_only, v.connect); }
 StatusLeader sample(Tag<StatusLeader>) { return {}; }
 auto fields_of(const StatusLeader&) { return std::tuple<>(); }
 StatusPeers sample(Tag<StatusPeers>) { return {}; }

@@ -26,10 +26,10 @@ struct AgentProcess {
 class AgentsFixture : public ::testing::Test {
  protected:
   // `cairn agent` named `name` with `extra` flags (HTTP, gossip and server
-  // ports ephemeral, DNS off); waits for its HTTP server.
+  // ports ephemeral, DNS off unless dns_port_flag_ says); waits for its HTTP server.
   AgentProcess& start(const std::string& name, std::vector<std::string> extra) {
     std::vector<std::string> args{cairn_binary(), "agent", "-node", name, "-bind", "127.0.0.1",
-                                  "-serf-lan-port", "0", "-http-port", "0", "-server-port", "0", "-dns-port", "-1"};
+                                  "-serf-lan-port", "0", "-http-port", "0", "-server-port", "0", "-dns-port", dns_port_flag_};
     args.insert(args.end(), extra.begin(), extra.end());
     agents_.push_back(AgentProcess{std::make_unique<Process>(args, dir_.file(name + ".log")), {}});
     AgentProcess& a = agents_.back();
@@ -79,6 +79,7 @@ class AgentsFixture : public ::testing::Test {
   }
 
   std::string server_config_ = R"({"performance": {"raft_multiplier": 1}})";
+  std::string dns_port_flag_ = "-1";  // "0": DNS on an ephemeral port
   TempDir dir_;
   std::deque<AgentProcess> agents_;
 };

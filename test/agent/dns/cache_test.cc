@@ -189,6 +189,8 @@ TEST_F(CacheTest, RefreshErrorsKeepServingAndRetryWithBackoff) {
 TEST_F(CacheTest, KeysTellQueriesApart) {
   EXPECT_NE(cache_key(HealthService{"web", {}, false}), cache_key(HealthService{"web", {"v1"}, false}));
   EXPECT_NE(cache_key(HealthService{"web", {}, false}), cache_key(HealthService{"web", {}, true}));
+  EXPECT_NE(cache_key(HealthService{"web", {}, false}), cache_key(HealthService{"web", {}, false, true}));
+  EXPECT_NE(cache_key(CatalogServiceNodes{"web", {}}), cache_key(CatalogServiceNodes{"web", {}, true}));
   EXPECT_NE(cache_key(CatalogNodeServices{"a"}), cache_key(CatalogNodeServices{"b"}));
   EXPECT_EQ(cache_key(KvGet{"k"}), "");
 }

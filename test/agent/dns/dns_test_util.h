@@ -9,6 +9,7 @@
 
 #include "agent/cache/cache.h"
 #include "agent/dns/message.h"
+#include "api/connect_proxy.h"
 #include "api/rpc.h"
 
 namespace cairn::agent::dns::test {
@@ -59,7 +60,8 @@ class FakeCatalog final : public cache::Reader {
     if (auto* hs = std::get_if<HealthService>(&q)) {
       std::vector<api::HealthServiceEntry> out;
       for (const auto& e : entries) {
-        if (e.service.service != hs->service) continue;
+        // ?connect: the proxies (and native instances) serving the service.
+        if ((hs->connect ? api::connect_destination(e.service) : e.service.service) != hs->service) continue;
         bool tags_ok = true;
         for (const auto& t : hs->tags)
           tags_ok = tags_ok && std::find(e.service.tags.begin(), e.service.tags.end(), t) != e.service.tags.end();

@@ -206,12 +206,33 @@ TEST_F(ResolverTest, PtrFindsNodesByAddressInThePrimaryDomain) {
   EXPECT_EQ(ask("2.0.0.10.in-addr.arpa", type::PTR).header.rcode, Rcode::nxdomain);
 }
 
-TEST_F(ResolverTest, OtherDatacentersQueriesAndConnectAreNxdomain) {
+TEST_F(ResolverTest, OtherDatacentersAndUnknownNamesAreNxdomain) {
   catalog->add("web", "n1", "10.0.0.1");
   EXPECT_EQ(ask("web.service.dc2.cairn", type::A).header.rcode, Rcode::nxdomain);
-  EXPECT_EQ(ask("web.query.cairn", type::A).header.rcode, Rcode::nxdomain);
-  EXPECT_EQ(ask("web.connect.cairn", type::A).header.rcode, Rcode::nxdomain);
+  EXPECT_EQ(ask("web.connect.cairn", type::A).header.rcode, Rcode::nxdomain);  // no proxy in front of web
+  EXPECT_EQ(ask("web.ingress.cairn", type::A).header.rcode, Rcode::nxdomain);
   EXPECT_EQ(ask("what.cairn", type::A).header.rcode, Rcode::nxdomain);
+}
+
+TEST_F(ResolverTest, ConnectNamesAnswerTheProxiesInFrontOfAService) {
+  catalog->add("web", "n1", "10.0.0.1");
+  auto& proxy = catalog->add("web-sidecar-proxy", "n2", "10.0.0.2");
+  proxy.service.kind = "connect-proxy";
+  proxy.service.port = 21000;
+  proxy.service.proxy_json = R"({"DestinationServiceName":"web"})";
+  auto& critical = catalog->add("web-sidecar-proxy", "n3", "10.0.0.3", {"critical"});
+  critical.service.kind = "connect-proxy";
+  critical.service.proxy_json = R"({"DestinationServiceName":"web"})";
+  EXPECT_EQ(a_records(ask("web.connect.cairn", type::A)), (std::set<std::string>{"10.0.0.2"}));
+  auto* hs = std::get_if<api::rpc::HealthService>(&catalog->asked.back());
+  ASSERT_NE(hs, nullptr);
+  EXPECT_TRUE(hs->connect);
+  EXPECT_EQ(hs->service, "web");
+  auto srv = ask("web.connect.consul", type::SRV);
+  ASSERT_EQ(srv.answers.size(), 1u);
+  EXPECT_EQ(std::get<Srv>(srv.answers[0].data).port, 21000);
+  EXPECT_EQ(std::get<Srv>(srv.answers[0].data).target, "n2.node.dc1.consul");
+  EXPECT_EQ(ask("db.connect.cairn", type::A).header.rcode, Rcode::nxdomain);
 }
 
 TEST_F(ResolverTest, OutsideNamesAreRefusedOrForwarded) {

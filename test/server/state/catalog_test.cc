@@ -360,3 +360,108 @@ TEST_F(NodeIdTest, DeregisteringANodeFreesItsId) {
 
 }  // namespace
 }  // namespace cairn::server::state
+
+namespace cairn::server::state {
+namespace {
+
+// The connect index: /v1/catalog/connect/<s> and /v1/health/connect/<s>.
+class ConnectIndexTest : public StoreTest {
+ protected:
+  Status register_proxy(const std::string& node, const std::string& id, const std::string& destination,
+                        const std::string& check_status = "") {
+    auto req = node_request(node);
+    req.service.emplace();
+    req.service->kind = "connect-proxy";
+    req.service->id = id;
+    req.service->service = destination + "-sidecar-proxy";
+    req.service->port = 21000;
+    req.service->proxy_json = R"({"DestinationServiceName":")" + destination + R"("})";
+    if (!check_status.empty()) {
+      req.check.emplace();
+      req.check->check_id = id + ":check";
+      req.check->name = "listening";
+      req.check->status = check_status;
+      req.check->service_id = id;
+    }
+    touched_ = {};
+    return register_req(req);
+  }
+};
+
+TEST_F(ConnectIndexTest, ProxiesAndNativeInstancesServeTheirDestination) {
+  ASSERT_TRUE(register_proxy("n1", "web1-sidecar-proxy", "web").ok());
+  ASSERT_TRUE(register_proxy("n2", "web2-sidecar-proxy", "Web").ok());  // case-insensitive like names
+  ASSERT_TRUE(register_proxy("n2", "db-sidecar-proxy", "db").ok());
+  auto native = node_request("n3");
+  native.service.emplace();
+  native.service->service = "web";
+  native.service->port = 8443;
+  native.service->connect_json = R"({"Native":true})";
+  ASSERT_TRUE(register_req(native).ok());
+  auto plain = node_request("n3");
+  plain.service.emplace();
+  plain.service->service = "web";
+  plain.service->id = "web-plain";
+  plain.service->port = 80;
+  ASSERT_TRUE(register_req(plain).ok());
+
+  auto view = store_->read();
+  auto web = view.service_nodes("web", {}, true);
+  ASSERT_TRUE(web.ok());
+  std::vector<std::string> ids;
+  for (const auto& e : web->value) ids.push_back(e.service.id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"web", "web1-sidecar-proxy", "web2-sidecar-proxy"}));
+  EXPECT_EQ(view.service_nodes("db", {}, true)->value.size(), 1u);
+  EXPECT_TRUE(view.service_nodes("nothing", {}, true)->value.empty());
+  // Without ?connect the proxies are not instances of web.
+  EXPECT_EQ(view.service_nodes("web", {})->value.size(), 2u);
+}
+
+TEST_F(ConnectIndexTest, HealthFiltersPassingAndIndexesMoveWithTheProxies) {
+  ASSERT_TRUE(register_proxy("n1", "a", "web", "passing").ok());
+  ASSERT_TRUE(register_proxy("n2", "b", "web", "critical").ok());
+  EXPECT_TRUE(touched_.contains(WatchKey::of_key(WatchTable::connect, "web")));
+  auto all = store_->read().health_service("web", {}, false, true);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->value.size(), 2u);
+  auto passing = store_->read().health_service("web", {}, true, true);
+  ASSERT_EQ(passing->value.size(), 1u);
+  EXPECT_EQ(passing->value[0].service.id, "a");
+  uint64_t before = all->index;
+
+  // A check change on a proxy moves the destination's connect index.
+  auto req = node_request("n2");
+  req.check.emplace();
+  req.check->check_id = "b:check";
+  req.check->name = "listening";
+  req.check->status = "passing";
+  req.check->service_id = "b";
+  touched_ = {};
+  ASSERT_TRUE(register_req(req).ok());
+  EXPECT_TRUE(touched_.contains(WatchKey::of_key(WatchTable::connect, "web")));
+  auto after = store_->read().health_service("web", {}, true, true);
+  EXPECT_EQ(after->value.size(), 2u);
+  EXPECT_GT(after->index, before);
+
+  // Re-pointing a proxy moves it between destinations; deleting drops it.
+  touched_ = {};
+  ASSERT_TRUE(register_proxy("n1", "a", "db").ok());
+  EXPECT_TRUE(touched_.contains(WatchKey::of_key(WatchTable::connect, "web")));
+  EXPECT_TRUE(touched_.contains(WatchKey::of_key(WatchTable::connect, "db")));
+  EXPECT_EQ(store_->read().service_nodes("web", {}, true)->value.size(), 1u);
+  EXPECT_EQ(store_->read().service_nodes("db", {}, true)->value.size(), 1u);
+  touched_ = {};
+  api::DeregisterRequest d;
+  d.node = "n2";
+  d.service_id = "b";
+  ASSERT_TRUE(store_->catalog_deregister(next(), d, at_seconds(1000), touched_).ok());
+  EXPECT_TRUE(touched_.contains(WatchKey::of_key(WatchTable::connect, "web")));
+  EXPECT_TRUE(store_->read().service_nodes("web", {}, true)->value.empty());
+  // Deleting the node takes its proxies out of the index too.
+  ASSERT_TRUE(store_->catalog_deregister(next(), api::DeregisterRequest{.node = "n1"}, at_seconds(1000), touched_).ok());
+  EXPECT_TRUE(store_->read().service_nodes("db", {}, true)->value.empty());
+}
+
+}  // namespace
+}  // namespace cairn::server::state

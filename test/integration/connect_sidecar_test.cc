@@ -1,0 +1,166 @@
+// Sidecar registration end to end on a real `cairn agent -dev`: a service
+// registered with Connect.SidecarService gets its connect-proxy sibling, which
+// anti-entropy puts in the catalog; /v1/catalog/connect, /v1/health/connect
+// (blocking, ?passing) and DNS <svc>.connect return it; deregistering the
+// parent removes it everywhere.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test/proxy/sockets.h"
+#include "test/support/agents.h"
+
+namespace cairn::test {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// A TCP port on 127.0.0.1 that accepts connections (kernel backlog), for the
+// sidecar's "Connect Sidecar Listening" check.
+class OpenPort {
+ public:
+  OpenPort() : fd_(sockets::listen_on(port_)) {}
+  ~OpenPort() { ::close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  uint16_t port_ = 0;
+  int fd_ = -1;
+};
+
+class ConnectSidecarTest : public AgentsFixture {
+ protected:
+  void SetUp() override {
+    dns_port_flag_ = "0";
+    agent_ = &start("sc-agent", {"-dev"});
+    auto dns = agent_->process->wait_for_log("Started DNS server on 127\\.0\\.0\\.1:([0-9]+) \\(udp\\)", 10s);
+    ASSERT_TRUE(dns) << agent_->process->log();
+    dns_port_ = *dns;
+    ASSERT_TRUE(wait_for_leader(*agent_));
+  }
+  Json get_json(const std::string& target, std::string* index = nullptr) {
+    auto r = http(*agent_, "GET", target);
+    EXPECT_TRUE(r.ok());
+    if (!r.ok()) return Json();
+    EXPECT_EQ(r->status, 200) << target << ": " << r->body;
+    if (index) *index = r->header("X-Consul-Index");
+    return Json::parse(r->body, nullptr, false);
+  }
+  // Polls `target` until `done(body)` (anti-entropy and checks run on their own time).
+  Json wait_for(const std::string& target, const std::function<bool(const Json&)>& done) {
+    Json j;
+    for (int i = 0; i < 400; ++i) {  // up to ~40 s: the TCP check's first run is staggered over its 10 s
+      j = get_json(target);
+      if (done(j)) return j;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << target << " never got there: " << j.dump();
+    return j;
+  }
+  std::vector<std::string> dig(const std::string& name, const std::string& type) {
+    auto r = run({"/usr/bin/dig", "@127.0.0.1", "-p", dns_port_, "+short", "+time=3", "+tries=1", name, type}, dir_);
+    std::vector<std::string> lines;
+    std::istringstream in(r.output);
+    for (std::string l; std::getline(in, l);)
+      if (!l.empty() && l[0] != ';') lines.push_back(l);
+    return lines;
+  }
+
+  AgentProcess* agent_ = nullptr;
+  std::string dns_port_;
+};
+
+TEST_F(ConnectSidecarTest, SidecarIsRegisteredDiscoverableAndRemovedWithItsParent) {
+  OpenPort listener;
+  std::string body = R"({"ID":"web1","Name":"web","Port":8080,"Connect":{"SidecarService":{"Port":)" +
+                     std::to_string(listener.port()) +
+                     R"(,"Proxy":{"Upstreams":[{"DestinationName":"db","LocalBindPort":9191}]}}}})";
+  auto reg = http(*agent_, "PUT", "/v1/agent/service/register", body);
+  ASSERT_TRUE(reg.ok());
+  ASSERT_EQ(reg->status, 200) << reg->body;
+
+  // The agent's view: two services, the sidecar as Consul shapes it.
+  Json services = get_json("/v1/agent/services");
+  ASSERT_TRUE(services.contains("web1-sidecar-proxy")) << services.dump();
+  const Json& sc = services["web1-sidecar-proxy"];
+  EXPECT_EQ(sc["Kind"], "connect-proxy");
+  EXPECT_EQ(sc["Service"], "web-sidecar-proxy");
+  EXPECT_EQ(sc["Port"], listener.port());
+  EXPECT_EQ(sc["Proxy"]["DestinationServiceName"], "web");
+  EXPECT_EQ(sc["Proxy"]["DestinationServiceID"], "web1");
+  EXPECT_EQ(sc["Proxy"]["LocalServiceAddress"], "127.0.0.1");
+  EXPECT_EQ(sc["Proxy"]["LocalServicePort"], 8080);
+  EXPECT_EQ(sc["Proxy"]["Upstreams"][0]["DestinationName"], "db");
+  EXPECT_EQ(sc["Proxy"]["Upstreams"][0]["LocalBindPort"], 9191);
+  EXPECT_FALSE(services["web1"].contains("Connect")) << services["web1"].dump();
+  Json checks = get_json("/v1/agent/checks");
+  ASSERT_TRUE(checks.contains("service:web1-sidecar-proxy:1")) << checks.dump();
+  EXPECT_EQ(checks["service:web1-sidecar-proxy:1"]["Name"], "Connect Sidecar Listening");
+  EXPECT_EQ(checks["service:web1-sidecar-proxy:2"]["Name"], "Connect Sidecar Aliasing web1");
+
+  // The catalog's connect view, once anti-entropy has run and the checks passed.
+  Json health = wait_for("/v1/health/connect/web?passing", [](const Json& j) { return j.is_array() && j.size() == 1; });
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_EQ(health[0]["Service"]["ID"], "web1-sidecar-proxy");
+  EXPECT_EQ(health[0]["Service"]["Kind"], "connect-proxy");
+  Json catalog = get_json("/v1/catalog/connect/web");
+  ASSERT_EQ(catalog.size(), 1u);
+  EXPECT_EQ(catalog[0]["ServiceID"], "web1-sidecar-proxy");
+  EXPECT_EQ(catalog[0]["ServiceProxy"]["DestinationServiceName"], "web");
+  EXPECT_EQ(get_json("/v1/health/service/web?connect=true").size(), 1u);
+  EXPECT_TRUE(get_json("/v1/catalog/connect/db").empty());
+  // The proxy is not an instance of web itself.
+  Json plain = get_json("/v1/catalog/service/web");
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0]["ServiceID"], "web1");
+
+  // DNS: the proxy's port and node for web.connect.
+  auto srv = dig("web.connect.consul", "SRV");
+  ASSERT_EQ(srv.size(), 1u);
+  EXPECT_EQ(srv[0], "1 1 " + std::to_string(listener.port()) + " sc-agent.node.dc1.consul.");
+  EXPECT_EQ(dig("web.connect.consul", "A"), std::vector<std::string>{"127.0.0.1"});
+  EXPECT_TRUE(dig("db.connect.consul", "A").empty());
+
+  // A blocking connect query wakes when the proxy goes with its parent.
+  std::string index;
+  get_json("/v1/health/connect/web", &index);
+  ASSERT_FALSE(index.empty());
+  std::thread deregister([&] {
+    std::this_thread::sleep_for(300ms);
+    auto r = http(*agent_, "PUT", "/v1/agent/service/deregister/web1");
+    EXPECT_TRUE(r.ok() && r->status == 200);
+  });
+  std::string after;
+  Json woke = get_json("/v1/health/connect/web?index=" + index + "&wait=60s", &after);
+  deregister.join();
+  EXPECT_GT(std::stoull(after), std::stoull(index));
+  EXPECT_FALSE(get_json("/v1/agent/services").contains("web1-sidecar-proxy"));
+  wait_for("/v1/catalog/connect/web", [](const Json& j) { return j.is_array() && j.empty(); });
+}
+
+TEST_F(ConnectSidecarTest, BadSidecarDefinitionsAre400sNamingTheField) {
+  auto r = http(*agent_, "PUT", "/v1/agent/service/register",
+                R"({"Name":"web","Port":1,"Connect":{"SidecarService":{"ID":"mine"}}})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("cannot specify an ID"), std::string::npos) << r->body;
+  r = http(*agent_, "PUT", "/v1/agent/service/register",
+           R"({"Name":"web","Port":1,"Connect":{"SidecarService":{"Proxy":{"Upstreams":[{"DestinationName":"db"}]}}}})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("Proxy.Upstreams[0].LocalBindPort"), std::string::npos) << r->body;
+  r = http(*agent_, "PUT", "/v1/agent/service/register", R"({"Kind":"connect-proxy","Name":"p","Port":1})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("Proxy.DestinationServiceName"), std::string::npos) << r->body;
+  EXPECT_TRUE(get_json("/v1/agent/services").empty());
+  auto bad = http(*agent_, "GET", "/v1/health/connect/web?connect=maybe");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+}
+
+}  // namespace
+}  // namespace cairn::test
