@@ -692,7 +692,6 @@ namespace cairn::raft {
 TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_view body) {
   auto bad = [](const std::string& why) { return ChunkOutcome{Error(cairn::errc::invalid_argument, why), {}, {}}; };
   const MessageLimits& lim = options.limits;
-  const bool to_file = !options.snapshot_dir.empty();
   ByteReader r(body);
   NodeId from = r.varint();
   NodeId to = r.varint();
@@ -704,6 +703,9 @@ TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_v
   std::string_view header = r.bytes(lim.max_message_bytes);
   std::string_view data = r.bytes(lim.max_message_bytes);
   if (!r.ok() || !r.at_end()) return bad("chunk does not decode");
+  // An empty snapshot (a new member's bootstrap configuration) has no image
+  // to keep: it is delivered as it is, never as a reference to an empty file.
+  const bool to_file = !options.snapshot_dir.empty() && total > 0;
   if (to != options.id) return bad("chunk addressed to node " + std::to_string(to));
   if (from == kNoNode || index == 0) return bad("chunk without a sender or snapshot index");
   uint64_t limit = to_file ? options.max_snapshot_file_bytes : lim.max_snapshot_bytes;

@@ -503,6 +503,19 @@ TEST_F(TransportTest, ASnapshotWhoseChecksumDoesNotMatchIsDiscarded) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("receiving-from-1.part")));
 }
 
+// A new member's bootstrap snapshot has no image: it arrives empty, not as a
+// reference to an empty file (a server would try to unpack that).
+TEST_F(TransportTest, AnEmptySnapshotIsDeliveredEmptyEvenWithASnapshotDir) {
+  test::TempDir dir;
+  Inbox &a_in = inbox(), &b_in = inbox();
+  auto b = file_receiver(dir, &b_in);
+  auto a = make(1, {{2, addr(b)}}, &a_in);
+  a->send({snapshot_message(1, 2, 0)});
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  EXPECT_TRUE(b_in.messages[0].snapshot->data.empty());
+  EXPECT_FALSE(std::filesystem::exists(snapshot_file_path(dir.path(), 40, 3)));
+}
+
 // The partial snapshot survives a broken connection on disk too.
 TEST_F(TransportTest, TheReceiverKeepsAPartialSnapshotFileAcrossConnections) {
   test::TempDir dir;
