@@ -4,10 +4,6 @@
 #include <algorithm>
 #include <random>
 
-#include <nlohmann/json.hpp>
-
-#include "core/strings.h"
-
 namespace cairn::server {
 namespace {
 
@@ -15,36 +11,6 @@ Result<state::Indexed<api::PreparedQuery>> resolve(const state::ReadView& v, con
   CAIRN_TRY(auto found, v.prepared_query_resolve(id_or_name, ""));
   if (!found.value) return Error(errc::not_found, std::string(api::kQueryNotFound));
   return state::Indexed<api::PreparedQuery>{found.index, std::move(*found.value)};
-}
-
-// A field of a service's Proxy or Connect JSON text (kept raw in NodeService).
-nlohmann::json raw_field(const std::string& text, const char* name) {
-  if (text.empty()) return nullptr;
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object() || !j.contains(name)) return nullptr;
-  return j[name];
-}
-
-// Consul's Connect-capable instances of a service: its Connect-native
-// instances and the connect-proxies whose destination it is.
-Result<state::Indexed<std::vector<api::HealthServiceEntry>>> connect_instances(const state::ReadView& v,
-                                                                               const std::string& service) {
-  state::Indexed<std::vector<api::HealthServiceEntry>> out;
-  CAIRN_TRY(auto names, v.services());
-  out.index = names.index;
-  for (const auto& [name, tags] : names.value) {
-    CAIRN_TRY(auto of, v.health_service(name, {}, false));
-    for (auto& e : of.value) {
-      bool native = equal_fold(name, service) && raw_field(e.service.connect_json, "Native") == true;
-      auto dest = raw_field(e.service.proxy_json, "DestinationServiceName");
-      bool proxy = e.service.kind == "connect-proxy" && dest.is_string() && equal_fold(dest.get<std::string>(), service);
-      if (native || proxy) {
-        out.index = std::max(out.index, of.index);
-        out.value.push_back(std::move(e));
-      }
-    }
-  }
-  return out;
 }
 
 std::mt19937_64& shuffle_rng() {
@@ -59,8 +25,9 @@ Result<state::Indexed<api::PreparedQueryExecuteResult>> execute_prepared_query(
   CAIRN_TRY(auto resolved, resolve(v, x.id_or_name));
   const api::PreparedQuery& q = resolved.value;
   bool connect = x.connect || q.service.connect;
-  CAIRN_TRY(auto found, connect ? connect_instances(v, q.service.service)
-                                : v.health_service(q.service.service, {}, false));
+  // With Connect: the service's Connect-capable instances (its native ones
+  // and the connect-proxies in front of it), from the catalog's connect index.
+  CAIRN_TRY(auto found, v.health_service(q.service.service, {}, false, connect));
   state::Indexed<api::PreparedQueryExecuteResult> out;
   out.index = found.index;
   auto& r = out.value;
