@@ -537,6 +537,9 @@ void Agent::Impl::start_local() {
   local = std::make_unique<local::LocalAgent>(config, std::move(deps));
   endpoints->local = &local->state();
   endpoints->on_local_strand = [l = local.get()](std::function<void()> fn) { l->post(std::move(fn)); };
+  endpoints->wait_local_change = [l = local.get()](Duration d, std::function<void(bool)> fn) {
+    l->wait_for_change(d, std::move(fn));
+  };
   endpoints->reload = [this](std::function<void(Status)> done) { reload(std::move(done)); };
   local->start();
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "agent/http/agent_local.h"
+#include "agent/http/blocking.h"
 #include "agent/http/json_reply.h"
 #include "agent/http/query_options.h"
 #include "agent/local/store.h"
@@ -104,6 +105,32 @@ nlohmann::ordered_json service_checks_info(const std::string& status, const api:
 
 bool text_format(const Request& req) { return req.query.get("format").value_or("") == "text"; }
 
+struct ServiceRead {
+  std::string id;
+  bool pretty = false;
+  std::string hash;  // ?hash: answer once the ContentHash differs
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// GET /v1/agent/service/<id>. With a hash it runs on the local strand and
+// re-parks on every local change until the hash differs or the deadline.
+void answer_service(EndpointContext& ctx, const ServiceRead& read, Responder responder) {
+  auto s = ctx.local->service(read.id);
+  if (!s) return responder.respond(Response::error(404, "unknown service ID: " + read.id));
+  auto j = agent_service_json(s->service, ctx.config.datacenter);
+  std::string hash = content_hash(j.dump());
+  auto now = std::chrono::steady_clock::now();
+  if (!read.hash.empty() && hash == read.hash && now < read.deadline && ctx.wait_local_change) {
+    ctx.wait_local_change(std::chrono::duration_cast<Duration>(read.deadline - now),
+                          [&ctx, read, responder](bool) { answer_service(ctx, read, responder); });
+    return;
+  }
+  j["ContentHash"] = hash;
+  Response resp = Response::json(read.pretty ? j.dump(4) + "\n" : j.dump());
+  resp.headers.set("X-Consul-ContentHash", hash);
+  responder.respond(std::move(resp));
+}
+
 }  // namespace
 
 void register_agent_services(Router& router, EndpointContext& ctx) {
@@ -117,18 +144,21 @@ void register_agent_services(Router& router, EndpointContext& ctx) {
     responder.respond(json_text_reply(*params, out.dump()));
   });
 
+  // ?hash=<ContentHash>[&wait=]: blocks until the service's hash differs
+  // (or it is deregistered: 404), at most wait (5m default, 10m cap).
   router.add(Method::get, "/v1/agent/service/<id...>", [&ctx](Request& req, Responder responder) {
     if (!ctx.local) return responder.respond(no_local_state());
     auto id = path_value(req, "id", "Missing service ID");
     if (!id.ok()) return responder.respond(error_response(id.error()));
-    auto s = ctx.local->service(*id);
-    if (!s) return responder.respond(Response::error(404, "unknown service ID: " + *id));
-    auto j = agent_service_json(s->service, ctx.config.datacenter);
-    std::string hash = content_hash(j.dump());
-    j["ContentHash"] = hash;
-    Response resp = Response::json(req.query.has("pretty") ? j.dump(4) + "\n" : j.dump());
-    resp.headers.set("X-Consul-ContentHash", hash);
-    responder.respond(std::move(resp));
+    ServiceRead read{*id, req.query.has("pretty"), req.query.get("hash").value_or(""), {}};
+    if (!read.hash.empty()) {
+      auto params = parse_blocking(req, handler_rng());
+      if (!params.ok()) return responder.respond(error_response(params.error()));
+      read.deadline = std::chrono::steady_clock::now() + params->wait;
+      if (ctx.on_local_strand && ctx.wait_local_change)
+        return ctx.on_local_strand([&ctx, read, responder] { answer_service(ctx, read, responder); });
+    }
+    answer_service(ctx, read, responder);
   });
 
   router.add(Method::put, "/v1/agent/service/register", [&ctx](Request& req, Responder responder) {

@@ -59,6 +59,9 @@ struct EndpointContext {
   local::LocalState* local = nullptr;
   // Runs fn on the strand LocalState's writes (and the check runner) run on.
   std::function<void(std::function<void()>)> on_local_strand;
+  // On the local strand: fn(woken) at the next local-state change or after
+  // the timeout (blocking GET /v1/agent/service/<id>?hash=).
+  std::function<void(Duration, std::function<void(bool)>)> wait_local_change;
   // PUT /v1/agent/reload: re-reads the config files' services and checks,
   // then calls done (from any thread) with the first error.
   std::function<void(std::function<void(Status)> done)> reload;

@@ -12,6 +12,7 @@
 #include "core/io/runtime.h"
 #include "core/io/system_clock.h"
 #include "core/log.h"
+#include "core/wait_queue.h"
 
 namespace cairn::agent::local {
 
@@ -37,6 +38,7 @@ struct LocalAgent::Impl {
   LocalState state;
   std::unique_ptr<checks::Runner> runner;
   std::shared_ptr<SyncDriver> sync;
+  WaitQueue changes{scheduler};  // blocking reads of local state (?hash)
 
   NodeIdentity identity() const {
     NodeIdentity n;
@@ -81,8 +83,9 @@ LocalAgent::LocalAgent(const Config& config, LocalAgentDeps deps)
   sd.cluster_size = impl->deps.cluster_size;
   sd.self = [impl] { return impl->identity(); };
   impl->sync = SyncDriver::create(std::move(sd));
-  impl->state.set_on_change([sync = std::weak_ptr<SyncDriver>(impl->sync)] {
+  impl->state.set_on_change([impl, sync = std::weak_ptr<SyncDriver>(impl->sync)] {
     if (auto s = sync.lock()) s->trigger_partial();
+    impl->changes.notify_all();  // on the local strand: writes run there
   });
 }
 
@@ -110,6 +113,10 @@ void LocalAgent::stop() {
 LocalState& LocalAgent::state() { return impl_->state; }
 
 void LocalAgent::post(std::function<void()> fn) { asio::post(impl_->strand, std::move(fn)); }
+
+void LocalAgent::wait_for_change(Duration timeout, std::function<void(bool woken)> fn) {
+  impl_->changes.wait(timeout, std::move(fn));
+}
 
 void LocalAgent::reload(const Config& fresh, std::function<void(Status)> done) {
   post([impl = impl_.get(), services = fresh.services, checks = fresh.checks, done = std::move(done)] {

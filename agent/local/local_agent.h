@@ -47,6 +47,9 @@ class LocalAgent {
   LocalState& state();
   // Runs fn on the local strand.
   void post(std::function<void()> fn);
+  // On the local strand: parks fn until the local state next changes
+  // (woken = true) or `timeout` passes (false). fn runs on the local strand.
+  void wait_for_change(Duration timeout, std::function<void(bool woken)> fn);
   // Applies `fresh`'s services and checks (reload) on the local strand,
   // then starts a full sync; done(first error) on the local strand.
   void reload(const Config& fresh, std::function<void(Status)> done);

@@ -141,6 +141,50 @@ TEST_F(ConnectSidecarTest, SidecarIsRegisteredDiscoverableAndRemovedWithItsParen
   wait_for("/v1/catalog/connect/web", [](const Json& j) { return j.is_array() && j.empty(); });
 }
 
+// GET /v1/agent/service/<id>?hash= blocks until the registration changes
+// (how a sidecar process follows its registration).
+TEST_F(ConnectSidecarTest, AgentServiceBlocksOnItsContentHash) {
+  auto reg = http(*agent_, "PUT", "/v1/agent/service/register", R"({"ID":"api1","Name":"api","Port":9000})");
+  ASSERT_TRUE(reg.ok() && reg->status == 200);
+  auto first = http(*agent_, "GET", "/v1/agent/service/api1");
+  ASSERT_TRUE(first.ok());
+  std::string hash = first->header("X-Consul-ContentHash");
+  ASSERT_FALSE(hash.empty());
+  // A stale hash answers at once; a short wait with no change answers the same hash.
+  auto stale = http(*agent_, "GET", "/v1/agent/service/api1?hash=0000&wait=30s");
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->header("X-Consul-ContentHash"), hash);
+  auto timed_out = http(*agent_, "GET", "/v1/agent/service/api1?hash=" + hash + "&wait=200ms");
+  ASSERT_TRUE(timed_out.ok());
+  EXPECT_EQ(timed_out->status, 200);
+  EXPECT_EQ(timed_out->header("X-Consul-ContentHash"), hash);
+  // A change wakes a blocked read, which returns the new registration.
+  std::thread change([&] {
+    std::this_thread::sleep_for(300ms);
+    auto r = http(*agent_, "PUT", "/v1/agent/service/register", R"({"ID":"api1","Name":"api","Port":9001})");
+    EXPECT_TRUE(r.ok() && r->status == 200);
+  });
+  auto woke = http(*agent_, "GET", "/v1/agent/service/api1?hash=" + hash + "&wait=60s");
+  change.join();
+  ASSERT_TRUE(woke.ok());
+  EXPECT_NE(woke->header("X-Consul-ContentHash"), hash);
+  EXPECT_EQ(Json::parse(woke->body)["Port"], 9001);
+  // Deregistered while blocked: 404.
+  std::string now_hash = woke->header("X-Consul-ContentHash");
+  std::thread remove([&] {
+    std::this_thread::sleep_for(300ms);
+    auto r = http(*agent_, "PUT", "/v1/agent/service/deregister/api1");
+    EXPECT_TRUE(r.ok() && r->status == 200);
+  });
+  auto gone = http(*agent_, "GET", "/v1/agent/service/api1?hash=" + now_hash + "&wait=60s");
+  remove.join();
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, 404);
+  auto bad = http(*agent_, "GET", "/v1/agent/service/api1?hash=x&wait=forever");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+}
+
 TEST_F(ConnectSidecarTest, BadSidecarDefinitionsAre400sNamingTheField) {
   auto r = http(*agent_, "PUT", "/v1/agent/service/register",
                 R"({"Name":"web","Port":1,"Connect":{"SidecarService":{"ID":"mine"}}})");
