@@ -259,7 +259,22 @@ bool Leg::start_tls(const std::shared_ptr<const TlsContexts>& ctx, bool server, 
   return true;
 }
 
+size_t Leg::send_now(const char* data, size_t size, error_code& ec) {
+  size_t n = socket_.write_some(asio::buffer(data, size), ec);  // non-blocking: never waits
+  if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+  return n;
+}
+
 asio::awaitable<Leg::error_code> Leg::flush() {
+  // The common case: nobody else is writing and the socket takes it all now
+  // (one send, no reactor round, no posted completion).
+  if (!flushing_ && !out_.empty()) {
+    error_code ec;
+    size_t n = send_now(out_.data(), out_.size(), ec);
+    if (ec) co_return ec;
+    out_.erase(0, n);
+    if (out_.empty()) co_return error_code();
+  }
   while (flushing_) {  // another coroutine of this leg is writing: wait for it
     flushed_.expires_at(asio::steady_timer::time_point::max());
     co_await flushed_.async_wait(kTuple);
@@ -420,8 +435,12 @@ asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_available(char* d
 
 asio::awaitable<Leg::error_code> Leg::write_all(const char* data, size_t size) {
   if (!ssl_) {
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data, size), kTuple);
-    co_return ec;
+    // Try now; only what the socket did not take waits for the reactor.
+    error_code ec;
+    size_t n = send_now(data, size, ec);
+    if (ec || n == size) co_return ec;
+    auto [wec, m] = co_await asio::async_write(socket_, asio::buffer(data + n, size - n), kTuple);
+    co_return wec;
   }
   // At most 64 KiB of plaintext per flush bounds out_.
   constexpr size_t kChunk = 64 * 1024;

@@ -10,8 +10,10 @@
 // OpenSSL's read-ahead buffer (no copy), in plaintext into the caller's
 // pooled 64 KiB buffer.
 //
-// Writing TLS: OpenSSL writes ciphertext into a buffer of ours that
-// asio::async_write sends. The leg can send close_notify alone (a TLS
+// Writing: one non-blocking send first; only what the socket did not take
+// goes through asio::async_write (so a small message costs one send and no
+// reactor round). TLS: OpenSSL writes ciphertext into a buffer of ours that
+// is sent that way. The leg can send close_notify alone (a TLS
 // half-close) while its read side goes on.
 //
 // Memory: 4 KiB per leg while waiting; bigger buffers (the caller's, from a
@@ -88,10 +90,13 @@ class Leg {
   boost::asio::awaitable<error_code> write_all(const char* data, size_t size);
   // Frees the ciphertext buffers' memory when nothing is waiting in them
   // (a direction going idle calls it for the leg it writes to).
+  // Small ones (a request's or a response's records) are kept: freeing and
+  // growing them again cost a malloc per message.
   void release_idle_memory() {
+    constexpr size_t kKeep = 1024;
     if (flushing_ || !out_.empty()) return;
-    std::string().swap(out_);
-    std::string().swap(sending_);
+    if (out_.capacity() > kKeep) std::string().swap(out_);
+    if (sending_.capacity() > kKeep) std::string().swap(sending_);
   }
   // Half-close: close_notify (TLS), then a FIN.
   boost::asio::awaitable<void> shutdown_send();
@@ -101,8 +106,11 @@ class Leg {
   }
 
  private:
-  // Sends the ciphertext OpenSSL has written into out_.
+  // Sends the ciphertext OpenSSL has written into out_: at once when the
+  // socket takes it all, else through asio::async_write.
   boost::asio::awaitable<error_code> flush();
+  // One non-blocking send; would_block is not an error (returns 0).
+  size_t send_now(const char* data, size_t size, error_code& ec);
 
   tcp::socket socket_;
   SSL* ssl_ = nullptr;

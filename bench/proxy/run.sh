@@ -231,6 +231,52 @@ print("\t".join([name, f"{rps(o32):.0f}", f"{rps(o256):.0f}", f"{lat(olat,'50'):
 PY
 }
 
+# PROFILE=strace|perf: only the cairn pair, then exit. strace: `strace -c -f`
+# on both proxies over a fixed-rate run (~1,000 req/s for LAT_DUR s), the
+# syscall counts divided by the requests wrk made. perf: `perf record -g` on
+# both proxies over a 32-connection run (DUR s); the report goes to
+# $PROFILE_OUT (default /tmp/cairn-proxy-perf.txt).
+if [ -n "${PROFILE:-}" ]; then
+  url="http://127.0.0.1:${out_port[cairn]}/"
+  case $PROFILE in
+    strace)
+      strace -c -f -o "$work/strace.txt" -p "$cin" -p "$cout" &
+      tracer=$!
+      sleep 1
+      out=$(MEAN_MS=10 wrk -t1 -c10 -d"${LAT_DUR}s" -s "$here/fixed_rate.lua" "$url")
+      kill -INT $tracer
+      wait $tracer || true
+      n=$(grep -o '[0-9]* requests in' <<<"$out" | cut -d' ' -f1)
+      echo "$n requests"
+      awk -v n="$n" 'NR<=2 || /^-/ {print; next} NF>=5 && $4+0>0 {printf "%s  per request: %.2f\n", $0, $4/n; next} {print}' "$work/strace.txt"
+      ;;
+    trace)  # the syscalls of three requests on one keep-alive connection
+      strace -f -tt -o "$work/trace.txt" -e trace=recvfrom,sendto,epoll_wait,read,write -p "$cin" -p "$cout" &
+      tracer=$!
+      sleep 1
+      curl -s -o /dev/null "$url" -o /dev/null "$url" -o /dev/null "$url"
+      sleep 0.5
+      kill -INT $tracer
+      wait $tracer || true
+      cat "$work/trace.txt"
+      ;;
+    perf)
+      prof=${PROFILE_OUT:-/tmp/cairn-proxy-perf}
+      perf record ${PERF_CALLGRAPH:--g} -o "$prof.data" -p "$cin,$cout" -- sleep "$((DUR + 1))" >/dev/null 2>&1 &
+      rec=$!
+      sleep 0.5
+      wrk -t1 -c32 -d"${DUR}s" "$url" | grep -E 'Requests/sec|requests in'
+      wait $rec || true
+      perf report -i "$prof.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' >"$prof.dso.txt"
+      perf report -i "$prof.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep '%' >"$prof.self.txt"
+      perf report -i "$prof.data" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' >"$prof.children.txt"
+      echo "perf data and reports: $prof.{data,dso.txt,self.txt,children.txt}"
+      ;;
+    *) echo "PROFILE: want strace or perf" >&2; exit 1 ;;
+  esac
+  exit 0
+fi
+
 printf 'path\trps32\trps256\tp50_ms\tp99_ms\tlat_rps\tcpu_s_per_10k\tbulk_MBps\tbusy_s\terrors\n'
 for r in $(seq "$ROUNDS"); do
   for name in direct haproxy-tcp haproxy-http cairn; do
