@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "test/proxy/sockets.h"
@@ -139,6 +142,68 @@ TEST_F(ConnectSidecarTest, SidecarIsRegisteredDiscoverableAndRemovedWithItsParen
   EXPECT_GT(std::stoull(after), std::stoull(index));
   EXPECT_FALSE(get_json("/v1/agent/services").contains("web1-sidecar-proxy"));
   wait_for("/v1/catalog/connect/web", [](const Json& j) { return j.is_array() && j.empty(); });
+}
+
+// Every pid the agent logged for `proxy_id` ("started proxy <id> (pid N)"), in order.
+std::vector<pid_t> started_pids(const std::string& log, const std::string& proxy_id) {
+  std::vector<pid_t> out;
+  std::regex re("started proxy " + proxy_id + " \\(pid ([0-9]+)\\)");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), re); it != std::sregex_iterator(); ++it)
+    out.push_back(static_cast<pid_t>(std::stol((*it)[1])));
+  return out;
+}
+
+// Managed sidecars (Connect.ManagedSidecar): the agent runs `cairn connect
+// proxy` for web and db; traffic flows client -> web's upstream listener ->
+// mTLS -> db's sidecar -> an echo backend; a sidecar killed with SIGKILL is
+// started again and traffic flows again; deregistering stops it.
+TEST_F(ConnectSidecarTest, TheAgentRunsAndRestartsManagedSidecars) {
+  sockets::Backend backend(sockets::Backend::echo, "db");
+  uint16_t db_port = sockets::free_port(), web_port = sockets::free_port(), upstream = sockets::free_port();
+  auto r = http(*agent_, "PUT", "/v1/agent/service/register",
+                R"({"ID":"db1","Name":"db","Port":)" + std::to_string(backend.port()) +
+                    R"(,"Connect":{"ManagedSidecar":true,"SidecarService":{"Port":)" + std::to_string(db_port) + "}}}");
+  ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : "");
+  r = http(*agent_, "PUT", "/v1/agent/service/register",
+           R"({"ID":"web1","Name":"web","Port":1,"Connect":{"ManagedSidecar":true,"SidecarService":{"Port":)" +
+               std::to_string(web_port) + R"(,"Proxy":{"Upstreams":[{"DestinationName":"db","LocalBindPort":)" +
+               std::to_string(upstream) + "}]}}}}");
+  ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : "");
+
+  // Echo through both proxies (retried: the proxies need their leaf, roots
+  // and db's passing endpoints first).
+  auto echo_through = [&] {
+    for (int i = 0; i < 300; ++i) {
+      int fd = sockets::connect_to(upstream);
+      if (fd >= 0) {
+        bool ok = sockets::send_all(fd, "ping") && sockets::recv_n(fd, 4) == "ping";
+        ::close(fd);
+        if (ok) return true;
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(echo_through()) << agent_->process->log();
+  auto pids = started_pids(agent_->process->log(), "db1-sidecar-proxy");
+  ASSERT_EQ(pids.size(), 1u);
+  EXPECT_EQ(started_pids(agent_->process->log(), "web1-sidecar-proxy").size(), 1u);
+  EXPECT_NE(agent_->process->log().find("sidecar: db1-sidecar-proxy: "), std::string::npos);  // its output, in our log
+
+  // Killed: the agent starts it again, and traffic flows again.
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  for (int i = 0; i < 300 && started_pids(agent_->process->log(), "db1-sidecar-proxy").size() < 2; ++i)
+    std::this_thread::sleep_for(100ms);
+  pids = started_pids(agent_->process->log(), "db1-sidecar-proxy");
+  ASSERT_EQ(pids.size(), 2u) << agent_->process->log();
+  EXPECT_NE(pids[1], pids[0]);
+  EXPECT_TRUE(echo_through());
+
+  // Deregistered: stopped (and reaped) by the agent.
+  r = http(*agent_, "PUT", "/v1/agent/service/deregister/db1");
+  ASSERT_TRUE(r.ok() && r->status == 200);
+  ASSERT_TRUE(agent_->process->wait_for_log("proxy db1-sidecar-proxy stopped", 30s)) << agent_->process->log();
+  EXPECT_NE(::kill(pids[1], 0), 0);
 }
 
 // GET /v1/agent/service/<id>?hash= blocks until the registration changes
