@@ -222,6 +222,7 @@ Status Server::Impl::restore(const raft::Snapshot& snap) {
   // A snapshot file (ours, or one the transport received and verified) is
   // unpacked from disk piece by piece; an inline image (older stores) as it is.
   std::optional<raft::SnapshotFileRef> ref = raft::decode_snapshot_ref(snap.data);
+  if (ref && ref->size == 0) return {};  // an empty image by reference: the bootstrap snapshot too
   uint64_t holds = snap.metadata.index;
   if (ref) {
     // A file pruned since (a newer snapshot replaced it) leaves the Raft
