@@ -2,9 +2,12 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "core/http/router.h"
@@ -59,14 +62,15 @@ struct Upstream {
 // their buffers and deadline timer, all on one strand.
 struct Conn : std::enable_shared_from_this<Conn> {
   Conn(Strand s, tcp::socket accepted, Counters& c, Proxy::Impl& owner)
-      : strand(std::move(s)), timer(strand), down(std::make_unique<Leg>(std::move(accepted))), counters(c),
-        impl(owner) {}
+      : strand(std::move(s)), timer(strand), turn_timer(strand), down(std::make_unique<Leg>(std::move(accepted))),
+        counters(c), impl(owner) {}
   ~Conn();
 
   void close() {
     if (closed) return;
     closed = true;
     disarm();
+    turn_timer.cancel();  // a handshake waiting for its turn gives up
     down->close();
     if (up) up->close();
   }
@@ -93,6 +97,8 @@ struct Conn : std::enable_shared_from_this<Conn> {
 
   Strand strand;
   asio::steady_timer timer;
+  asio::steady_timer turn_timer;  // a handshake step waiting for its turn (Impl::take_turn)
+  bool waiting_turn = false, has_turn = false;
   std::unique_ptr<Leg> down, up;
   Counters& counters;
   Proxy::Impl& impl;  // outlives every Conn: Impl is held by each Conn's coroutines via shared_ptr
@@ -136,6 +142,17 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
   http::Router stats_router;
   std::unique_ptr<http::Server> stats_server;
   uint16_t stats_port = 0;
+
+  // Handshake turns: at most `max_turns` handshake steps (SSL_do_handshake
+  // calls) are granted at once; the others wait in `turn_queue`, and a
+  // finished step hands its turn to the next through that connection's
+  // strand (a post: it queues behind the handlers already queued, so
+  // established connections' traffic runs between two handshake steps
+  // instead of behind a burst of them).
+  std::mutex turn_mu;
+  unsigned turns_out = 0;
+  const unsigned max_turns = std::max(1u, std::thread::hardware_concurrency());
+  std::deque<std::weak_ptr<Conn>> turn_queue;
 
   std::mutex conns_mu;
   std::unordered_map<uint64_t, std::weak_ptr<Conn>> conns;
@@ -229,6 +246,65 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     return out;
   }
 
+  // ---- handshake turns ----
+
+  // True: c holds a turn. False: c closed while waiting.
+  static asio::awaitable<bool> take_turn(std::shared_ptr<Conn> c) {
+    Impl& self = c->impl;
+    if (c->closed) co_return false;
+    c->waiting_turn = true;
+    {
+      std::lock_guard l(self.turn_mu);
+      if (self.turns_out < self.max_turns) {
+        ++self.turns_out;
+        c->waiting_turn = false;
+        co_return true;
+      }
+      self.turn_queue.push_back(c);
+    }
+    // pass_turn's post runs on this strand, so after this wait has started.
+    c->turn_timer.expires_at(asio::steady_timer::time_point::max());
+    co_await c->turn_timer.async_wait(kTuple);
+    c->waiting_turn = false;
+    if (!c->has_turn) co_return false;  // closed; pass_turn skips or passes on our entry
+    c->has_turn = false;
+    if (c->closed) {
+      self.pass_turn();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  void pass_turn() {
+    std::shared_ptr<Conn> next;
+    {
+      std::lock_guard l(turn_mu);
+      while (!next && !turn_queue.empty()) {
+        next = turn_queue.front().lock();
+        turn_queue.pop_front();
+      }
+      if (!next) {
+        --turns_out;
+        return;
+      }
+    }
+    asio::post(next->strand, [next] {
+      if (!next->waiting_turn) {  // it closed and left before its turn came
+        next->impl.pass_turn();
+        return;
+      }
+      next->has_turn = true;
+      next->turn_timer.cancel();
+    });
+  }
+
+  struct ConnTurns final : HandshakeTurns {
+    explicit ConnTurns(std::shared_ptr<Conn> conn) : c(std::move(conn)) {}
+    asio::awaitable<bool> acquire() override { return take_turn(c); }
+    void release() override { c->impl.pass_turn(); }
+    std::shared_ptr<Conn> c;
+  };
+
   // ---- inbound: TLS + identity -> authorize -> route -> forward ----
 
   static asio::awaitable<void> serve_inbound(std::shared_ptr<Conn> c) {
@@ -240,7 +316,8 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     c->arm(self.config.handshake_timeout, true);
     std::string why = "no certificates";
     bool ok = ctx && c->down->start_tls(ctx, true);
-    if (ok) ok = co_await c->down->handshake(why);
+    ConnTurns turns(c);
+    if (ok) ok = co_await c->down->handshake(why, &turns);
     c->disarm();
     if (!ok) {
       bump(k.handshake_failures);
@@ -354,7 +431,8 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
       c->arm(self.config.handshake_timeout, false);
       std::string why = "no certificates";
       bool ok = ctx && c->up->start_tls(ctx, false, target);
-      if (ok) ok = co_await c->up->handshake(why);
+      ConnTurns turns(c);
+      if (ok) ok = co_await c->up->handshake(why, &turns);
       c->disarm();
       if (!ok) {
         bump(k.handshake_failures);

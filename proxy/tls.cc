@@ -344,10 +344,15 @@ asio::awaitable<Leg::error_code> Leg::fill() {
   co_return error_code();
 }
 
-asio::awaitable<bool> Leg::handshake(std::string& why) {
+asio::awaitable<bool> Leg::handshake(std::string& why, HandshakeTurns* turns) {
   for (;;) {
+    if (turns && !co_await turns->acquire()) {
+      why = "closed while waiting for a handshake turn";
+      co_return false;
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_);
+    if (turns) turns->release();
     int err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, r);
     long verify = SSL_get_verify_result(ssl_);
     std::string failure;
@@ -402,11 +407,17 @@ asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_available(char* d
     if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return std::tuple{ec, size_t{0}};
     co_return std::tuple{error_code(asio::error::would_block), size_t{0}};
   }
+  // Nothing received and nothing buffered in OpenSSL (raw or decrypted):
+  // SSL_read would only say WANT_READ, so do not ask it.
+  if (in_pos_ == in_len_ && !more_ && !eof_ && SSL_has_pending(ssl_) == 0)
+    co_return std::tuple{error_code(asio::error::would_block), size_t{0}};
   // Several records into one buffer: the plaintext side then writes once.
+  // The error queue is cleared once here and after a failure (WANT_READ
+  // leaves nothing in it).
   size_t total = 0;
   error_code ec;
+  ERR_clear_error();
   while (total < size) {
-    ERR_clear_error();
     size_t n = 0;
     if (SSL_read_ex(ssl_, data + total, size - total, &n) == 1) {
       total += n;
@@ -423,7 +434,7 @@ asio::awaitable<std::tuple<Leg::error_code, size_t>> Leg::read_available(char* d
     } else {
       if (total == 0) ec = asio::error::connection_reset;
     }
-    ERR_clear_error();
+    if (err != SSL_ERROR_WANT_READ) ERR_clear_error();
     break;
   }
   // Reading may have made OpenSSL answer (an alert, a key update).

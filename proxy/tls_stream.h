@@ -55,6 +55,16 @@ struct TlsContexts::Impl {
   }
 };
 
+// Handshake steps (the SSL_do_handshake calls, where a handshake spends its
+// CPU) take turns: acquire() waits for one (false: the connection closed
+// meanwhile), release() passes it on. proxy.cc implements it.
+class HandshakeTurns {
+ public:
+  virtual ~HandshakeTurns() = default;
+  virtual boost::asio::awaitable<bool> acquire() = 0;
+  virtual void release() = 0;
+};
+
 class Leg {
  public:
   using tcp = boost::asio::ip::tcp;
@@ -75,7 +85,8 @@ class Leg {
   bool resumed() const { return ssl_ && SSL_session_reused(ssl_) == 1; }
   // Runs the handshake; the caller's deadline closes the socket to end it.
   // On failure `why` says what OpenSSL said (e.g. "certificate has expired").
-  boost::asio::awaitable<bool> handshake(std::string& why);
+  // Each SSL_do_handshake call holds one of `turns` (when given).
+  boost::asio::awaitable<bool> handshake(std::string& why, HandshakeTurns* turns = nullptr);
   // The peer certificate's spiffe:// URI SAN ("" when none).
   std::string peer_spiffe_uri();
 

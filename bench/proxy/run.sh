@@ -236,6 +236,28 @@ PY
 # syscall counts divided by the requests wrk made. perf: `perf record -g` on
 # both proxies over a 32-connection run (DUR s); the report goes to
 # $PROFILE_OUT (default /tmp/cairn-proxy-perf.txt).
+# BURST=1: established connections' latency under a connection storm, per
+# path (BURST_PATHS, default "haproxy-tcp cairn"), ROUNDS times interleaved:
+# ~1,000 req/s on 10 keep-alive connections (LAT_DUR s) alone, then the same
+# while `wrk -c64 -H 'Connection: close'` opens a new connection (a new
+# mTLS handshake between the proxies) for every request.
+if [ -n "${BURST:-}" ]; then
+  lat() { grep -E "^ +(50|99)(\.000)?%" <<<"$1" | awk '{printf "%s=%s ", $1, $2}'; }
+  for r in $(seq "$ROUNDS"); do
+    for name in ${BURST_PATHS:-haproxy-tcp cairn}; do
+      url="http://127.0.0.1:${out_port[$name]}/"
+      quiet=$(MEAN_MS=10 wrk -t1 -c10 -d"${LAT_DUR}s" --latency -s "$here/fixed_rate.lua" "$url")
+      wrk -t1 -c64 -d"$((LAT_DUR + 1))s" -H 'Connection: close' "$url" >"$work/storm.txt" &
+      storm=$!
+      sleep 0.5
+      busy=$(MEAN_MS=10 wrk -t1 -c10 -d"${LAT_DUR}s" --latency -s "$here/fixed_rate.lua" "$url")
+      wait $storm || true
+      echo "round $r $name: alone $(lat "$quiet")| during the storm $(lat "$busy")| storm $(grep -o 'Requests/sec: *[0-9.]*' "$work/storm.txt" | tr -s ' ') new connections/s"
+    done
+  done
+  exit 0
+fi
+
 if [ -n "${PROFILE:-}" ]; then
   url="http://127.0.0.1:${out_port[cairn]}/"
   case $PROFILE in
@@ -265,14 +287,16 @@ if [ -n "${PROFILE:-}" ]; then
       perf record ${PERF_CALLGRAPH:--g} -o "$prof.data" -p "$cin,$cout" -- sleep "$((DUR + 1))" >/dev/null 2>&1 &
       rec=$!
       sleep 0.5
-      wrk -t1 -c32 -d"${DUR}s" "$url" | grep -E 'Requests/sec|requests in'
+      # PERF_STORM=1: every request on a new connection (the handshake path)
+      if [ -n "${PERF_STORM:-}" ]; then storm=(-c64 -H 'Connection: close'); else storm=(-c32); fi
+      wrk -t1 "${storm[@]}" -d"${DUR}s" "$url" | grep -E 'Requests/sec|requests in'
       wait $rec || true
       perf report -i "$prof.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' >"$prof.dso.txt"
       perf report -i "$prof.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep '%' >"$prof.self.txt"
       perf report -i "$prof.data" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' >"$prof.children.txt"
       echo "perf data and reports: $prof.{data,dso.txt,self.txt,children.txt}"
       ;;
-    *) echo "PROFILE: want strace or perf" >&2; exit 1 ;;
+    *) echo "PROFILE: want strace, trace or perf" >&2; exit 1 ;;
   esac
   exit 0
 fi
