@@ -194,14 +194,17 @@ void Network::must(const std::vector<std::string>& args) {
 std::string Network::ip(int node) const { return subnet_ + std::to_string(10 + node); }
 std::string Network::ns(int node) const { return tag_ + "-" + std::to_string(node); }
 
+void Network::block(int from, int to) {
+  if (from == to || cuts_.count({from, to})) return;
+  cuts_.insert({from, to});
+  auto cmd = exec_in(from);
+  cmd.insert(cmd.end(), {"ip", "route", "add", "blackhole", ip(to) + "/32"});
+  must(cmd);
+}
+
 void Network::cut(int a, int b) {
-  if (a == b || cuts_.count({std::min(a, b), std::max(a, b)})) return;
-  cuts_.insert({std::min(a, b), std::max(a, b)});
-  for (auto [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
-    auto cmd = exec_in(from);
-    cmd.insert(cmd.end(), {"ip", "route", "add", "blackhole", ip(to) + "/32"});
-    must(cmd);
-  }
+  block(a, b);
+  block(b, a);
 }
 
 void Network::partition(const std::vector<int>& side_a, const std::vector<int>& side_b) {
@@ -218,21 +221,32 @@ void Network::shape(int node, const std::string& qdisc) {
   shaped_.insert(node);
 }
 
-void Network::heal() {
-  for (auto [a, b] : cuts_) {
-    for (auto [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
-      auto cmd = exec_in(from);
-      cmd.insert(cmd.end(), {"ip", "route", "del", "blackhole", ip(to) + "/32"});
-      run_command(cmd);
-    }
+void Network::partition_oneway(const std::vector<int>& senders, const std::vector<int>& receivers) {
+  for (int a : senders)
+    for (int b : receivers) block(b, a);
+}
+
+void Network::heal_cuts() {
+  for (auto [from, to] : cuts_) {
+    auto cmd = exec_in(from);
+    cmd.insert(cmd.end(), {"ip", "route", "del", "blackhole", ip(to) + "/32"});
+    run_command(cmd);
   }
   cuts_.clear();
+}
+
+void Network::heal_shapes() {
   for (int node : shaped_) {
     auto cmd = exec_in(node);
     cmd.insert(cmd.end(), {"tc", "qdisc", "del", "dev", "eth0", "root"});
     run_command(cmd);
   }
   shaped_.clear();
+}
+
+void Network::heal() {
+  heal_cuts();
+  heal_shapes();
 }
 
 }  // namespace cairn::faults

@@ -7,7 +7,8 @@
 //   blackhole <ip b>/32` inside a's namespace and the reverse inside b's, so
 //   packets between them are dropped silently (as a real partition drops
 //   them) while both still reach the bridge, and the harness (on the
-//   bridge's address in the root namespace) still reaches every node;
+//   bridge's address in the root namespace) still reaches every node; a
+//   one-way partition adds the routes on one side only;
 // - loss and delay: `tc qdisc ... netem` on the node's eth0 (or, where the
 //   sch_netem module is missing, a tbf rate limit: queueing delay and drops).
 // Heal removes every route and qdisc it added.
@@ -53,11 +54,21 @@ class Network {
 
   // Drops traffic both ways between every pair (a in side_a, b in side_b).
   void partition(const std::vector<int>& side_a, const std::vector<int>& side_b);
-  void cut(int a, int b);
+  void cut(int a, int b);  // block(a, b) and block(b, a)
+  // One way: every receiver still gets what the senders send, but nothing a
+  // receiver sends reaches a sender (blackhole routes in the receivers'
+  // namespaces only). TCP from either side stalls (no SYN-ACK or no ACK
+  // back); UDP (gossip) from the senders still arrives.
+  void partition_oneway(const std::vector<int>& senders, const std::vector<int>& receivers);
+  // A blackhole route to `to` inside `from`'s namespace: from cannot reach to.
+  void block(int from, int to);
   // A root qdisc on the node's interface: "netem delay 100ms 50ms loss 10%",
   // or where netem is missing "tbf rate 128kbit burst 8kbit latency 200ms".
   void shape(int node, const std::string& qdisc);
-  void heal();  // removes every cut and every netem qdisc
+  void heal_cuts();    // removes every blackhole route
+  void heal_shapes();  // removes every qdisc
+  void heal();         // both
+  // Directed: (from, to) = a route in from's namespace blackholing to.
   const std::set<std::pair<int, int>>& cuts() const { return cuts_; }
 
  private:

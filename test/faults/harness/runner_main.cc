@@ -16,6 +16,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "test/faults/checker/linearizability.h"
@@ -47,11 +48,13 @@ struct Args {
   bool no_netns = false;  // force the 127.0.0.1 mode
   int check_seconds = 120;
   std::string reads = "consistent";
+  double overlap = 0.25;  // the chance that a second fault overlaps each fault
 };
 
 void usage() {
   std::cerr << "usage: cairn_faults [--minutes M] [--seed S] [--servers 3|5] [--clients N] [--cairn PATH]\n"
-               "                    [--keep] [--no-netns] [--check-seconds N] [--reads consistent|default|stale] [--sweep]\n";
+               "                    [--keep] [--no-netns] [--check-seconds N] [--reads consistent|default|stale]\n"
+               "                    [--overlap P] [--sweep]\n";
 }
 
 bool parse(int argc, char** argv, Args* a) {
@@ -66,6 +69,7 @@ bool parse(int argc, char** argv, Args* a) {
       else if (k == "--cairn") a->cairn = value();
       else if (k == "--check-seconds") a->check_seconds = std::stoi(value());
       else if (k == "--reads") a->reads = value();
+      else if (k == "--overlap") a->overlap = std::stod(value());
       else if (k == "--keep") a->keep = true;
       else if (k == "--no-netns") a->no_netns = true;
       else if (k == "--sweep") a->sweep_only = true;
@@ -84,6 +88,10 @@ bool parse(int argc, char** argv, Args* a) {
   }
   if (a->reads != "consistent" && a->reads != "default" && a->reads != "stale") {
     std::cerr << "--reads: must be consistent, default or stale\n";
+    return false;
+  }
+  if (!(a->overlap >= 0 && a->overlap <= 1)) {
+    std::cerr << "--overlap: must be a probability in [0, 1]\n";
     return false;
   }
   if (a->clients < 1 || a->clients > 8) {
@@ -148,10 +156,11 @@ int run(const Args& args) {
   for (const auto& r : Network::sweep_stale_runs()) log("swept stale leftover " + r);
   if (args.sweep_only) return 0;
 
-  std::printf("cairn_faults seed=%llu minutes=%g servers=%d clients=%d reads=%s\n",
-              static_cast<unsigned long long>(args.seed), args.minutes, args.servers, args.clients, args.reads.c_str());
-  std::printf("replay: test/faults/run --minutes %g --seed %llu --servers %d --clients %d%s\n", args.minutes,
-              static_cast<unsigned long long>(args.seed), args.servers, args.clients,
+  std::printf("cairn_faults seed=%llu minutes=%g servers=%d clients=%d reads=%s overlap=%g\n",
+              static_cast<unsigned long long>(args.seed), args.minutes, args.servers, args.clients, args.reads.c_str(),
+              args.overlap);
+  std::printf("replay: test/faults/run --minutes %g --seed %llu --servers %d --clients %d --overlap %g%s\n",
+              args.minutes, static_cast<unsigned long long>(args.seed), args.servers, args.clients, args.overlap,
               args.reads == "consistent" ? "" : (" --reads " + args.reads).c_str());
 
   std::string why;
@@ -182,6 +191,7 @@ int run(const Args& args) {
   so.servers = args.servers;
   so.clients = args.clients;
   so.network = netns;
+  so.overlap = args.overlap;
   so.disk_server = static_cast<int>(args.seed % static_cast<uint64_t>(args.servers));
   std::string disk_why;
   so.disk = tmpfs_available(work, &disk_why);
@@ -238,8 +248,13 @@ int run(const Args& args) {
 
   std::map<std::string, int> injected;
   int64_t base_ms = clock.now() / 1000000;
+  // Nodes a kill, pause or disk-full holds now: another node fault on one of
+  // them is skipped, and a disk-full server that stops is not a crash.
+  std::set<int> held;
+  int disk_held = -1;
   auto check_crashes = [&] {
     for (int i = 0; i < cluster->size(); ++i) {
+      if (i == disk_held) continue;  // judged when the disk-full heals
       if (auto st = cluster->unexpected_exit(i)) {
         std::string line = "node " + names[i] + " exited on its own with status " + std::to_string(*st) +
                            " (log " + cluster->log_path(i) + ")";
@@ -250,89 +265,134 @@ int run(const Args& args) {
       }
     }
   };
-  for (const auto& f : plan) {
-    if (!sleep_until(clock, base_ms + f.start_ms)) break;
-    check_crashes();
-    PlannedFault live = f;
-    int leader = -1;
+  // The faults as resolved when they started (live[i] for plan[i]).
+  std::vector<PlannedFault> live(plan.size());
+  std::vector<bool> on(plan.size(), false);
+  std::vector<bool> disk_filled(plan.size(), false);
+  auto inject = [&](size_t i) {
+    const PlannedFault& f = plan[i];
+    PlannedFault& l = live[i] = f;
     if (f.kind == FaultKind::kill_leader || f.kind == FaultKind::pause_leader || f.kind == FaultKind::partition_leader) {
-      leader = cluster->leader();
+      int leader = cluster->leader();
       if (leader < 0) {
         log("no agreed leader now; " + std::string(fault_name(f.kind)) + " targets s0");
         leader = 0;
       }
       if (f.kind == FaultKind::partition_leader) {
-        live.side_a = {leader};
-        for (int i = 0; i < cluster->size(); ++i)
-          if (i != leader) live.side_b.push_back(i);
+        l.side_a = {leader};
+        for (int n = 0; n < cluster->size(); ++n)
+          if (n != leader) l.side_b.push_back(n);
       } else {
-        live.node = leader;
+        l.node = leader;
       }
     }
-    log("fault: " + live.describe(names));
+    auto cls = fault_class(f.kind);
+    if ((cls == FaultClass::node || cls == FaultClass::disk) && held.count(l.node)) {
+      log("skipped (" + names[l.node] + " is held by another fault): " + l.describe(names));
+      ++injected["skipped-node-busy"];
+      return;
+    }
+    log("fault: " + l.describe(names));
     ++injected[fault_name(f.kind)];
-    bool disk_filled = false;
+    if (f.overlapping) ++injected["overlapping"];
+    on[i] = true;
     switch (f.kind) {
       case FaultKind::kill:
       case FaultKind::kill_leader:
-        cluster->kill9(live.node);
+        cluster->kill9(l.node);
         break;
       case FaultKind::pause:
       case FaultKind::pause_leader:
-        cluster->pause(live.node);
+        cluster->pause(l.node);
         break;
       case FaultKind::partition_random:
       case FaultKind::partition_leader:
       case FaultKind::partition_bridge:
-        net->partition(live.side_a, live.side_b);
+        net->partition(l.side_a, l.side_b);
+        break;
+      case FaultKind::partition_oneway:
+        net->partition_oneway(l.side_a, l.side_b);
         break;
       case FaultKind::netem:
-        for (int n : live.netem_nodes) net->shape(n, live.netem_spec);
+        for (int n : l.netem_nodes) net->shape(n, l.netem_spec);
         break;
       case FaultKind::disk_full:
-        disk_filled = cluster->fill_disk(&err);
+        disk_filled[i] = cluster->fill_disk(&err);
+        disk_held = l.node;
         break;
     }
-    bool interrupted = !sleep_until(clock, base_ms + f.start_ms + f.duration_ms);
-    // Heal.
-    switch (f.kind) {
+    if (cls == FaultClass::node || cls == FaultClass::disk) held.insert(l.node);
+  };
+  auto heal = [&](size_t i) {
+    if (!on[i]) return;
+    on[i] = false;
+    const PlannedFault& l = live[i];
+    switch (l.kind) {
       case FaultKind::kill:
       case FaultKind::kill_leader:
-        if (!cluster->start(live.node, &err)) failures.push_back("restart of " + names[live.node] + " failed: " + err);
+        if (!cluster->start(l.node, &err)) failures.push_back("restart of " + names[l.node] + " failed: " + err);
         break;
       case FaultKind::pause:
       case FaultKind::pause_leader:
-        cluster->resume(live.node);
+        cluster->resume(l.node);
         break;
       case FaultKind::disk_full:
-        if (disk_filled) cluster->free_disk();
-        if (cluster->storage_failed(live.node)) {
+        if (disk_filled[i]) cluster->free_disk();
+        disk_held = -1;
+        if (cluster->storage_failed(l.node)) {
           // It stopped applying the Raft log on the write error and stays so
           // until restarted (server/state: "the caller must stop applying").
-          std::string line = "disk-full at t=" + std::to_string(f.start_ms / 1000) + "s: " + names[live.node] +
+          std::string line = "disk-full at t=" + std::to_string(l.start_ms / 1000) + "s: " + names[l.node] +
                              " stopped applying the Raft log and stays failed after space is freed; restarted";
           log(line);
           findings.push_back(line);
-          cluster->kill9(live.node);
-          if (!cluster->start(live.node, &err)) failures.push_back("restart after disk-full failed: " + err);
-        } else if (!cluster->running(live.node)) {
+          cluster->kill9(l.node);
+          if (!cluster->start(l.node, &err)) failures.push_back("restart after disk-full failed: " + err);
+        } else if (!cluster->running(l.node)) {
           // Stopping on a full disk is allowed (nothing half-written); it must come back.
-          auto st = cluster->unexpected_exit(live.node);
-          std::string last = last_log_line(cluster->log_path(live.node));
-          log(names[live.node] + " stopped on the full disk (status " + (st ? std::to_string(*st) : "?") +
+          auto st = cluster->unexpected_exit(l.node);
+          std::string last = last_log_line(cluster->log_path(l.node));
+          log(names[l.node] + " stopped on the full disk (status " + (st ? std::to_string(*st) : "?") +
               ", last log line: " + last + "); restarting it");
-          findings.push_back("disk-full at t=" + std::to_string(f.start_ms / 1000) + "s: " + names[live.node] +
+          findings.push_back("disk-full at t=" + std::to_string(l.start_ms / 1000) + "s: " + names[l.node] +
                              " exited with status " + (st ? std::to_string(*st) : "?") + ": " + last);
-          if (!cluster->start(live.node, &err)) failures.push_back("restart after disk-full failed: " + err);
+          if (!cluster->start(l.node, &err)) failures.push_back("restart after disk-full failed: " + err);
         }
         break;
+      case FaultKind::netem:
+        net->heal_shapes();
+        break;
       default:
-        net->heal();
+        net->heal_cuts();
         break;
     }
-    log("healed " + std::string(fault_name(f.kind)));
-    if (interrupted) break;
+    if (fault_class(l.kind) == FaultClass::node || fault_class(l.kind) == FaultClass::disk) held.erase(l.node);
+    log("healed " + std::string(fault_name(l.kind)) + (l.overlapping ? " [overlapping]" : ""));
+  };
+  // Every start and heal in time order (a heal before a start at the same ms).
+  struct Event {
+    int64_t ms;
+    bool start;
+    size_t i;
+  };
+  std::vector<Event> events;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    events.push_back({plan[i].start_ms, true, i});
+    events.push_back({plan[i].end_ms(), false, i});
   }
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.ms != b.ms ? a.ms < b.ms : !a.start && b.start; });
+  for (const auto& e : events) {
+    if (!sleep_until(clock, base_ms + e.ms)) break;
+    if (e.start) {
+      check_crashes();
+      inject(e.i);
+    } else {
+      heal(e.i);
+    }
+  }
+  // Interrupted: heal what is still on.
+  for (size_t i = 0; i < plan.size(); ++i) heal(i);
   if (!g_signal) sleep_until(clock, base_ms + so.total_ms);
   check_crashes();
   workload.stop();

@@ -16,13 +16,26 @@ const char* fault_name(FaultKind k) {
     case FaultKind::partition_bridge: return "partition-bridge";
     case FaultKind::netem: return "loss-delay";
     case FaultKind::disk_full: return "disk-full";
+    case FaultKind::partition_oneway: return "partition-one-way";
   }
   return "?";
 }
 
+FaultClass fault_class(FaultKind k) {
+  switch (k) {
+    case FaultKind::partition_random:
+    case FaultKind::partition_leader:
+    case FaultKind::partition_bridge:
+    case FaultKind::partition_oneway: return FaultClass::partition;
+    case FaultKind::netem: return FaultClass::shape;
+    case FaultKind::disk_full: return FaultClass::disk;
+    default: return FaultClass::node;
+  }
+}
+
 bool needs_network(FaultKind k) {
-  return k == FaultKind::partition_random || k == FaultKind::partition_leader || k == FaultKind::partition_bridge ||
-         k == FaultKind::netem;
+  auto c = fault_class(k);
+  return c == FaultClass::partition || c == FaultClass::shape;
 }
 
 std::string PlannedFault::describe(const std::vector<std::string>& names) const {
@@ -34,8 +47,12 @@ std::string PlannedFault::describe(const std::vector<std::string>& names) const 
   std::string s = "t=" + std::to_string(start_ms / 1000.0).substr(0, std::to_string(start_ms / 1000.0).find('.') + 2) +
                   "s for " + std::to_string(duration_ms) + " ms: " + fault_name(kind);
   if (node >= 0) s += " " + names.at(node);
-  if (!side_a.empty()) s += " " + list(side_a) + " | " + list(side_b);
+  if (!side_a.empty() && kind == FaultKind::partition_oneway)
+    s += " " + list(side_a) + " -> " + list(side_b) + " (only this way)";
+  else if (!side_a.empty())
+    s += " " + list(side_a) + " | " + list(side_b);
   if (!netem_nodes.empty()) s += " " + list(netem_nodes) + " " + netem_spec;
+  if (overlapping) s += " [overlaps]";
   return s;
 }
 
@@ -51,38 +68,46 @@ std::vector<PlannedFault> plan_faults(const ScheduleOptions& o) {
     if (kind == FaultKind::disk_full && !o.disk) continue;
     kinds.push_back(kind);
   }
-  std::vector<PlannedFault> out;
-  int64_t t = between(3000, 6000);
-  while (true) {
-    PlannedFault f;
-    f.kind = kinds[pick(static_cast<int>(kinds.size()))];
-    f.start_ms = t;
-    f.duration_ms = between(3000, 10000);
-    if (f.start_ms + f.duration_ms > o.total_ms) break;
+  auto shuffled_servers = [&] {
+    std::vector<int> servers(o.servers);
+    for (int i = 0; i < o.servers; ++i) servers[i] = i;
+    std::shuffle(servers.begin(), servers.end(), rng);
+    return servers;
+  };
+  auto spread_clients = [&](PlannedFault& f) {
+    for (int c = o.servers; c < nodes; ++c) (rng() % 2 ? f.side_a : f.side_b).push_back(c);
+  };
+  // The targets of a fault of kind f.kind.
+  auto target = [&](PlannedFault& f) {
     switch (f.kind) {
       case FaultKind::kill:
       case FaultKind::pause:
         f.node = pick(nodes);
         break;
       case FaultKind::partition_random: {
-        std::vector<int> servers(o.servers);
-        for (int i = 0; i < o.servers; ++i) servers[i] = i;
-        std::shuffle(servers.begin(), servers.end(), rng);
+        std::vector<int> servers = shuffled_servers();
         int minority = (o.servers - 1) / 2;
         f.side_a.assign(servers.begin(), servers.begin() + minority);
         f.side_b.assign(servers.begin() + minority, servers.end());
-        for (int c = o.servers; c < nodes; ++c) (rng() % 2 ? f.side_a : f.side_b).push_back(c);
+        spread_clients(f);
+        break;
+      }
+      case FaultKind::partition_oneway: {
+        // Some servers (1 .. n-1) send to the rest, which cannot answer.
+        std::vector<int> servers = shuffled_servers();
+        int senders = 1 + pick(o.servers - 1);
+        f.side_a.assign(servers.begin(), servers.begin() + senders);
+        f.side_b.assign(servers.begin() + senders, servers.end());
+        spread_clients(f);
         break;
       }
       case FaultKind::partition_bridge: {
-        std::vector<int> servers(o.servers);
-        for (int i = 0; i < o.servers; ++i) servers[i] = i;
-        std::shuffle(servers.begin(), servers.end(), rng);
+        std::vector<int> servers = shuffled_servers();
         // servers[0] is the bridge: in neither side, so it reaches both.
         int half = (o.servers - 1) / 2;
         f.side_a.assign(servers.begin() + 1, servers.begin() + 1 + half);
         f.side_b.assign(servers.begin() + 1 + half, servers.end());
-        for (int c = o.servers; c < nodes; ++c) (rng() % 2 ? f.side_a : f.side_b).push_back(c);
+        spread_clients(f);
         break;
       }
       case FaultKind::netem: {
@@ -106,8 +131,38 @@ std::vector<PlannedFault> plan_faults(const ScheduleOptions& o) {
       default:
         break;  // leader faults: resolved at run time
     }
+  };
+  auto chance = [&](double p) { return static_cast<double>(rng() % 1000000) < p * 1e6; };
+  std::vector<PlannedFault> out;
+  int64_t t = between(3000, 6000);
+  while (true) {
+    PlannedFault f;
+    f.kind = kinds[pick(static_cast<int>(kinds.size()))];
+    f.start_ms = t;
+    f.duration_ms = between(3000, 10000);
+    if (f.end_ms() > o.total_ms) break;
+    target(f);
     out.push_back(f);
-    t = f.start_ms + f.duration_ms + between(2000, 6000);
+    int64_t end = f.end_ms();
+    if (o.overlap > 0 && chance(o.overlap)) {
+      std::vector<FaultKind> others;
+      for (auto k : kinds)
+        if (fault_class(k) != fault_class(f.kind) || (fault_class(k) == FaultClass::node && nodes > 1)) others.push_back(k);
+      PlannedFault g;
+      g.kind = others[pick(static_cast<int>(others.size()))];
+      g.start_ms = f.start_ms + between(500, f.duration_ms - 500);
+      g.duration_ms = between(3000, 10000);
+      g.overlapping = true;
+      target(g);
+      // Two node faults: on different nodes (a leader one is checked when it starts).
+      if (fault_class(g.kind) == FaultClass::node && g.node >= 0 && g.node == f.node)
+        g.node = (g.node + 1 + pick(nodes - 1)) % nodes;
+      if (g.end_ms() <= o.total_ms) {
+        out.push_back(g);
+        end = std::max(end, g.end_ms());
+      }
+    }
+    t = end + between(2000, 6000);
   }
   return out;
 }

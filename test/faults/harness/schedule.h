@@ -1,8 +1,10 @@
 // The fault schedule of a run, planned up front from the seed (pure: no I/O,
-// no clock), so a seed names a schedule. Faults run one at a time: a quiet
-// gap, the fault for its duration, then its heal. Targets that depend on
-// the run (the current leader) are resolved when the fault starts; the
-// runner prints what it resolved.
+// no clock), so a seed names a schedule. A quiet gap, a fault for its
+// duration, its heal; with probability `overlap` a second fault of another
+// class starts while the first is on (and may outlast it). Targets that
+// depend on the run (the current leader) are resolved when the fault
+// starts; the runner prints what it resolved, and skips a node fault whose
+// node another fault already holds.
 #pragma once
 
 #include <cstdint>
@@ -21,10 +23,16 @@ enum class FaultKind {
   partition_bridge,  // two halves that cannot talk, one server that talks to both
   netem,             // loss and delay on some nodes' interfaces (netem, else a tbf congested link)
   disk_full,         // the tmpfs data dir of one server fills up
+  partition_oneway,  // side_a's packets reach side_b, side_b's never reach side_a
 };
-constexpr int kFaultKinds = 9;
+constexpr int kFaultKinds = 10;
 const char* fault_name(FaultKind k);
 bool needs_network(FaultKind k);
+
+// Faults of one class never overlap (a node held by two faults, two sets of
+// blackhole routes, two qdiscs, or the one tmpfs).
+enum class FaultClass { node, partition, shape, disk };
+FaultClass fault_class(FaultKind k);
 
 struct PlannedFault {
   int64_t start_ms = 0;
@@ -34,6 +42,8 @@ struct PlannedFault {
   std::vector<int> side_a, side_b;  // partitions: every a is cut from every b
   std::vector<int> netem_nodes;
   std::string netem_spec;  // the root qdisc: "netem delay 80ms 40ms loss 15%" or "tbf rate ..."
+  bool overlapping = false;  // starts while the fault before it is on
+  int64_t end_ms() const { return start_ms + duration_ms; }
   std::string describe(const std::vector<std::string>& names) const;
 };
 
@@ -46,6 +56,7 @@ struct ScheduleOptions {
   bool netem = true;    // tc netem works (else loss/delay is a tbf congested link)
   bool disk = true;     // disk-full possible
   int disk_server = 0;
+  double overlap = 0.25;  // the chance that a second fault overlaps each fault
 };
 
 std::vector<PlannedFault> plan_faults(const ScheduleOptions& o);
