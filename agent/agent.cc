@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -14,9 +15,13 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/cache/cache.h"
 #include "agent/connect/leaf_cache.h"
+#include "agent/sidecar/stats.h"
 #include "agent/sidecar/supervisor.h"
+#include "api/connect_proxy.h"
 #include "agent/dns/server.h"
 #include "agent/http/endpoints.h"
 #include "agent/http/intentions.h"
@@ -141,6 +146,8 @@ struct Agent::Impl {
   std::unique_ptr<local::LocalAgent> local;
   // Connect.ManagedSidecar proxies, run as `cairn connect proxy` children.
   std::shared_ptr<sidecar::Supervisor> sidecars;
+  // The local proxies' counters, republished in this agent's metrics.
+  std::unique_ptr<sidecar::StatsScraper> sidecar_stats;
   // Our network coordinate to the servers (coordinate_sync.h).
   std::unique_ptr<AsioScheduler> coordinate_scheduler;
   std::shared_ptr<CoordinateSync> coordinate_sync;
@@ -433,13 +440,16 @@ Status Agent::start(Runtime& runtime) {
   return {};
 }
 
-// The supervisor runs this same binary (`/proc/self/exe connect proxy`)
-// against the agent's first HTTP address, for every local sidecar whose
-// parent asked for Connect.ManagedSidecar.
+// The supervisor runs the client binary (`cairn connect proxy`; a server
+// agent runs as cairn-server, which `cairn` exec'd with CAIRN_CLIENT_BINARY
+// set to itself) against the agent's first HTTP address, for every local
+// sidecar whose parent asked for Connect.ManagedSidecar.
 void Agent::Impl::start_sidecars() {
   if (!local || http_addresses.empty()) return;
   std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const char* client = std::getenv("CAIRN_CLIENT_BINARY");
+  std::filesystem::path exe = client && *client ? std::filesystem::path(client)
+                                                : std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) {
     log::warn("agent", "managed sidecars disabled: cannot find this binary: {}", ec.message());
     return;
@@ -454,6 +464,31 @@ void Agent::Impl::start_sidecars() {
   };
   sidecars = sidecar::Supervisor::make(runtime->io(), std::move(o));
   sidecars->start();
+  metrics::add_collector([weak = std::weak_ptr<sidecar::Supervisor>(sidecars)] {
+    auto s = weak.lock();
+    if (!s) return;
+    for (const auto& c : s->children()) {
+      metrics::set_gauge("cairn.sidecar.running", c.pid > 0 ? 1 : 0, {{"proxy_id", c.id}});
+      metrics::set_gauge("cairn.sidecar.restarts", c.restarts, {{"proxy_id", c.id}});
+    }
+  });
+  // Every local connect-proxy with a stats listener (Proxy.Config.stats_bind_addr),
+  // managed or not.
+  sidecar_stats = std::make_unique<sidecar::StatsScraper>(
+      [state = &local->state()] {
+        std::vector<sidecar::StatsTarget> out;
+        for (const auto& s : state->services()) {
+          if (s.service.kind != api::kConnectProxyKind) continue;
+          auto p = api::parse_connect_proxy(s.service.proxy_json);
+          if (!p.ok() || p->config_json.empty()) continue;
+          auto cfg = nlohmann::json::parse(p->config_json, nullptr, false);
+          if (cfg.is_object() && cfg.contains("stats_bind_addr") && cfg["stats_bind_addr"].is_string())
+            out.push_back({s.service.id, cfg["stats_bind_addr"].get<std::string>()});
+        }
+        return out;
+      },
+      std::chrono::seconds(10));
+  sidecar_stats->start();
 }
 
 Status Agent::Impl::start_dns() {
@@ -547,6 +582,7 @@ void Agent::Impl::start_local() {
 void Agent::shutdown(bool leave, std::function<void()> done) {
   auto finish = [this, done = std::move(done)]() mutable {
     impl_->retry_timer->cancel();
+    if (impl_->sidecar_stats) impl_->sidecar_stats->stop();
     if (impl_->sidecars) impl_->sidecars->stop();
     if (impl_->local) impl_->local->stop();
     if (impl_->dns) impl_->dns->stop();

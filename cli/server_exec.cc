@@ -3,6 +3,8 @@
 // arguments (same PID, same stdio).
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -39,6 +41,9 @@ Status run_in_server_binary() {
     argv.push_back(nullptr);
     std::cout.flush();
     std::cerr.flush();
+    // The agent runs managed sidecars with the small client binary, not
+    // with cairn-server (agent/sidecar): tell it where that is.
+    ::setenv("CAIRN_CLIENT_BINARY", self.c_str(), 1);
     ::execv(arg0.c_str(), argv.data());
     tried += (tried.empty() ? "" : ", ") + arg0 + " (" + std::strerror(errno) + ")";
   }

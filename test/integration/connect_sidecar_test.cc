@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -160,9 +161,11 @@ std::vector<pid_t> started_pids(const std::string& log, const std::string& proxy
 TEST_F(ConnectSidecarTest, TheAgentRunsAndRestartsManagedSidecars) {
   sockets::Backend backend(sockets::Backend::echo, "db");
   uint16_t db_port = sockets::free_port(), web_port = sockets::free_port(), upstream = sockets::free_port();
+  uint16_t stats_port = sockets::free_port();
   auto r = http(*agent_, "PUT", "/v1/agent/service/register",
                 R"({"ID":"db1","Name":"db","Port":)" + std::to_string(backend.port()) +
-                    R"(,"Connect":{"ManagedSidecar":true,"SidecarService":{"Port":)" + std::to_string(db_port) + "}}}");
+                    R"(,"Connect":{"ManagedSidecar":true,"SidecarService":{"Port":)" + std::to_string(db_port) +
+                    R"(,"Proxy":{"Config":{"stats_bind_addr":"127.0.0.1:)" + std::to_string(stats_port) + R"("}}}}})");
   ASSERT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : "");
   r = http(*agent_, "PUT", "/v1/agent/service/register",
            R"({"ID":"web1","Name":"web","Port":1,"Connect":{"ManagedSidecar":true,"SidecarService":{"Port":)" +
@@ -188,7 +191,26 @@ TEST_F(ConnectSidecarTest, TheAgentRunsAndRestartsManagedSidecars) {
   auto pids = started_pids(agent_->process->log(), "db1-sidecar-proxy");
   ASSERT_EQ(pids.size(), 1u);
   EXPECT_EQ(started_pids(agent_->process->log(), "web1-sidecar-proxy").size(), 1u);
+  // The proxy runs the client binary even though this -dev agent is cairn-server.
+  std::error_code ec;
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(pids[0]) + "/exe", ec).filename(), "cairn");
   EXPECT_NE(agent_->process->log().find("sidecar: db1-sidecar-proxy: "), std::string::npos);  // its output, in our log
+
+  // The agent's metrics summarize the proxy's counters (scraped from its
+  // stats listener) and the supervisor's view.
+  std::string metrics;
+  for (int i = 0; i < 300; ++i) {
+    auto m = http(*agent_, "GET", "/v1/agent/metrics?format=prometheus");
+    metrics = m.ok() ? m->body : "";
+    if (std::regex_search(metrics, std::regex(R"(cairn_proxy_connections\{[^}]*proxy_id="db1-sidecar-proxy"[^}]*direction="inbound"[^}]*\} [1-9])")))
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(std::regex_search(
+      metrics, std::regex(R"(cairn_proxy_connections\{[^}]*proxy_id="db1-sidecar-proxy"[^}]*direction="inbound"[^}]*\} [1-9])")))
+      << metrics;
+  EXPECT_NE(metrics.find(R"(cairn_sidecar_running{proxy_id="db1-sidecar-proxy"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(cairn_sidecar_scrape_ok{proxy_id="db1-sidecar-proxy"} 1)"), std::string::npos);
 
   // Killed: the agent starts it again, and traffic flows again.
   ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
