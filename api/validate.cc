@@ -1,5 +1,7 @@
 #include "api/validate.h"
 
+#include "api/connect_proxy.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -103,6 +105,12 @@ Status prepare_register(RegisterRequest& req) {
     if (s.weights.passing == 0 && s.weights.warning == 0) s.weights = Weights{};
     if (s.weights.passing < 0 || s.weights.warning < 0)
       return Error(errc::invalid_argument, "Service.Weights: weights must not be negative");
+    // Consul's NodeService.Validate: the connect-proxy and Connect rules,
+    // the Proxy kept in its canonical form.
+    if (s.kind == kConnectProxyKind) {
+      CAIRN_TRY(s.proxy_json, canonical_proxy_json(s.proxy_json));
+    }
+    CAIRN_RETURN_IF_ERROR(validate_connect(s, true));
   }
   if (req.check) {
     req.checks.push_back(std::move(*req.check));

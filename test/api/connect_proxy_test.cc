@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/json.h"
+#include "api/validate.h"
 
 namespace cairn::api {
 namespace {
@@ -210,6 +211,20 @@ TEST(Sidecar, DefaultChecks) {
   EXPECT_EQ(sidecar_parent_id("web1-sidecar-proxy"), "web1");
   EXPECT_EQ(sidecar_parent_id("-sidecar-proxy"), "");
   EXPECT_EQ(sidecar_parent_id("web1"), "");
+}
+
+TEST(ConnectProxy, CatalogRegisterChecksAndCanonicalizesProxies) {
+  auto req = decode_register_request(R"({"Node":"n1","Address":"10.0.0.1","Service":{"Kind":"connect-proxy",
+    "Service":"p","Port":21000,"Proxy":{"destination_service_name":"web"}}})");
+  ASSERT_TRUE(req.ok());
+  ASSERT_TRUE(prepare_register(*req).ok());
+  EXPECT_EQ(nlohmann::json::parse(req->service->proxy_json)["DestinationServiceName"], "web");
+  auto bad = decode_register_request(
+      R"({"Node":"n1","Address":"10.0.0.1","Service":{"Kind":"connect-proxy","Service":"p","Port":21000}})");
+  ASSERT_TRUE(bad.ok());
+  Status st = prepare_register(*bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("Proxy.DestinationServiceName"), std::string::npos);
 }
 
 }  // namespace
