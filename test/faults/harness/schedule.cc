@@ -147,7 +147,9 @@ std::vector<PlannedFault> plan_faults(const ScheduleOptions& o) {
     if (o.overlap > 0 && chance(o.overlap)) {
       std::vector<FaultKind> others;
       for (auto k : kinds)
-        if (fault_class(k) != fault_class(f.kind) || (fault_class(k) == FaultClass::node && nodes > 1)) others.push_back(k);
+        if ((fault_class(k) != fault_class(f.kind) || (fault_class(k) == FaultClass::node && nodes > 1)) &&
+            !(k == FaultKind::disk_full && f.node == o.disk_server))  // that server is already held
+          others.push_back(k);
       PlannedFault g;
       g.kind = others[pick(static_cast<int>(others.size()))];
       g.start_ms = f.start_ms + between(500, f.duration_ms - 500);
