@@ -352,10 +352,16 @@ int run(const Args& args) {
           // Stopping on a full disk is allowed (nothing half-written); it must come back.
           auto st = cluster->unexpected_exit(l.node);
           std::string last = last_log_line(cluster->log_path(l.node));
-          log(names[l.node] + " stopped on the full disk (status " + (st ? std::to_string(*st) : "?") +
-              ", last log line: " + last + "); restarting it");
+          // Exit 1 is the server's answer to a storage failure (it stops so a
+          // supervisor restarts it); a signal (134: SIGABRT) is RocksDB
+          // aborting, docs/reliability.md finding 4.
+          std::string how = !st ? "?" : *st > 128 ? std::to_string(*st) + " (killed by signal " +
+                                                        std::to_string(*st - 128) + ": an abort, not a clean exit)"
+                                                  : std::to_string(*st);
+          log(names[l.node] + " stopped on the full disk (status " + how + ", last log line: " + last +
+              "); restarting it");
           findings.push_back("disk-full at t=" + std::to_string(l.start_ms / 1000) + "s: " + names[l.node] +
-                             " exited with status " + (st ? std::to_string(*st) : "?") + ": " + last);
+                             " exited with status " + how + ": " + last);
           if (!cluster->start(l.node, &err)) failures.push_back("restart after disk-full failed: " + err);
         }
         break;
