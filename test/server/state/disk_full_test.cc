@@ -3,15 +3,10 @@
 // failed on a full disk. The store now marks itself broken after a failed
 // write and refuses sync() and checkpoints instead of calling into RocksDB.
 //
-// The store is opened on a small tmpfs this test mounts (root needed; the
-// test is skipped, saying why, where mount is not permitted). The mount is
-// made inside a private mount namespace when unshare() allows it, so it
-// vanishes with the process even if the test crashes; otherwise it is
-// unmounted (lazily) when the fixture goes, pass or fail.
-#include <errno.h>
+// The store is opened on a small tmpfs this test mounts (test/server/tmpfs.h:
+// root needed, else the test is skipped saying why; a private mount
+// namespace, unmounted pass or fail).
 #include <fcntl.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,43 +18,27 @@
 #include <vector>
 
 #include "test/server/state/fixture.h"
+#include "test/server/tmpfs.h"
 
 namespace cairn::server::state {
 namespace {
 
-constexpr const char* kTmpfsSize = "size=8m";
-
-// unshare(CLONE_NEWNS) must come before any thread exists (RocksDB starts
-// its pool on the first open), so it is done once, first thing.
-bool private_mount_namespace() {
-  static const bool ok = [] {
-    if (unshare(CLONE_NEWNS) != 0) return false;
-    // Do not let our mounts propagate back to the parent namespace.
-    return mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
-  }();
-  return ok;
-}
-
 class DiskFullTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root (euid " << geteuid() << ")";
-    in_namespace_ = private_mount_namespace();
-    mnt_ = dir_.sub("mnt");
-    std::filesystem::create_directories(mnt_);
-    if (mount("cairn-disk-full", mnt_.c_str(), "tmpfs", 0, kTmpfsSize) != 0)
-      GTEST_SKIP() << "mount -t tmpfs is not permitted here: " << std::strerror(errno);
-    mounted_ = true;
+    tmpfs_.emplace(dir_.sub("mnt"), "8m");
+    if (!tmpfs_->ok()) GTEST_SKIP() << tmpfs_->why();
+    mnt_ = tmpfs_->dir();
+    in_namespace_ = tmpfs_->in_private_namespace();
   }
   void TearDown() override {
     store_.reset();
-    if (mounted_ && umount2(mnt_.c_str(), MNT_DETACH) != 0)
-      ADD_FAILURE() << "umount " << mnt_ << ": " << std::strerror(errno);
+    tmpfs_.reset();
   }
 
   test::TempDir dir_;
+  std::optional<test::TmpfsMount> tmpfs_;
   std::string mnt_;
-  bool mounted_ = false;
   bool in_namespace_ = false;
   std::unique_ptr<Store> store_;
   TouchSet touched_;
