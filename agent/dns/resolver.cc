@@ -277,68 +277,65 @@ void Resolver::answer_service(std::shared_ptr<Context> c, std::string service, s
     for (size_t i = live.size(); i > 1; --i) std::swap(live[i - 1], live[random() % i]);
     std::vector<const api::HealthServiceEntry*> ordered;
     for (const auto& [e, h] : live) ordered.push_back(e);
-    answer_instances(*c, ordered, service_ttl(service));
+    answer_instances(c, ordered, service_ttl(service));
   });
 }
 
-void Resolver::answer_instances(Context& context, const std::vector<const api::HealthServiceEntry*>& instances,
-                                uint32_t ttl) {
-  {
-    Context* c = &context;
-    const std::string suffix = "." + dc_ + "." + c->domain;
-    const uint16_t qt = c->qtype;
-    std::vector<Unit> units;
-    std::vector<std::string> seen;  // addresses already answered (A/AAAA dedup)
-    for (const api::HealthServiceEntry* e : instances) {
-      Health h = health_of(*e);
-      const std::string& addr = e->service.address.empty() ? e->node.address : e->service.address;
-      auto v4 = parse_v4(addr);
-      auto v6 = v4 ? std::nullopt : parse_v6(addr);
-      auto address_records = [&](const std::string& name) {
-        std::vector<Record> out;
-        if (v4) out.push_back(Record{name, type::A, kClassIN, ttl, *v4});
-        else if (v6) out.push_back(Record{name, type::AAAA, kClassIN, ttl, *v6});
-        return out;
-      };
-      if (qt == type::SRV) {
-        Unit u;
-        Srv srv;
-        srv.priority = 1;
-        srv.weight = static_cast<uint16_t>(std::clamp(h == Health::warning ? e->service.weights.warning
-                                                                           : e->service.weights.passing,
-                                                      0, 65535));
-        srv.port = static_cast<uint16_t>(e->service.port);
-        if (!e->service.address.empty()) {
-          // The instance's own address: <hex>.addr.<dc>.<domain>, or its hostname.
-          if (v4) srv.target = hex(*v4) + ".addr" + suffix;
-          else if (v6) srv.target = hex(*v6) + ".addr" + suffix;
-          else srv.target = e->service.address;
-          if (v4 || v6) u.additional = address_records(srv.target);
-        } else {
-          srv.target = join_labels(std::span<const std::string>(&e->node.node, 1)) + ".node" + suffix;
-          u.additional = address_records(srv.target);
-          if (config_.dns_config.enable_additional_node_meta_txt) {
-            auto txt = meta_txt(srv.target, e->node.meta, ttl);
-            u.additional.insert(u.additional.end(), txt.begin(), txt.end());
-          }
+void Resolver::answer_instances(const std::shared_ptr<Context>& c,
+                                const std::vector<const api::HealthServiceEntry*>& instances, uint32_t ttl) {
+  const std::string suffix = "." + dc_ + "." + c->domain;
+  const uint16_t qt = c->qtype;
+  std::vector<Unit> units;
+  std::vector<std::string> seen;  // addresses already answered (A/AAAA dedup)
+  for (const api::HealthServiceEntry* e : instances) {
+    Health h = health_of(*e);
+    const std::string& addr = e->service.address.empty() ? e->node.address : e->service.address;
+    auto v4 = parse_v4(addr);
+    auto v6 = v4 ? std::nullopt : parse_v6(addr);
+    auto address_records = [&](const std::string& name) {
+      std::vector<Record> out;
+      if (v4) out.push_back(Record{name, type::A, kClassIN, ttl, *v4});
+      else if (v6) out.push_back(Record{name, type::AAAA, kClassIN, ttl, *v6});
+      return out;
+    };
+    if (qt == type::SRV) {
+      Unit u;
+      Srv srv;
+      srv.priority = 1;
+      srv.weight = static_cast<uint16_t>(std::clamp(h == Health::warning ? e->service.weights.warning
+                                                                         : e->service.weights.passing,
+                                                    0, 65535));
+      srv.port = static_cast<uint16_t>(e->service.port);
+      if (!e->service.address.empty()) {
+        // The instance's own address: <hex>.addr.<dc>.<domain>, or its hostname.
+        if (v4) srv.target = hex(*v4) + ".addr" + suffix;
+        else if (v6) srv.target = hex(*v6) + ".addr" + suffix;
+        else srv.target = e->service.address;
+        if (v4 || v6) u.additional = address_records(srv.target);
+      } else {
+        srv.target = join_labels(std::span<const std::string>(&e->node.node, 1)) + ".node" + suffix;
+        u.additional = address_records(srv.target);
+        if (config_.dns_config.enable_additional_node_meta_txt) {
+          auto txt = meta_txt(srv.target, e->node.meta, ttl);
+          u.additional.insert(u.additional.end(), txt.begin(), txt.end());
         }
-        u.answer.push_back(Record{c->qname, type::SRV, kClassIN, ttl, std::move(srv)});
-        units.push_back(std::move(u));
-      } else if (qt == type::A || qt == type::AAAA || qt == type::ANY) {
-        if (std::find(seen.begin(), seen.end(), addr) != seen.end()) continue;
-        seen.push_back(addr);
-        if (!v4 && !v6) {
-          if (!addr.empty()) units.push_back({{Record{c->qname, type::CNAME, kClassIN, ttl, NameData{addr}}}, {}});
-        } else if ((v4 && qt != type::AAAA) || (v6 && qt != type::A)) {
-          units.push_back({address_records(c->qname), {}});
-        }
-      } else if (qt == type::TXT) {
-        auto txt = meta_txt(c->qname, e->node.meta, ttl);
-        if (!txt.empty()) units.push_back({std::move(txt), {}});
       }
+      u.answer.push_back(Record{c->qname, type::SRV, kClassIN, ttl, std::move(srv)});
+      units.push_back(std::move(u));
+    } else if (qt == type::A || qt == type::AAAA || qt == type::ANY) {
+      if (std::find(seen.begin(), seen.end(), addr) != seen.end()) continue;
+      seen.push_back(addr);
+      if (!v4 && !v6) {
+        if (!addr.empty()) units.push_back({{Record{c->qname, type::CNAME, kClassIN, ttl, NameData{addr}}}, {}});
+      } else if ((v4 && qt != type::AAAA) || (v6 && qt != type::A)) {
+        units.push_back({address_records(c->qname), {}});
+      }
+    } else if (qt == type::TXT) {
+      auto txt = meta_txt(c->qname, e->node.meta, ttl);
+      if (!txt.empty()) units.push_back({std::move(txt), {}});
     }
-    finish(*c, std::move(units));
   }
+  finish(*c, std::move(units));
 }
 
 // <name>.query: the prepared query executed on the servers (its own health
@@ -357,7 +354,7 @@ void Resolver::answer_query(std::shared_ptr<Context> c, std::string name) {
       ttl = static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(*d).count());
     std::vector<const api::HealthServiceEntry*> ordered;
     for (const auto& e : result.nodes) ordered.push_back(&e);
-    answer_instances(*c, ordered, ttl);
+    answer_instances(c, ordered, ttl);
   });
 }
 

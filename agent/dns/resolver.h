@@ -72,7 +72,8 @@ class Resolver {
   void answer_node(std::shared_ptr<Context> c, std::string node);
   void answer_query(std::shared_ptr<Context> c, std::string name);  // <name>.query (prepared queries)
   // The records of instances (already filtered and ordered) with `ttl`.
-  void answer_instances(Context& c, const std::vector<const api::HealthServiceEntry*>& instances, uint32_t ttl);
+  void answer_instances(const std::shared_ptr<Context>& c, const std::vector<const api::HealthServiceEntry*>& instances,
+                        uint32_t ttl);
   void answer_apex(std::shared_ptr<Context> c);
   void answer_ptr(std::shared_ptr<Context> c, std::string ip);
   // Sends the units that fit; no units: NODATA (or `rcode`) with the SOA.

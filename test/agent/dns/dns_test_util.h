@@ -27,6 +27,7 @@ inline std::vector<uint8_t> query_bytes(const std::string& name, uint16_t qtype,
 class FakeCatalog final : public cache::Reader {
  public:
   std::vector<api::HealthServiceEntry> entries;  // every instance of every service
+  std::map<std::string, api::PreparedQueryExecuteResult> prepared;  // executions by query name
   bool fail = false;
   std::vector<api::rpc::Query> asked;
 
@@ -82,6 +83,11 @@ class FakeCatalog final : public cache::Reader {
         if (std::none_of(out.begin(), out.end(), [&](const api::Node& n) { return n.node == e.node.node; }))
           out.push_back(e.node);
       r.value = make_value<CatalogNodes, QueryValue>(std::move(out));
+    } else if (auto* pq = std::get_if<PreparedQueryExecute>(&q)) {
+      // Prepared queries by name; an unknown one is the server's not_found.
+      auto it = prepared.find(pq->id_or_name);
+      if (it == prepared.end()) return done(Error(errc::not_found, std::string(api::kQueryNotFound)));
+      r.value = make_value<PreparedQueryExecute, QueryValue>(it->second);
     } else {
       return done(Error(errc::invalid_argument, "unexpected query"));
     }

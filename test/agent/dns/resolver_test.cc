@@ -214,6 +214,33 @@ TEST_F(ResolverTest, OtherDatacentersAndUnknownNamesAreNxdomain) {
   EXPECT_EQ(ask("what.cairn", type::A).header.rcode, Rcode::nxdomain);
 }
 
+TEST_F(ResolverTest, QueryNamesAnswerThePreparedQueryExecutionInItsOrderWithItsTtl) {
+  // The execution (done by the servers) chose and ordered these instances.
+  api::PreparedQueryExecuteResult result;
+  result.service = "web";
+  result.dns.ttl = "42s";
+  result.nodes.push_back(catalog->add("web", "n2", "10.0.0.2", {"passing"}, 8082));
+  result.nodes.push_back(catalog->add("web", "n1", "10.0.0.1", {"warning"}, 8081));
+  catalog->prepared["geo-web"] = result;
+  auto a = ask("geo-web.query.cairn", type::A);
+  EXPECT_EQ(a.header.rcode, Rcode::noerror);
+  ASSERT_EQ(a.answers.size(), 2u);
+  EXPECT_EQ(a.answers[0].ttl, 42u);
+  auto* pq = std::get_if<api::rpc::PreparedQueryExecute>(&catalog->asked.back());
+  ASSERT_NE(pq, nullptr);
+  EXPECT_EQ(pq->id_or_name, "geo-web");
+  auto srv = ask("_geo-web._tcp.query.dc1.consul", type::SRV);
+  ASSERT_EQ(srv.answers.size(), 2u);
+  EXPECT_EQ(std::get<Srv>(srv.answers[0].data).port, 8082);  // not reshuffled
+  EXPECT_EQ(std::get<Srv>(srv.answers[1].data).port, 8081);
+  // No DNS.TTL: the service's TTL (dns_config.service_ttl, 0 here).
+  catalog->prepared["geo-web"].dns.ttl.clear();
+  EXPECT_EQ(ask("geo-web.query.cairn", type::A).answers.at(0).ttl, 0u);
+  // An execution with no instance is NXDOMAIN too.
+  catalog->prepared["empty"] = api::PreparedQueryExecuteResult{};
+  EXPECT_EQ(ask("empty.query.cairn", type::A).header.rcode, Rcode::nxdomain);
+}
+
 TEST_F(ResolverTest, ConnectNamesAnswerTheProxiesInFrontOfAService) {
   catalog->add("web", "n1", "10.0.0.1");
   auto& proxy = catalog->add("web-sidecar-proxy", "n2", "10.0.0.2");
