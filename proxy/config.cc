@@ -74,6 +74,7 @@ Status ProxyConfig::validate() const {
   if (max_connections < 1 || max_connections > 1'000'000)
     return field_error("max_connections", "want 1 to 1000000");
   if (handshake_timeout <= Duration::zero()) return field_error("handshake_timeout", "must be positive");
+  if (handshake_turns < 0 || handshake_turns > 1'000'000) return field_error("handshake_turns", "want 0 to 1000000");
   if (idle_timeout <= Duration::zero()) return field_error("idle_timeout", "must be positive");
   if (local_connect_timeout <= Duration::zero()) return field_error("local_connect_timeout", "must be positive");
   for (size_t i = 0; i < upstreams.size(); ++i) {
@@ -103,6 +104,7 @@ Result<ProxyConfig> parse_config_json(std::string_view text) {
     else if (k == "trust_domain") CAIRN_RETURN_IF_ERROR(check_string(k, v, c.trust_domain));
     else if (k == "max_connections") CAIRN_RETURN_IF_ERROR(check_int(k, v, c.max_connections));
     else if (k == "handshake_timeout") CAIRN_RETURN_IF_ERROR(check_duration(k, v, c.handshake_timeout));
+    else if (k == "handshake_turns") CAIRN_RETURN_IF_ERROR(check_int(k, v, c.handshake_turns));
     else if (k == "idle_timeout") CAIRN_RETURN_IF_ERROR(check_duration(k, v, c.idle_timeout));
     else if (k == "stats_bind_address") {
       CAIRN_RETURN_IF_ERROR(check_string(k, v, c.stats_bind_address));

@@ -51,6 +51,9 @@ struct ProxyConfig {
   int max_connections = 4096;
   Duration handshake_timeout = std::chrono::seconds(10);
   Duration idle_timeout = std::chrono::minutes(10);    // inbound connections
+  // Handshake steps that may run at once (proxy/README.md "Handshake
+  // turns"); 0: no limit.
+  int handshake_turns = 0;
 
   // Stats: Prometheus text at GET /metrics (and /stats). Port 0 with
   // stats_enabled picks an ephemeral port.

@@ -7,7 +7,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 
 #include "core/http/router.h"
@@ -86,8 +85,12 @@ struct Conn : std::enable_shared_from_this<Conn> {
       auto c = w.lock();
       if (!c || ec || c->deadline_gen != gen) return;
       c->timed_out = true;
-      if (whole) c->close();
-      else if (c->up) c->up->close();
+      if (whole) {
+        c->close();
+      } else {
+        if (c->up) c->up->close();
+        c->turn_timer.cancel();  // an upstream handshake waiting for its turn gives up too
+      }
     });
   }
   void disarm() {
@@ -143,15 +146,15 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
   std::unique_ptr<http::Server> stats_server;
   uint16_t stats_port = 0;
 
-  // Handshake turns: at most `max_turns` handshake steps (SSL_do_handshake
-  // calls) are granted at once; the others wait in `turn_queue`, and a
-  // finished step hands its turn to the next through that connection's
-  // strand (a post: it queues behind the handlers already queued, so
-  // established connections' traffic runs between two handshake steps
-  // instead of behind a burst of them).
+  // Handshake turns (config.handshake_turns > 0): at most `max_turns`
+  // handshake steps (SSL_do_handshake calls) are granted at once; the others
+  // wait in `turn_queue`, and a finished step hands its turn to the next
+  // through that connection's strand (a post: it queues behind the handlers
+  // already queued, so established connections' traffic runs between two
+  // handshake steps instead of behind a burst of them).
   std::mutex turn_mu;
   unsigned turns_out = 0;
-  const unsigned max_turns = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned max_turns = static_cast<unsigned>(config.handshake_turns);  // 0: no turns taken
   std::deque<std::weak_ptr<Conn>> turn_queue;
 
   std::mutex conns_mu;
@@ -317,7 +320,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
     std::string why = "no certificates";
     bool ok = ctx && c->down->start_tls(ctx, true);
     ConnTurns turns(c);
-    if (ok) ok = co_await c->down->handshake(why, &turns);
+    if (ok) ok = co_await c->down->handshake(why, self.max_turns ? &turns : nullptr);
     c->disarm();
     if (!ok) {
       bump(k.handshake_failures);
@@ -432,7 +435,7 @@ struct Proxy::Impl : std::enable_shared_from_this<Proxy::Impl> {
       std::string why = "no certificates";
       bool ok = ctx && c->up->start_tls(ctx, false, target);
       ConnTurns turns(c);
-      if (ok) ok = co_await c->up->handshake(why, &turns);
+      if (ok) ok = co_await c->up->handshake(why, self.max_turns ? &turns : nullptr);
       c->disarm();
       if (!ok) {
         bump(k.handshake_failures);

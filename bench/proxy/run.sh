@@ -158,7 +158,8 @@ start_haproxy http
 
 # ---- the cairn pair (cairn_proxy_harness) ----
 cat >"$work/cairn-in.json" <<CONF
-{"proxy": {"service": "api", "local_service_port": $nginx_port, "trust_domain": "$td", "max_connections": 10000},
+{"proxy": {"service": "api", "local_service_port": $nginx_port, "trust_domain": "$td", "max_connections": 10000,
+           "handshake_turns": ${CAIRN_TURNS:-0}},
  "cert_file": "$work/api.pem", "key_file": "$work/api.key", "roots_file": "$work/ca.pem",
  "rules": [{"source": "web", "action": "allow"}], "default_allow": false}
 CONF
@@ -169,7 +170,7 @@ for _ in $(seq 100); do grep -q 'proxy ready' "$work/cairn-in.log" && break; sle
 cin_port=$(grep -o 'inbound=[0-9]*' "$work/cairn-in.log" | cut -d= -f2)
 [ -n "$cin_port" ] || { echo "cairn inbound proxy did not start" >&2; cat "$work/cairn-in.log" >&2; exit 1; }
 cat >"$work/cairn-out.json" <<CONF
-{"proxy": {"service": "web", "max_connections": 10000,
+{"proxy": {"service": "web", "max_connections": 10000, "handshake_turns": ${CAIRN_TURNS:-0},
            "upstreams": [{"destination_name": "api", "datacenter": "dc1", "local_bind_port": 0}]},
  "cert_file": "$work/web.pem", "key_file": "$work/web.key", "roots_file": "$work/ca.pem",
  "endpoints": {"api": [{"address": "127.0.0.1", "port": $cin_port}]}}
@@ -247,7 +248,7 @@ if [ -n "${BURST:-}" ]; then
     for name in ${BURST_PATHS:-haproxy-tcp cairn}; do
       url="http://127.0.0.1:${out_port[$name]}/"
       quiet=$(MEAN_MS=10 wrk -t1 -c10 -d"${LAT_DUR}s" --latency -s "$here/fixed_rate.lua" "$url")
-      wrk -t1 -c64 -d"$((LAT_DUR + 1))s" -H 'Connection: close' "$url" >"$work/storm.txt" &
+      wrk -t1 -c"${STORM_C:-64}" -d"$((LAT_DUR + 1))s" -H 'Connection: close' "$url" >"$work/storm.txt" &
       storm=$!
       sleep 0.5
       busy=$(MEAN_MS=10 wrk -t1 -c10 -d"${LAT_DUR}s" --latency -s "$here/fixed_rate.lua" "$url")
@@ -296,7 +297,17 @@ if [ -n "${PROFILE:-}" ]; then
       perf report -i "$prof.data" --children --sort symbol --stdio -g none 2>/dev/null | grep '%' >"$prof.children.txt"
       echo "perf data and reports: $prof.{data,dso.txt,self.txt,children.txt}"
       ;;
-    *) echo "PROFILE: want strace, trace or perf" >&2; exit 1 ;;
+    rss)  # where each proxy's RSS is after a 256-connection run and a bulk transfer (+6 s: a trim)
+      wrk -t2 -c256 -d"${DUR}s" "$url" | grep -E 'Requests/sec'
+      curl -s -o /dev/null "${url}bulk"
+      sleep 6
+      for p in $cin $cout; do
+        echo "pid $p $(grep VmRSS /proc/$p/status)"
+        awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6; if (name == "") name="[anon]"} /^Rss:/{rss[name]+=$2}
+             END{for (n in rss) if (rss[n] >= 100) printf "  %6d kB %s\n", rss[n], n}' "/proc/$p/smaps" | sort -rn
+      done
+      ;;
+    *) echo "PROFILE: want strace, trace, perf or rss" >&2; exit 1 ;;
   esac
   exit 0
 fi

@@ -437,6 +437,24 @@ TEST_F(ProxyPair, AStalledHandshakeIsClosedAtTheHandshakeTimeout) {
   EXPECT_TRUE(test::eventually([&] { return api.stats().inbound.handshake_failures == 1; }, 10s));
 }
 
+// handshake_turns = 1: handshake steps queue for the one turn and hand it on;
+// a caller that never sends its hello holds no turn.
+TEST_F(ProxyPair, HandshakesTakingTurnsAllComplete) {
+  Backend echo(Backend::echo, "api");
+  auto one_turn = [](ProxyConfig& c) { c.handshake_turns = 1; };
+  auto& api = api_proxy(echo.port(), {{"web", true}}, one_turn);
+  auto& web = web_proxy({at(api.inbound_port())}, BalancePolicy::round_robin, one_turn);
+  int stalled = connect_to(api.inbound_port());
+  ASSERT_GE(stalled, 0);
+  std::vector<int> fds;
+  for (int i = 0; i < 24; ++i) fds.push_back(connect_to(web.upstream_port("api")));
+  for (int i = 0; i < 24; ++i) EXPECT_TRUE(echo_round_trip(fds[i], "turn " + std::to_string(i))) << i;
+  for (int fd : fds) ::close(fd);
+  ::close(stalled);
+  EXPECT_EQ(web.stats().outbound.handshake_failures, 0u);
+  EXPECT_TRUE(test::eventually([&] { return web.stats().outbound.active == 0; }, 10s));
+}
+
 TEST_F(ProxyPair, AnIdleConnectionIsClosed) {
   Backend echo(Backend::echo, "api");
   auto& api = api_proxy(echo.port(), {{"web", true}}, [](ProxyConfig& c) { c.idle_timeout = 200ms; });

@@ -162,12 +162,13 @@ TEST(IntentionAuthorizer, SetIndexRevokesThroughTheListener) {
 
 TEST(ProxyConfig, ParsesJsonWithUpstreams) {
   auto c = parse_config_json(R"({"service":"web","bind_port":21000,"local_service_port":8080,
-    "handshake_timeout":"2s","max_connections":10,"stats_bind_port":0,
+    "handshake_timeout":"2s","max_connections":10,"stats_bind_port":0,"handshake_turns":4,
     "upstreams":[{"destination_name":"api","local_bind_port":9191,"load_balancer":"least_conn","connect_timeout":"250ms"}]})");
   ASSERT_TRUE(c.ok()) << c.error().detail();
   EXPECT_EQ(c->service, "web");
   EXPECT_EQ(c->bind_port, 21000);
   EXPECT_EQ(c->handshake_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(c->handshake_turns, 4);
   EXPECT_TRUE(c->stats_enabled);
   ASSERT_EQ(c->upstreams.size(), 1u);
   EXPECT_EQ(c->upstreams[0].policy, BalancePolicy::least_connections);
@@ -183,6 +184,7 @@ TEST(ProxyConfig, ErrorsNameTheField) {
   expect_field(R"({"bind_port":70000})", "bind_port");
   expect_field(R"({"handshake_timeout":"soon"})", "handshake_timeout");
   expect_field(R"({"max_connections":0})", "max_connections");
+  expect_field(R"({"service":"web","handshake_turns":-1})", "handshake_turns");
   expect_field(R"({"upstreams":[{"local_bind_port":1}]})", "upstreams[0].destination_name");
   expect_field(R"({"upstreams":[{"destination_name":"a","colour":1}]})", "upstreams[0].colour");
   expect_field(R"({"nope":1})", "nope");
