@@ -2,6 +2,8 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+
+#include "raft/io/rocks_logger.h"
 #include <rocksdb/write_batch.h>
 
 #include "core/codec.h"
@@ -128,6 +130,7 @@ Result<std::unique_ptr<RocksLogStorage>> RocksLogStorage::open(const std::string
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 2;
+  options.info_log = std::make_shared<io::RocksLogger>();  // not a LOG file on the data disk
   options.max_total_wal_size = 64u << 20;
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 16u << 20;

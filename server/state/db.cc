@@ -1,7 +1,9 @@
 #include "server/state/db.h"
 
+#include "raft/io/rocks_logger.h"
 #include "server/state/keys.h"
 
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 
 namespace cairn::server::state {
@@ -69,6 +71,7 @@ Result<std::vector<std::string>> Reader::keys(Cf cf, std::string_view prefix) co
 
 // --- Db ---
 
+
 Result<std::unique_ptr<Db>> Db::open(const std::string& dir, Mode mode, bool sync_writes) {
   rocksdb::DBOptions options;
   options.create_if_missing = mode == Mode::create;
@@ -81,6 +84,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& dir, Mode mode, bool syn
   // defaults (64 MB memtables per CF x 12 CFs) would dwarf it.
   options.max_background_jobs = 2;
   options.max_total_wal_size = 64 << 20;
+  options.info_log = std::make_shared<raft::io::RocksLogger>();  // not a LOG file on the data disk
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = 8 << 20;
 

@@ -119,7 +119,7 @@ TEST_F(ServerDiskFullTest, ItStopsAndAfterSpaceIsFreedServesEveryAcknowledgedWri
 // fails on the full disk too, and logging the failed state write into it
 // asserts (docs/reliability.md finding 4). Enable with that fix; run it with
 // --gtest_also_run_disabled_tests.
-TEST_F(ServerDiskFullTest, DISABLED_ItExitsOneWithAClearLineNotAnAbort) {
+TEST_F(ServerDiskFullTest, ItExitsOneWithAClearLineNotAnAbort) {
   start();
   ASSERT_FALSE(HasFatalFailure());
   std::optional<int> status;

@@ -175,8 +175,17 @@ TEST_F(SidecarTest, TrafficFlowsOnlyWhenAnIntentionAllows) {
   EXPECT_EQ(echo.accepted(), 0);
   intention("allow");
   EXPECT_TRUE(eventually([&] { return round_trip(port, "hello db"); }, 20s));
+  // Wait until db's sidecar itself denies a connection (a round trip can also
+  // fail for another reason on a busy machine before the deny has arrived).
+  auto denials = [&] {
+    const std::string log = sidecars_[0]->log();
+    size_t n = 0;
+    for (size_t at = log.find("denied"); at != std::string::npos; at = log.find("denied", at + 1)) ++n;
+    return n;
+  };
+  const size_t denied_before = denials();
   intention("deny");
-  EXPECT_TRUE(eventually([&] { return !round_trip(port, "denied now"); }, 20s));
+  EXPECT_TRUE(eventually([&] { return !round_trip(port, "denied now") && denials() > denied_before; }, 20s));
   int accepted = echo.accepted();
   EXPECT_FALSE(round_trip(port, "still denied"));
   EXPECT_EQ(echo.accepted(), accepted);
