@@ -459,7 +459,7 @@ void Agent::Impl::start_sidecars() {
   o.desired = [state = &local->state()] {
     std::vector<std::string> ids;
     for (const auto& s : state->services())
-      if (s.supervised && s.service.kind == "connect-proxy") ids.push_back(s.service.id);
+      if (s.supervised && s.service.kind == api::kConnectProxyKind) ids.push_back(s.service.id);
     return ids;
   };
   sidecars = sidecar::Supervisor::make(runtime->io(), std::move(o));
