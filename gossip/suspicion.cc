@@ -39,7 +39,7 @@ bool Suspicion::confirm(std::string_view from) {
   confirmers_.emplace_back(from);
   ++n;
   Duration left = remaining_suspicion_time(n, expected_, Duration::zero(), min_, max_);
-  Instant d = start_ + left;
+  Instant d = std::max(start_ + left, floor_);
   if (d < deadline_) deadline_ = d;
   return true;
 }

@@ -39,21 +39,28 @@ class Suspicion {
   bool confirm(std::string_view from);
 
   Instant deadline() const { return deadline_; }
-  // Pushes the deadline to at least `t` (used after a stall so that queued
-  // refutations are read before we declare anyone dead).
+  // Pushes the deadline to at least `t`, and keeps it there: later
+  // confirmations do not pull it back in (used after a stall so that queued
+  // refutations are read before we declare anyone dead, and to give the
+  // last-chance check time to be answered).
   void extend_to(Instant t) {
+    if (floor_ < t) floor_ = t;
     if (deadline_ < t) deadline_ = t;
   }
   uint32_t confirmations() const { return static_cast<uint32_t>(confirmers_.size()); }
 
-  // The last-chance direct check sent when the timer first ran out (see
+  // The last-chance direct check, sent `lead` before the deadline (see
   // Membership::tick_suspicions): its sequence number, once sent.
+  bool check_due(Instant now, Duration lead) const { return !checked_ && now + lead >= deadline_; }
   bool checked() const { return checked_; }
   uint32_t check_seq() const { return check_seq_; }
-  void mark_checked(uint32_t seq, Instant new_deadline) {
+  // Records the check; the verdict waits at least until `earliest_verdict`
+  // so the check has time to be answered even when confirmations pulled the
+  // deadline in.
+  void mark_checked(uint32_t seq, Instant earliest_verdict) {
     checked_ = true;
     check_seq_ = seq;
-    deadline_ = new_deadline;
+    extend_to(earliest_verdict);
   }
 
  private:
@@ -62,6 +69,7 @@ class Suspicion {
   Duration min_, max_;
   std::vector<std::string> confirmers_;  // includes the accuser; at most expected_+1
   Instant deadline_;
+  Instant floor_{};  // the deadline never moves before this (extend_to)
   bool checked_ = false;
   uint32_t check_seq_ = 0;
 };

@@ -3,14 +3,16 @@
 # interval: both use their LAN defaults), interleaved rounds, each run in a
 # network namespace of its own so loopback byte counts belong to it.
 #
-#   bench/gossip/run.sh [rounds=3] [sizes="20 50"]
+#   [BUILD=build-dir] bench/gossip/run.sh [rounds=3] [sizes="20 50"]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 SIZES=${2:-"20 50"}
 command -v serf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends serf >/dev/null
-[ -f build/build.ninja ] || make configure >/dev/null
-ninja -C build cairn >/dev/null
+# BUILD names the build directory (default build/); a helper benches its own.
+BUILD=${BUILD:-build}
+if [ "$BUILD" = build ]; then [ -f build/build.ninja ] || make configure >/dev/null; fi
+ninja -C "$BUILD" cairn >/dev/null
 
 ns="cairn-gossip-bench-$$"
 cleanup() { ip netns del "$ns" 2>/dev/null || true; }
@@ -21,7 +23,7 @@ for n in $SIZES; do
     for system in serf cairn; do
       ip netns add "$ns"
       ip netns exec "$ns" ip link set lo up
-      ip netns exec "$ns" python3 bench/gossip/driver.py --system "$system" --n "$n" | tee -a "$results"
+      ip netns exec "$ns" python3 bench/gossip/driver.py --system "$system" --n "$n" --cairn "$BUILD/cli/cairn" | tee -a "$results"
       ip netns del "$ns"
     done
   done

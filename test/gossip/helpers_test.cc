@@ -158,6 +158,32 @@ TEST(Suspicion, ExtendOnlyMovesTheDeadlineLater) {
   EXPECT_EQ(s.deadline(), Instant{} + 5s);
 }
 
+TEST(Suspicion, ConfirmationsDoNotPullTheDeadlineBeforeAnExtension) {
+  Suspicion s(Instant{}, 3, 2s, 30s, "a");
+  s.extend_to(Instant{} + 10s);
+  EXPECT_TRUE(s.confirm("b"));  // would be 16 s: earlier than 30, later than 10
+  EXPECT_EQ(s.deadline(), Instant{} + 16s);
+  EXPECT_TRUE(s.confirm("c"));
+  EXPECT_TRUE(s.confirm("d"));  // would be 2 s
+  EXPECT_EQ(s.deadline(), Instant{} + 10s);
+}
+
+TEST(Suspicion, TheLastChanceCheckFallsDueALeadBeforeTheDeadline) {
+  Suspicion s(Instant{}, 0, 4s, 24s, "a");
+  EXPECT_FALSE(s.check_due(Instant{} + 2999ms, 1s));
+  EXPECT_TRUE(s.check_due(Instant{} + 3s, 1s));
+  s.mark_checked(7, Instant{} + 4s);
+  EXPECT_FALSE(s.check_due(Instant{} + 3s, 1s));  // once only
+  EXPECT_EQ(s.check_seq(), 7u);
+  EXPECT_EQ(s.deadline(), Instant{} + 4s);  // the verdict stays due at the deadline
+}
+
+TEST(Suspicion, ACheckSentLateStillGetsItsWholeWindow) {
+  Suspicion s(Instant{}, 0, 4s, 24s, "a");
+  s.mark_checked(1, Instant{} + 6s);  // sent at 5 s (we were stalled), window 1 s
+  EXPECT_EQ(s.deadline(), Instant{} + 6s);
+}
+
 TEST(Awareness, ScoreSaturatesBetweenZeroAndMaxMinusOne) {
   Awareness a(8);
   a.apply_delta(-1);

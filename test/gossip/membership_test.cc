@@ -217,6 +217,26 @@ TEST(Membership, SuspectThatAnswersTheLastChanceCheckIsNotDeclaredDead) {
   EXPECT_FALSE(contains_failed(net.events(0), "n2"));
 }
 
+// The last-chance check goes out a probe interval before the suspicion
+// timer ends, so a member that cannot answer is declared failed when the
+// timer ends (memberlist's timeline), not a probe interval later.
+TEST(Membership, UnreachableSuspectIsDeclaredDeadWhenItsTimerEnds) {
+  Net net(3, Config::lan());
+  net.join_all();
+  net.crash(2);  // n1 stays up, so n0's own probes get their nacks and its health stays good
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  Instant start = net.now();
+  (void)net.m(0).receive(start, "x", Transport::datagram, encode_packet(Suspect{inc, "n2", "n1"}));
+  // 3 members: no confirmations expected, so the timer is the minimum,
+  // 4 x max(1, log10 3) x 1 s = 4 s.
+  net.run(4s - 20ms);
+  EXPECT_EQ(net.m(0).state_of("n2"), MemberState::suspect);
+  EXPECT_FALSE(contains_failed(net.events(0), "n2"));
+  net.run(20ms);
+  EXPECT_EQ(net.m(0).state_of("n2"), MemberState::dead);
+  EXPECT_TRUE(contains_failed(net.events(0), "n2"));
+}
+
 TEST(Membership, SuspectThatCannotBeReachedAtAllIsDeclaredDead) {
   Net net(3);
   net.join_all();
