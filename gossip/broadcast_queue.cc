@@ -10,17 +10,23 @@ uint32_t retransmit_limit(uint32_t retransmit_mult, std::size_t n) {
   return retransmit_mult * static_cast<uint32_t>(scale);
 }
 
+void BroadcastQueue::drop(Entries::iterator it) {
+  if (!it->second.key.empty()) by_key_.erase(it->second.key);
+  entries_.erase(it);
+}
+
 void BroadcastQueue::queue(std::string key, std::string encoded) {
   if (!key.empty()) {
     auto it = by_key_.find(key);
     if (it != by_key_.end()) {
-      entries_.erase(it->second);
+      entries_.erase(it->second->first);
       by_key_.erase(it);
     }
   }
   Order order{0, ~next_id_++};
-  if (!key.empty()) by_key_.emplace(key, order);
-  entries_.emplace(order, Entry{std::move(key), std::move(encoded)});
+  auto [pos, inserted] = entries_.emplace(order, Entry{key, std::move(encoded)});
+  if (!key.empty()) by_key_.emplace(std::move(key), &*pos);
+  while (entries_.size() > max_depth_) drop(std::prev(entries_.end()));
 }
 
 std::size_t BroadcastQueue::fill(std::string& out, std::size_t budget, std::size_t overhead,
@@ -32,7 +38,7 @@ std::size_t BroadcastQueue::fill(std::string& out, std::size_t budget, std::size
   constexpr std::size_t kSmallestMessage = 8;
   std::size_t used = 0;
   int misfits = 0;
-  std::vector<std::map<Order, Entry>::node_type> sent;
+  std::vector<Entries::node_type> sent;
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (budget - used < kSmallestMessage + overhead || misfits >= kMaxMisfits) break;
     std::size_t need = it->second.encoded.size() + overhead;
@@ -47,14 +53,12 @@ std::size_t BroadcastQueue::fill(std::string& out, std::size_t budget, std::size
   }
   for (auto& node : sent) {
     Order order{node.key().first + 1, node.key().second};
-    const std::string key = node.mapped().key;
     if (order.first >= limit) {
-      if (!key.empty()) by_key_.erase(key);
+      if (!node.mapped().key.empty()) by_key_.erase(node.mapped().key);
       continue;
     }
-    if (!key.empty()) by_key_[key] = order;
     node.key() = order;
-    entries_.insert(std::move(node));
+    entries_.insert(std::move(node));  // same element address: by_key_ stays valid
   }
   return used;
 }
@@ -62,7 +66,7 @@ std::size_t BroadcastQueue::fill(std::string& out, std::size_t budget, std::size
 std::optional<uint32_t> BroadcastQueue::transmits(const std::string& key) const {
   auto it = by_key_.find(key);
   if (it == by_key_.end()) return std::nullopt;
-  return it->second.first;
+  return it->second->first.first;
 }
 
 }  // namespace cairn::gossip

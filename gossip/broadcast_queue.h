@@ -4,6 +4,13 @@
 // TransmitLimitedQueue. A newer update about the same member replaces the
 // older one (its key), so stale news never crowds out fresh news.
 //
+// The queue holds at most max_depth messages: past that the most-transmitted
+// (and among equals the oldest) are dropped first, as serf prunes its own
+// queues. They have been sent the most, so they have spread the furthest,
+// and push-pull repairs whatever they did not reach. Without a bound, a mass
+// join queues one alive message per joiner in every member (10,000 members
+// joining 10 ms apart: thousands per member, gigabytes in all).
+//
 // Thread-safety: owned by one Membership.
 #pragma once
 
@@ -22,6 +29,8 @@ uint32_t retransmit_limit(uint32_t retransmit_mult, std::size_t n);
 
 class BroadcastQueue {
  public:
+  explicit BroadcastQueue(std::size_t max_depth = 1024) : max_depth_(max_depth) {}
+
   // Adds an already-encoded message. A non-empty key invalidates any queued
   // message with the same key; an empty key never collides (user events).
   void queue(std::string key, std::string encoded);
@@ -45,8 +54,16 @@ class BroadcastQueue {
     std::string key;
     std::string encoded;
   };
-  std::map<Order, Entry> entries_;
-  std::unordered_map<std::string, Order> by_key_;
+  using Entries = std::map<Order, Entry>;
+  void drop(Entries::iterator it);
+
+  // A map node keeps its address while fill() extracts and reinserts it
+  // with a new order, so by_key_ points at the element and need not be
+  // updated on every transmission (one hash lookup per message, not per
+  // send).
+  Entries entries_;
+  std::unordered_map<std::string, const Entries::value_type*> by_key_;
+  std::size_t max_depth_;
   uint64_t next_id_ = 0;
 };
 

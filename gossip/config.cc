@@ -65,6 +65,8 @@ Status Config::validate() const {
   if (gossip_to_the_dead_time < Duration::zero())
     return bad("gossip_to_the_dead_time", ">= 0");
   if (udp_mtu < 512 || udp_mtu > 65000) return bad("udp_mtu", "in [512, 65000]");
+  if (max_queued_broadcasts < 16 || max_queued_broadcasts > (1u << 20))
+    return bad("max_queued_broadcasts", "in [16, 1048576]");
   if (push_pull_interval < Duration::zero()) return bad("push_pull_interval", ">= 0 (0 disables)");
   if (stream_timeout < 1ms) return bad("stream_timeout", ">= 1ms");
   if (reap_interval < 1ms) return bad("reap_interval", ">= 1ms");

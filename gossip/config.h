@@ -62,6 +62,9 @@ struct Config {
   Duration gossip_to_the_dead_time = 30s;
   // Largest datagram we build (compound packets are packed up to this).
   uint32_t udp_mtu = 1400;
+  // Most broadcasts queued at once; past it the most-transmitted are dropped
+  // (see broadcast_queue.h). Only a mass join comes near it.
+  uint32_t max_queued_broadcasts = 1024;
 
   // --- Anti-entropy ---
   // Base push-pull interval; scaled up with cluster size (push_pull_scale).

@@ -71,6 +71,16 @@ void MemberList::remove(std::string_view name) {
   probe_pos_ = 0;
 }
 
+TagBytes MemberList::intern_tags(std::string_view encoded) {
+  auto it = tag_pool_.find(encoded);
+  if (it != tag_pool_.end()) return *it;
+  if (tag_pool_.size() > 2 * members_.size() + 16)
+    std::erase_if(tag_pool_, [](const TagBytes& t) { return t.use_count() == 1; });
+  TagBytes t = std::make_shared<const std::string>(encoded);
+  tag_pool_.insert(t);
+  return t;
+}
+
 void MemberList::set_state(Member& m, MemberState s, Instant now) {
   if (m.state == s) return;
   if (m.live()) --live_;

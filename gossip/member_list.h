@@ -10,28 +10,35 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/rng.h"
 #include "gossip/messages.h"
-#include "gossip/vivaldi.h"
 
 namespace cairn::gossip {
 
+// encode_tags() bytes, shared by every member whose tags are byte-equal
+// (MemberList::intern_tags): members of one role and datacenter often carry
+// the same tags, and every member holds a record of every other one.
+using TagBytes = std::shared_ptr<const std::string>;
+
+// Kept small on purpose: every member holds one per member of the cluster,
+// so a 10,000-member simulation holds 10^8 of them. Per-peer data that only
+// probing produces (Vivaldi coordinate, RTT samples) lives apart, in
+// Membership's latency table.
 struct Member {
   std::string name;
   std::string addr;
-  std::string tags;  // encode_tags() bytes: compact, and compared cheaply
+  TagBytes tags;  // never null
   uint32_t incarnation = 0;
   MemberState state = MemberState::alive;
-  bool has_coordinate = false;
   Instant state_change;
-  Coordinate coordinate;  // their last reported Vivaldi coordinate
-  LatencyFilter rtt;      // our RTT samples to them
 
   bool live() const { return state == MemberState::alive || state == MemberState::suspect; }
 };
@@ -71,6 +78,10 @@ class MemberList {
     return out;
   }
 
+  // The shared copy of `encoded` tags (see TagBytes). Copies no member
+  // uses any more are dropped when the pool outgrows the member table.
+  TagBytes intern_tags(std::string_view encoded);
+
   std::size_t size() const { return members_.size(); }
   std::size_t live_count() const { return live_; }
   Member& at(std::size_t i) { return members_[i]; }
@@ -83,6 +94,19 @@ class MemberList {
   // hash map's extra cache misses dominated 1,000-member simulations.
   int64_t slot_of(std::string_view name) const;  // -1 when absent
   void rebuild_index();
+
+  struct TagHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(const TagBytes& t) const { return (*this)(std::string_view(*t)); }
+  };
+  struct TagEq {
+    using is_transparent = void;
+    static std::string_view view(std::string_view s) { return s; }
+    static std::string_view view(const TagBytes& t) { return *t; }
+    bool operator()(const auto& a, const auto& b) const { return view(a) == view(b); }
+  };
+  std::unordered_set<TagBytes, TagHash, TagEq> tag_pool_;
 
   std::vector<Member> members_;
   std::vector<uint32_t> slots_;

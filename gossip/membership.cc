@@ -25,6 +25,7 @@ Membership::Membership(Config config, LocalNode self, std::unique_ptr<Rng> rng, 
     : config_(std::move(config)),
       self_(self.name),
       rng_(std::move(rng)),
+      broadcasts_(config_.max_queued_broadcasts),
       awareness_(config_.awareness_max_multiplier),
       event_seen_(config_.event_buffer),
       query_seen_(config_.query_buffer) {
@@ -36,7 +37,7 @@ Membership::Membership(Config config, LocalNode self, std::unique_ptr<Rng> rng, 
   Member me;
   me.name = std::move(self.name);
   me.addr = std::move(self.addr);
-  me.tags = encode_tags(self.tags);
+  me.tags = members_.intern_tags(encode_tags(self.tags));
   me.incarnation = 1;
   me.state_change = now;
   members_.add(std::move(me), *rng_);
@@ -143,9 +144,9 @@ void Membership::on_ack(Instant now, const Ack& a) {
     // Only direct acks measure the RTT to the target: an indirect or stream
     // ack includes other hops (serf updates coordinates from pings only).
     if (m && a.has_coordinate && !probe_.indirect_sent) {
-      vivaldi_.update(m->rtt, a.coordinate, now - probe_.sent, *rng_);
-      m->coordinate = a.coordinate;
-      m->has_coordinate = true;
+      PeerLatency& peer = latency_[m->name];
+      vivaldi_.update(peer.rtt, a.coordinate, now - probe_.sent, *rng_);
+      peer.coordinate = a.coordinate;
     }
     probe_.active = false;
     awareness_.apply_delta(-1);

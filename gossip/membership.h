@@ -240,6 +240,13 @@ class Membership {
   Awareness awareness_;
   VivaldiClient vivaldi_;
   std::unordered_map<std::string, Suspicion> suspicions_;
+  // Per-peer Vivaldi data, only for members we have probed directly (kept
+  // out of Member, which every member holds for every other one).
+  struct PeerLatency {
+    Coordinate coordinate;  // their last reported coordinate
+    LatencyFilter rtt;      // our RTT samples to them
+  };
+  std::unordered_map<std::string, PeerLatency> latency_;
 
   struct Probe {
     bool active = false;

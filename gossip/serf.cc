@@ -55,7 +55,7 @@ Status Membership::set_tags(Instant /*now*/, Tags tags) {
     return gossip_error(errc::tags_too_large, "tags: " + std::to_string(encoded.size()) + " bytes over limit " +
                                                   std::to_string(config_.max_tags_bytes));
   Member& me = self_member();
-  me.tags = std::move(encoded);
+  me.tags = members_.intern_tags(encoded);
   // A new incarnation makes the new tags override the old everywhere (SWIM §4.2 ordering).
   ++me.incarnation;
   broadcast(self_, self_alive());
@@ -71,7 +71,7 @@ void Membership::send_push_pull(std::string_view to, uint8_t flags) {
   pp.members.reserve(members_.size());
   for (std::size_t i = 0; i < members_.size(); ++i) {
     const Member& m = members_.at(i);
-    pp.members.push_back(MemberRecord{m.name, m.addr, m.tags, m.incarnation, m.state});
+    pp.members.push_back(MemberRecord{m.name, m.addr, *m.tags, m.incarnation, m.state});
   }
   pp.event_ltime = event_clock_.time();
   pp.query_ltime = query_clock_.time();
@@ -278,6 +278,7 @@ void Membership::tick_reap(Instant now) {
   for (const auto& name : reaped) {
     emit(MemberEvent::Kind::reap, *members_.find(name));
     members_.remove(name);
+    latency_.erase(name);
   }
 }
 

@@ -14,7 +14,7 @@ const Member& Membership::self_member() const { return *members_.find(self_); }
 
 Alive Membership::self_alive() const {
   const Member& me = self_member();
-  return Alive{me.incarnation, me.name, me.addr, me.tags};
+  return Alive{me.incarnation, me.name, me.addr, *me.tags};
 }
 
 void Membership::broadcast(const std::string& key, const Message& m) {
@@ -24,7 +24,7 @@ void Membership::broadcast(const std::string& key, const Message& m) {
 }
 
 void Membership::emit(MemberEvent::Kind kind, const Member& m) {
-  auto tags = decode_tags(m.tags);
+  auto tags = decode_tags(*m.tags);
   ready_.members.push_back(MemberEvent{
       kind, MemberInfo{m.name, m.addr, tags.ok() ? std::move(*tags) : Tags{}, m.state, m.incarnation}});
 }
@@ -42,7 +42,7 @@ void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
     // Someone holds a newer or different view of us (e.g. we restarted with
     // a lower incarnation): SWIM §4.2, override it with a higher incarnation.
     if (a.incarnation > m->incarnation ||
-        (a.incarnation == m->incarnation && (a.addr != m->addr || a.tags != m->tags)))
+        (a.incarnation == m->incarnation && (a.addr != m->addr || a.tags != *m->tags)))
       refute(a.incarnation);
     return;
   }
@@ -50,7 +50,7 @@ void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
     Member fresh;
     fresh.name = a.node;
     fresh.addr = a.addr;
-    fresh.tags = a.tags;
+    fresh.tags = members_.intern_tags(a.tags);
     fresh.incarnation = a.incarnation;
     fresh.state_change = now;
     Member& added = members_.add(std::move(fresh), *rng_);
@@ -66,10 +66,10 @@ void Membership::on_alive(Instant now, const Alive& a, bool gossip_new) {
   // SWIM §4.2: only a higher incarnation overrides what we know.
   if (a.incarnation <= m->incarnation) return;
   bool was_live = m->live();
-  bool changed = a.addr != m->addr || a.tags != m->tags;
+  bool changed = a.addr != m->addr || a.tags != *m->tags;
   m->incarnation = a.incarnation;
-  m->addr = a.addr;
-  m->tags = a.tags;
+  if (a.addr != m->addr) m->addr = a.addr;
+  if (a.tags != *m->tags) m->tags = members_.intern_tags(a.tags);
   drop_suspicion(m->name);
   members_.set_state(*m, MemberState::alive, now);
   broadcast(a.node, a);
@@ -243,7 +243,7 @@ std::optional<MemberState> Membership::state_of(std::string_view name) const {
 std::optional<MemberInfo> Membership::member(std::string_view name) const {
   const Member* m = members_.find(name);
   if (!m) return std::nullopt;
-  auto tags = decode_tags(m->tags);
+  auto tags = decode_tags(*m->tags);
   return MemberInfo{m->name, m->addr, tags.ok() ? std::move(*tags) : Tags{}, m->state, m->incarnation};
 }
 
@@ -256,9 +256,9 @@ std::vector<MemberInfo> Membership::members() const {
 
 std::optional<Coordinate> Membership::coordinate_of(std::string_view name) const {
   if (name == self_) return vivaldi_.coordinate();
-  const Member* m = members_.find(name);
-  if (!m || !m->has_coordinate) return std::nullopt;
-  return m->coordinate;
+  auto it = latency_.find(std::string(name));
+  if (it == latency_.end()) return std::nullopt;
+  return it->second.coordinate;
 }
 
 Status Membership::check_invariants() const {

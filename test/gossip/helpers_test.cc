@@ -249,6 +249,25 @@ TEST(BroadcastQueue, MessageIsDroppedAfterItsTransmitLimit) {
   EXPECT_EQ(out.size(), 24u);
 }
 
+TEST(BroadcastQueue, PastItsDepthTheMostTransmittedAreDroppedFirst) {
+  BroadcastQueue q(2);
+  q.queue("a", "AAAAAAAA");
+  std::string out;
+  q.fill(out, 8, 0, 10);  // a: sent once
+  q.queue("b", "BBBBBBBB");
+  q.queue("c", "CCCCCCCC");  // over the depth: a goes, the fresh news stays
+  EXPECT_EQ(q.size(), 2u);
+  EXPECT_FALSE(q.transmits("a").has_value());
+  EXPECT_EQ(q.transmits("b"), 0u);
+  EXPECT_EQ(q.transmits("c"), 0u);
+  q.queue("b", "bbbbbbbb");  // a replacement is not a new entry
+  EXPECT_EQ(q.size(), 2u);
+  out.clear();
+  q.fill(out, 100, 0, 10);
+  EXPECT_EQ(out, "bbbbbbbbCCCCCCCC");
+  EXPECT_EQ(q.transmits("b"), 1u);
+}
+
 TEST(BroadcastQueue, FillNeverExceedsTheBudget) {
   BroadcastQueue q;
   for (int i = 0; i < 100; ++i) q.queue("k" + std::to_string(i), std::string(10 + i % 7, 'x'));
