@@ -500,8 +500,19 @@ Status Agent::Impl::start_dns() {
   cache::Options co;
   co.allow_stale = c.dns_config.allow_stale;
   co.max_stale = c.dns_config.max_stale;
+  co.use_cache = c.dns_config.use_cache;
+  co.max_age = c.dns_config.cache_max_age;
   cache_scheduler = std::make_unique<AsioScheduler>(asio::make_strand(runtime->io()));
   cache = cache::Cache::make(rpc, SystemClock::instance(), *cache_scheduler, co);
+  metrics::add_collector([weak = std::weak_ptr<cache::Cache>(cache)] {
+    auto c = weak.lock();
+    if (!c) return;
+    auto s = c->stats();
+    metrics::set_gauge("cairn.dns.cache.hits", static_cast<double>(s.hits));
+    metrics::set_gauge("cairn.dns.cache.misses", static_cast<double>(s.misses));
+    metrics::set_gauge("cairn.dns.cache.passed", static_cast<double>(s.passed));
+    metrics::set_gauge("cairn.dns.cache.entries", static_cast<double>(s.entries));
+  });
   auto resolver = std::make_shared<dns::Resolver>(
       c, cache, SystemClock::instance(),
       static_cast<uint64_t>(SystemClock::instance().wall_now().since_unix_epoch.count()));

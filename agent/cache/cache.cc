@@ -1,6 +1,7 @@
 #include "agent/cache/cache.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace cairn::agent::cache {
 
@@ -46,6 +47,7 @@ struct Cache::Entry {
   Query query;
   Value value;                 // null until the first answer
   Instant last_used;
+  Instant fetched_at;          // when a server last answered for this entry
   bool fetching = false;       // a non-blocking fetch is in flight; waiters wait for it
   bool refreshing = false;     // the background blocking query is armed
   std::vector<Callback> waiters;
@@ -61,17 +63,8 @@ Cache::Cache(std::shared_ptr<Handler> rpc, const Clock& clock, Scheduler& schedu
     : rpc_(std::move(rpc)), clock_(clock), scheduler_(scheduler), options_(std::move(options)) {}
 
 void Cache::get(Query query, Callback done) {
-  std::string key = cache_key(query);
-  if (key.empty()) {
-    QueryOptions o;
-    o.consistency = options_.allow_stale ? Consistency::stale : Consistency::leader;
-    o.token = options_.token;
-    rpc_->query(o, std::move(query), [done = std::move(done)](Result<QueryResponse> r) {
-      if (!r.ok()) return done(r.error());
-      done(Value(std::make_shared<const QueryResponse>(std::move(r).value())));
-    });
-    return;
-  }
+  std::string key = options_.use_cache ? cache_key(query) : std::string();
+  if (key.empty()) return pass_through(std::move(query), std::move(done));
   std::unique_lock lock(mu_);
   auto& slot = entries_[key];
   if (!slot) {
@@ -81,7 +74,8 @@ void Cache::get(Query query, Callback done) {
   auto e = slot;
   e->last_used = clock_.now();
   bool too_stale = e->value && options_.allow_stale && e->value->meta.last_contact > options_.max_stale;
-  if (e->value && !too_stale && !stopped_) {
+  bool too_old = e->value && options_.max_age > Duration{0} && clock_.now() - e->fetched_at > options_.max_age;
+  if (e->value && !too_stale && !too_old && !stopped_) {
     ++stats_.hits;
     Value v = e->value;
     lock.unlock();
@@ -97,6 +91,36 @@ void Cache::get(Query query, Callback done) {
   fetch(key, e, false, too_stale || !options_.allow_stale ? Consistency::leader : Consistency::stale);
 }
 
+void Cache::pass_through(Query query, Callback done) {
+  QueryOptions o;
+  o.consistency = options_.allow_stale ? Consistency::stale : Consistency::leader;
+  o.token = options_.token;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.passed;
+    ++stats_.fetches;
+  }
+  // A stale answer from a server out of touch for longer than max_stale is
+  // asked again of the leader, once.
+  std::optional<Query> retry;
+  if (options_.allow_stale) retry = query;
+  std::weak_ptr<Cache> weak = weak_from_this();
+  auto deliver = [done](Result<QueryResponse> r) {
+    if (!r.ok()) return done(r.error());
+    done(Value(std::make_shared<const QueryResponse>(std::move(r).value())));
+  };
+  rpc_->query(o, std::move(query), [weak, o, retry = std::move(retry), deliver](Result<QueryResponse> r) mutable {
+    auto self = weak.lock();
+    if (!self || !retry || !r.ok() || r->meta.last_contact <= self->options_.max_stale) return deliver(std::move(r));
+    o.consistency = Consistency::leader;
+    {
+      std::lock_guard lock(self->mu_);
+      ++self->stats_.fetches;
+    }
+    self->rpc_->query(o, std::move(*retry), deliver);
+  });
+}
+
 void Cache::fetch(const std::string& key, std::shared_ptr<Entry> e, bool blocking, Consistency consistency) {
   QueryOptions o;
   o.consistency = consistency;
@@ -106,7 +130,8 @@ void Cache::fetch(const std::string& key, std::shared_ptr<Entry> e, bool blockin
     ++stats_.fetches;
     if (blocking && e->value) {
       o.min_index = std::max<uint64_t>(e->value->meta.index, 1);
-      o.max_wait = options_.refresh_wait;
+      o.max_wait = options_.max_age > Duration{0} ? std::min(options_.refresh_wait, options_.max_age / 2)
+                                                  : options_.refresh_wait;
     }
   }
   std::weak_ptr<Cache> weak = weak_from_this();
@@ -134,6 +159,7 @@ void Cache::on_answer(const std::string& key, std::shared_ptr<Entry> e, bool blo
     }
     if (r.ok()) {
       e->value = std::make_shared<const QueryResponse>(std::move(r).value());
+      e->fetched_at = clock_.now();
       e->backoff = Duration{0};
       outcome = e->value;
       bool idle = clock_.now() - e->last_used > options_.idle_ttl;

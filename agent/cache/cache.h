@@ -8,6 +8,14 @@
 // above max_stale is not served: it is fetched again from the leader first.
 // Failed refreshes keep the last value and retry with backoff.
 //
+// Options::use_cache false (dns_config.use_cache) turns caching off: every
+// get() is one query to the servers, stale when allow_stale, asked again of
+// the leader when its last contact is above max_stale (Consul's DNS without
+// the cache). Options::max_age (dns_config.cache_max_age) bounds how long ago
+// a server last confirmed a cached value: an older one is fetched again
+// before it is served, and background refreshes then wait at most max_age/2,
+// so an entry whose servers answer never ages out.
+//
 // Cacheable queries: HealthService, CatalogNodeServices, CatalogNodes,
 // CatalogServiceNodes, CatalogServices. Others pass straight through.
 //
@@ -46,6 +54,8 @@ class Reader {
 struct Options {
   bool allow_stale = true;                                   // dns_config.allow_stale
   Duration max_stale = std::chrono::hours(87600);            // dns_config.max_stale
+  bool use_cache = true;                                     // dns_config.use_cache
+  Duration max_age{0};                                       // dns_config.cache_max_age; 0: no bound
   Duration refresh_wait = std::chrono::minutes(1);           // max_wait of the background queries
   Duration idle_ttl = std::chrono::minutes(3);               // unused this long: dropped
   Duration retry_min = std::chrono::seconds(1);              // backoff after a failed refresh ...
@@ -57,6 +67,7 @@ struct Stats {
   uint64_t hits = 0;
   uint64_t misses = 0;       // answered by a fetch (first use, or too stale)
   uint64_t fetches = 0;      // queries sent to the Handler, blocking or not
+  uint64_t passed = 0;       // reads not cached (use_cache off, or not cacheable)
   uint64_t entries = 0;
   uint64_t dropped = 0;      // idle entries removed
 };
@@ -76,6 +87,7 @@ class Cache final : public Reader, public std::enable_shared_from_this<Cache> {
  private:
   struct Entry;
   Cache(std::shared_ptr<api::rpc::Handler> rpc, const Clock& clock, Scheduler& scheduler, Options options);
+  void pass_through(api::rpc::Query query, Callback done);
   void fetch(const std::string& key, std::shared_ptr<Entry> e, bool blocking, api::rpc::Consistency consistency);
   void on_answer(const std::string& key, std::shared_ptr<Entry> e, bool blocking, Result<api::rpc::QueryResponse> r);
 

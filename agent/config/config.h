@@ -93,7 +93,7 @@ struct Config {
     int a_record_limit = 0;                 // 0: no limit
     bool enable_truncate = false;
     bool only_passing = false;
-    bool use_cache = false;
+    bool use_cache = true;                  // Consul's default is false: docs/compatibility.md
     Duration cache_max_age{0};
     bool enable_additional_node_meta_txt = true;
     Duration recursor_timeout = std::chrono::seconds(2);

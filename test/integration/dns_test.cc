@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "test/support/process.h"
@@ -78,7 +79,7 @@ class DnsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream(dir_.file("dns.json")) << R"({"ports":{"dns":0},"recursors":["127.0.0.1:)" << recursor_.port()
-                                         << R"("],"node_meta":{"rack":"r9"}})";
+                                         << R"("],"node_meta":{"rack":"r9"})" << extra_config_ << "}";
     agent_ = std::make_unique<Process>(
         std::vector<std::string>{cairn_binary(), "agent", "-dev", "-http-port", "0", "-serf-lan-port", "0",
                                  "-server-port", "0", "-node", "dns-agent", "-config-file", dir_.file("dns.json")},
@@ -174,6 +175,17 @@ class DnsTest : public ::testing::Test {
     return out;
   }
 
+  // A gauge from /v1/agent/metrics?format=prometheus (-1 when absent).
+  double gauge(const std::string& name) {
+    RawConnection c("127.0.0.1", http_port_);
+    c.send("GET /v1/agent/metrics?format=prometheus HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string body = c.read_response();
+    std::smatch m;
+    if (!std::regex_search(body, m, std::regex("\n" + name + " ([0-9.e+]+)"))) return -1;
+    return std::stod(m[1]);
+  }
+
+  std::string extra_config_;  // appended to dns.json's object by a derived fixture
   TinyRecursor recursor_;
   TempDir dir_;
   std::unique_ptr<Process> agent_;
@@ -246,6 +258,31 @@ TEST_F(DnsTest, ACriticalCheckRemovesTheInstance) {
     if (!gone) std::this_thread::sleep_for(100ms);
   }
   EXPECT_TRUE(gone);
+}
+
+TEST_F(DnsTest, RepeatedLookupsAreAnsweredFromTheAgentCache) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(dig({"web.service.cairn", "A"}), Lines{"10.1.0.1"});
+  EXPECT_GE(gauge("cairn_dns_cache_hits"), 2);
+  EXPECT_EQ(gauge("cairn_dns_cache_passed"), 0);
+}
+
+// dns_config.use_cache false: Consul's default, every lookup asks the server.
+class DnsNoCacheTest : public DnsTest {
+ protected:
+  DnsNoCacheTest() { extra_config_ = R"(,"dns_config":{"use_cache":false})"; }
+};
+
+TEST_F(DnsNoCacheTest, EveryLookupAsksTheServerAndSeesAChangeAtOnce) {
+  ASSERT_EQ(dig({"web.service.cairn", "A"}), Lines{"10.1.0.1"});
+  register_node(R"({"Node":"web-1","Address":"10.1.0.1","NodeMeta":{"rack":"r1","rfc1035-x":"raw"},
+      "Service":{"ID":"web1","Service":"web","Tags":["v1"],"Port":8080},
+      "Check":{"CheckID":"web1-check","Name":"h","Status":"critical","ServiceID":"web1"}})");
+  // No cache to refresh: the very next lookup reads the committed state.
+  EXPECT_EQ(dig({"web.service.cairn", "A"}), Lines{});
+  EXPECT_EQ(dig({"db.service.cairn", "A"}), Lines{"10.9.9.9"});
+  EXPECT_EQ(gauge("cairn_dns_cache_hits"), 0);
+  EXPECT_GE(gauge("cairn_dns_cache_passed"), 3);
+  EXPECT_EQ(gauge("cairn_dns_cache_entries"), 0);
 }
 
 TEST_F(DnsTest, MalformedPacketsGetFormErrOrAreDroppedAndTheAgentStaysUp) {

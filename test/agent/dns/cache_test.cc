@@ -203,5 +203,81 @@ TEST_F(CacheTest, StopEndsRefreshing) {
   EXPECT_TRUE(rpc->calls.empty());
 }
 
+TEST_F(CacheTest, UseCacheOffAsksTheServersEveryTime) {
+  Options o;
+  o.use_cache = false;
+  auto cache = make(o);
+  for (int i = 0; i < 3; ++i) {
+    bool answered = true;
+    read(*cache, &answered);
+    EXPECT_FALSE(answered);
+    ASSERT_EQ(rpc->calls.size(), 1u);
+    EXPECT_EQ(rpc->calls[0].options.consistency, Consistency::stale);
+    EXPECT_EQ(rpc->calls[0].options.min_index, 0u);  // never a blocking query
+    rpc->answer_nodes({"n" + std::to_string(i)}, 10 + i);
+    EXPECT_EQ(*last, (std::vector<std::string>{"n" + std::to_string(i)}));
+  }
+  scheduler.advance(std::chrono::minutes(5));
+  EXPECT_TRUE(rpc->calls.empty());  // nothing refreshes in the background
+  auto s = cache->stats();
+  EXPECT_EQ(s.hits, 0u);
+  EXPECT_EQ(s.passed, 3u);
+  EXPECT_EQ(s.entries, 0u);
+}
+
+TEST_F(CacheTest, UseCacheOffRetriesTooStaleAnswersOnTheLeader) {
+  Options o;
+  o.use_cache = false;
+  o.max_stale = std::chrono::seconds(10);
+  auto cache = make(o);
+  read(*cache);
+  rpc->answer_nodes({"old"}, 5, std::chrono::seconds(30));
+  EXPECT_EQ(*last, (std::vector<std::string>{"pending"}));
+  ASSERT_EQ(rpc->calls.size(), 1u);
+  EXPECT_EQ(rpc->calls[0].options.consistency, Consistency::leader);
+  rpc->answer_nodes({"new"}, 6);
+  EXPECT_EQ(*last, (std::vector<std::string>{"new"}));
+  // Within max_stale: served as it came.
+  read(*cache);
+  rpc->answer_nodes({"fresh-enough"}, 7, std::chrono::seconds(9));
+  EXPECT_EQ(*last, (std::vector<std::string>{"fresh-enough"}));
+  EXPECT_TRUE(rpc->calls.empty());
+}
+
+TEST_F(CacheTest, UseCacheOffWithoutAllowStaleAsksTheLeader) {
+  Options o;
+  o.use_cache = false;
+  o.allow_stale = false;
+  auto cache = make(o);
+  read(*cache);
+  ASSERT_EQ(rpc->calls.size(), 1u);
+  EXPECT_EQ(rpc->calls[0].options.consistency, Consistency::leader);
+}
+
+TEST_F(CacheTest, MaxAgeRefetchesAnEntryNoServerConfirmedLately) {
+  Options o;
+  o.max_age = std::chrono::seconds(10);
+  o.refresh_wait = std::chrono::seconds(60);
+  auto cache = primed(o);
+  ASSERT_EQ(rpc->calls.size(), 1u);
+  EXPECT_EQ(rpc->calls[0].options.max_wait, std::chrono::seconds(5));  // max_age / 2
+  // The servers stop answering: the blocking refresh stays parked.
+  clock.advance(std::chrono::seconds(10));
+  EXPECT_EQ(read(*cache), (std::vector<std::string>{"n1"}));  // exactly max_age old: served
+  clock.advance(std::chrono::seconds(1));
+  bool answered = true;
+  read(*cache, &answered);
+  EXPECT_FALSE(answered);  // too old: fetched again before it is served
+  ASSERT_EQ(rpc->calls.size(), 2u);
+  EXPECT_EQ(rpc->calls[1].options.min_index, 0u);  // a plain read, not a blocking one
+  std::swap(rpc->calls[0], rpc->calls[1]);
+  rpc->fail_next();
+  EXPECT_EQ(*last, (std::vector<std::string>{"error"}));
+  // A blocking answer confirms the value again: hits resume.
+  rpc->answer_nodes({"n1"}, 10);
+  scheduler.advance(Duration{0});
+  EXPECT_EQ(read(*cache), (std::vector<std::string>{"n1"}));
+}
+
 }  // namespace
 }  // namespace cairn::agent::cache
