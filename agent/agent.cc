@@ -379,6 +379,7 @@ Status Agent::start(Runtime& runtime) {
     // learned of by gossip, over RPC (api/io/rpc_client.h fails over).
     api::RpcClientOptions rpc_options;
     CAIRN_TRY(rpc_options.tls, io::TlsConfig::load(rpc_tls_settings(c)));
+    rpc_options.source_ip = c.bind_addr;
     impl_->rpc = std::make_shared<api::RpcClient>(
         runtime.io(), [impl = impl_.get()] { return impl->server_addresses(); }, rpc_options);
   }

@@ -175,6 +175,7 @@ struct ServerNode::Impl {
     if (!c) {
       api::RpcClientOptions co;
       co.tls = options.tls;
+      co.source_ip = options.bind_ip;
       c = api::RpcClient::to(io, address, co);
     }
     return c;
@@ -211,6 +212,7 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   to.listen_enabled = false;
   to.protocol_byte = api::rpc::kProtocolRaft;  // Consul's pool.RPCRaft
   to.tls = o.tls;
+  to.source_ip = o.bind_ip;
   to.snapshot_dir = raft_snapshot_dir(o.server.data_dir);  // received snapshots stream to files there
   p->transport = std::make_unique<PeerTransports>(io, to);
 

@@ -8,6 +8,7 @@
 
 #include "api/io/rpc_frame.h"
 #include "api/rpc_codec.h"
+#include "core/io/source_addr.h"
 #include "core/io/tls.h"
 #include "core/log.h"
 
@@ -235,6 +236,8 @@ void RpcClient::Impl::finish(const std::shared_ptr<Call>& call, Result<rpc::Resp
 asio::awaitable<void> RpcClient::Impl::connect(std::shared_ptr<Conn> conn) {
   auto self = shared_from_this();
   arm(conn->deadline, conn->sock, options.connect_timeout);
+  boost::system::error_code bind_ec;  // on failure the kernel picks the source
+  cairn::io::bind_source(conn->sock->socket(), options.source_ip, conn->ep, bind_ec);
   auto [ec] = co_await conn->sock->socket().async_connect(conn->ep, kTuple);
   if (!ec && conn->sock->is_open() && !conn->dead && options.tls && options.tls->dial_tls()) {
     // Consul's RPCTLS byte in plaintext, then the handshake (core/io/tls.h).

@@ -62,6 +62,9 @@ struct RpcClientOptions {
   Duration idle_close = std::chrono::seconds(60);     // below the server's idle_timeout (120 s)
   uint32_t max_frame_bytes = 64u << 20;
   std::shared_ptr<const io::TlsConfig> tls;  // null: plaintext
+  // Connections leave from this address when it is a specific one (the
+  // agent's bind address; core/io/source_addr.h). Empty: the kernel picks.
+  std::string source_ip;
 };
 
 struct RpcClientCounters {

@@ -6,6 +6,7 @@
 
 #include "core/io/pch.h"
 #include "core/io/random.h"
+#include "core/io/source_addr.h"
 #include "core/io/system_clock.h"
 #include "core/log.h"
 
@@ -310,7 +311,10 @@ asio::awaitable<void> GossipNode::Impl::send_stream(std::string to, std::string 
   deadline.async_wait([&socket](boost::system::error_code ec) {
     if (!ec) socket.close(ec);
   });
-  auto [e1] = co_await socket.async_connect(tcp::endpoint(addr->first, addr->second), kTuple);
+  tcp::endpoint peer(addr->first, addr->second);
+  boost::system::error_code bind_ec;  // on failure the kernel picks the source
+  cairn::io::bind_source(socket, options.bind_addr, peer, bind_ec);
+  auto [e1] = co_await socket.async_connect(peer, kTuple);
   if (!e1) {
     auto [e2, n] = co_await asio::async_write(socket, asio::buffer(frame), kTuple);
     e1 = e2;

@@ -8,6 +8,7 @@
 
 #include "core/codec.h"
 #include "core/io/pch.h"
+#include "core/io/source_addr.h"
 #include "core/io/stream.h"
 #include "core/io/tls.h"
 #include "core/log.h"
@@ -424,6 +425,8 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
     p.state = Peer::State::connecting;
     p.socket = std::make_shared<Stream>(p.strand);
     arm(p.deadline, p.socket, options.connect_timeout);
+    boost::system::error_code bind_ec;  // on failure the kernel picks the source
+    cairn::io::bind_source(p.socket->socket(), options.source_ip, p.ep, bind_ec);
     auto [cerr] = co_await p.socket->socket().async_connect(p.ep, kTuple);
     p.deadline.cancel();
     bool tls_failed = false;

@@ -124,6 +124,9 @@ struct TcpTransportOptions {
   bool listen_enabled = true;
   std::shared_ptr<const io::TlsConfig> tls;  // null: plaintext
   Duration handshake_timeout = std::chrono::seconds(5);
+  // Outbound connections leave from this address when it is a specific one
+  // (the server's bind address; core/io/source_addr.h). Empty: the kernel picks.
+  std::string source_ip;
 };
 
 struct TransportCounters {

@@ -17,8 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::string port_of(const std::string& addr) { return addr.substr(addr.rfind(':') + 1); }
-
 // Waits for `pattern` in the log written since `offset`; the first capture.
 std::optional<std::string> wait_for_log(Child& c, const std::string& path, size_t offset, const std::string& pattern,
                                         Duration timeout) {
@@ -42,12 +40,9 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     Node n;
     n.name = (is_server(i) ? "s" + std::to_string(i) : "c" + std::to_string(i - options_.servers));
     n.data_dir = options_.work_dir + "/" + n.name;
-    if (options_.network) {
-      n.ip = options_.network->ip(i);
-      n.http = n.ip + ":8500";
-      n.gossip = n.ip + ":8301";
-      n.rpc = is_server(i) ? n.ip + ":8300" : "";
-    }
+    n.http = options_.network->bind_ip(i) + ":8500";
+    n.gossip = options_.network->advertise_ip(i) + ":8301";
+    n.rpc = is_server(i) ? options_.network->advertise_ip(i) + ":8300" : "";
     nodes_.push_back(std::move(n));
   }
   std::ofstream(options_.work_dir + "/fast-raft.json") << R"({"performance": {"raft_multiplier": 1}})";
@@ -60,26 +55,17 @@ Cluster::~Cluster() {
 
 std::vector<std::string> Cluster::args_for(int i) {
   Node& n = nodes_[i];
-  std::vector<std::string> args;
-  if (options_.network) args = options_.network->exec_in(i);
-  std::string bind = options_.network ? n.ip : "127.0.0.1";
+  std::vector<std::string> args = options_.network->exec_in(i);
+  std::string bind = options_.network->bind_ip(i);
   args.insert(args.end(), {options_.cairn, "agent", "-node", n.name, "-data-dir", n.data_dir, "-bind", bind,
-                           "-advertise", bind, "-client", bind, "-dns-port", "-1", "-retry-interval", "500ms"});
-  if (!options_.network) {
-    // Ports the OS picked at first start, kept across restarts (as an operator's fixed ports would be).
-    args.insert(args.end(), {"-serf-lan-port", n.started_once ? port_of(n.gossip) : "0", "-http-port",
-                             n.started_once ? port_of(n.http) : "0"});
-    if (is_server(i)) args.insert(args.end(), {"-server-port", n.started_once ? port_of(n.rpc) : "0"});
-  }
+                           "-advertise", options_.network->advertise_ip(i), "-client", bind, "-dns-port", "-1",
+                           "-retry-interval", "500ms"});
   if (is_server(i)) {
     args.insert(args.end(), {"-server", "-bootstrap-expect", std::to_string(options_.servers), "-config-file",
                              options_.work_dir + "/fast-raft.json"});
   }
-  for (int j = 0; j < size(); ++j) {
-    if (j == i || (!is_server(j) && options_.network)) continue;  // with fixed addresses the servers suffice
-    if (nodes_[j].gossip.empty()) continue;                        // local mode: not started yet
-    args.insert(args.end(), {"-retry-join", nodes_[j].gossip});
-  }
+  for (int j = 0; j < options_.servers; ++j)
+    if (j != i) args.insert(args.end(), {"-retry-join", nodes_[j].gossip});
   return args;
 }
 
@@ -107,12 +93,6 @@ bool Cluster::start(int i, std::string* error) {
     *error = n.name + " did not start its HTTP server; its log: " + log;
     return false;
   }
-  if (!options_.network) {
-    n.http = *http;
-    n.gossip = wait_for_log(*n.process, log, offset, "gossip=(\\S+)", 10s).value_or(n.gossip);
-    if (is_server(i)) n.rpc = wait_for_log(*n.process, log, offset, "RPC and Raft on (\\S+)", 10s).value_or(n.rpc);
-  }
-  n.started_once = true;
   return true;
 }
 
@@ -178,9 +158,7 @@ int Cluster::leader() {
   if (asked == 0 || votes.size() != 1) return -1;
   const std::string& addr = votes.begin()->first;
   for (int i = 0; i < options_.servers; ++i) {
-    bool match = options_.network ? port_of(addr) == "8300" && addr.substr(0, addr.rfind(':')) == nodes_[i].ip
-                                  : addr == nodes_[i].rpc;
-    if (match) return i;
+    if (addr == nodes_[i].rpc) return i;
   }
   return -1;
 }

@@ -1,8 +1,8 @@
 // A cluster of real `cairn agent` processes for the fault harness: servers
-// 0..S-1 and client agents S..S+C-1. With a Network each node runs in its
-// own namespace on its own address with Consul's default ports; without
-// one (namespaces unavailable) every node runs on 127.0.0.1 with ports the
-// OS picks at first start and keeps across restarts.
+// 0..S-1 and client agents S..S+C-1. Each node runs as the network says
+// (in its own namespace, or beside the others on its own 127.B.0.x address)
+// on its own address with Consul's default ports, and advertises what the
+// network says its peers dial (its address, or the relay's for it).
 //
 // Thread-safety: http_address()/name()/is_server() may be called from any
 // thread after start_all(); everything else from the harness's main thread.
@@ -24,7 +24,7 @@ struct ClusterOptions {
   int clients = 2;
   std::string cairn;     // the binary
   std::string work_dir;  // data dirs and logs
-  Network* network = nullptr;
+  NetFaults* network = nullptr;  // required
   int tmpfs_server = -1;  // this server's data dir is a small tmpfs (the disk-full fault)
   std::string tmpfs_size = "128m";
 };
@@ -66,11 +66,10 @@ class Cluster {
 
  private:
   struct Node {
-    std::string name, data_dir, http, gossip, rpc, ip;
+    std::string name, data_dir, http, gossip, rpc;  // rpc: "advertise_ip:8300" for servers
     std::unique_ptr<Child> process;
     bool paused = false;
     bool killed = false;  // by us: its exit is expected
-    bool started_once = false;
   };
   std::vector<std::string> args_for(int i);
   std::string leader_seen_by(int i, bool* failed = nullptr);

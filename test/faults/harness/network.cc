@@ -202,16 +202,6 @@ void Network::block(int from, int to) {
   must(cmd);
 }
 
-void Network::cut(int a, int b) {
-  block(a, b);
-  block(b, a);
-}
-
-void Network::partition(const std::vector<int>& side_a, const std::vector<int>& side_b) {
-  for (int a : side_a)
-    for (int b : side_b) cut(a, b);
-}
-
 void Network::shape(int node, const std::string& qdisc) {
   auto cmd = exec_in(node);
   cmd.insert(cmd.end(), {"tc", "qdisc", "replace", "dev", "eth0", "root"});
@@ -219,11 +209,6 @@ void Network::shape(int node, const std::string& qdisc) {
   for (std::string w; words >> w;) cmd.push_back(w);
   must(cmd);
   shaped_.insert(node);
-}
-
-void Network::partition_oneway(const std::vector<int>& senders, const std::vector<int>& receivers) {
-  for (int a : senders)
-    for (int b : receivers) block(b, a);
 }
 
 void Network::heal_cuts() {
@@ -242,11 +227,6 @@ void Network::heal_shapes() {
     run_command(cmd);
   }
   shaped_.clear();
-}
-
-void Network::heal() {
-  heal_cuts();
-  heal_shapes();
 }
 
 }  // namespace cairn::faults

@@ -27,7 +27,49 @@
 
 namespace cairn::faults {
 
-class Network {
+// A run's network: how each node is started and addressed, and the network
+// faults, made either with namespaces (Network, below) or, where those are
+// unavailable, with the 127.0.0.x relay (RelayNetwork, relay_network.h).
+// Links are directed: block(a, b) drops what a sends to b.
+class NetFaults {
+ public:
+  virtual ~NetFaults() = default;
+  virtual int size() const = 0;
+  // Prefix that runs a command as the node (inside its namespace), or none.
+  virtual std::vector<std::string> exec_in(int node) const = 0;
+  virtual std::string bind_ip(int node) const = 0;       // where it listens
+  virtual std::string advertise_ip(int node) const = 0;  // what its peers dial
+  // "network namespaces (bridge ...)" or "127.0.0.x relay (...)".
+  virtual std::string describe() const = 0;
+
+  virtual void block(int from, int to) = 0;
+  // netem's or tbf's arguments: "netem delay 100ms 50ms loss 10%".
+  virtual void shape(int node, const std::string& qdisc) = 0;
+  virtual void heal_cuts() = 0;    // every block
+  virtual void heal_shapes() = 0;  // every shape
+  void heal() {
+    heal_cuts();
+    heal_shapes();
+  }
+  void cut(int a, int b) {  // block(a, b) and block(b, a)
+    block(a, b);
+    block(b, a);
+  }
+  // Drops traffic both ways between every pair (a in side_a, b in side_b).
+  void partition(const std::vector<int>& side_a, const std::vector<int>& side_b) {
+    for (int a : side_a)
+      for (int b : side_b) cut(a, b);
+  }
+  // One way: every receiver still gets what the senders send, but nothing a
+  // receiver sends reaches a sender. TCP from either side stalls (no SYN-ACK
+  // or no ACK back); UDP (gossip) from the senders still arrives.
+  void partition_oneway(const std::vector<int>& senders, const std::vector<int>& receivers) {
+    for (int a : senders)
+      for (int b : receivers) block(b, a);
+  }
+};
+
+class Network : public NetFaults {
  public:
   // Whether namespaces, veths and bridges can be made here; *why when not.
   static bool available(std::string* why);
@@ -46,28 +88,23 @@ class Network {
   Network& operator=(const Network&) = delete;
 
   const std::string& tag() const { return tag_; }
-  int size() const { return nodes_; }
+  int size() const override { return nodes_; }
   std::string ip(int node) const;
   std::string ns(int node) const;
   // Prefix that runs a command inside the node's namespace.
-  std::vector<std::string> exec_in(int node) const { return {"ip", "netns", "exec", ns(node)}; }
+  std::vector<std::string> exec_in(int node) const override { return {"ip", "netns", "exec", ns(node)}; }
+  std::string bind_ip(int node) const override { return ip(node); }
+  std::string advertise_ip(int node) const override { return ip(node); }
+  std::string describe() const override { return "network namespaces (bridge " + tag_ + "br)"; }
 
-  // Drops traffic both ways between every pair (a in side_a, b in side_b).
-  void partition(const std::vector<int>& side_a, const std::vector<int>& side_b);
-  void cut(int a, int b);  // block(a, b) and block(b, a)
-  // One way: every receiver still gets what the senders send, but nothing a
-  // receiver sends reaches a sender (blackhole routes in the receivers'
-  // namespaces only). TCP from either side stalls (no SYN-ACK or no ACK
-  // back); UDP (gossip) from the senders still arrives.
-  void partition_oneway(const std::vector<int>& senders, const std::vector<int>& receivers);
-  // A blackhole route to `to` inside `from`'s namespace: from cannot reach to.
-  void block(int from, int to);
+  // A blackhole route to `to` inside `from`'s namespace: from cannot reach to
+  // (a one-way partition: routes in the receivers' namespaces only).
+  void block(int from, int to) override;
   // A root qdisc on the node's interface: "netem delay 100ms 50ms loss 10%",
   // or where netem is missing "tbf rate 128kbit burst 8kbit latency 200ms".
-  void shape(int node, const std::string& qdisc);
-  void heal_cuts();    // removes every blackhole route
-  void heal_shapes();  // removes every qdisc
-  void heal();         // both
+  void shape(int node, const std::string& qdisc) override;
+  void heal_cuts() override;    // removes every blackhole route
+  void heal_shapes() override;  // removes every qdisc
   // Directed: (from, to) = a route in from's namespace blackholing to.
   const std::set<std::pair<int, int>>& cuts() const { return cuts_; }
 

@@ -24,6 +24,7 @@
 #include "test/faults/harness/child.h"
 #include "test/faults/harness/cluster.h"
 #include "test/faults/harness/network.h"
+#include "test/faults/harness/relay_network.h"
 #include "test/faults/harness/schedule.h"
 #include "test/faults/harness/workload.h"
 
@@ -45,7 +46,7 @@ struct Args {
   std::string cairn;
   bool keep = false;  // keep the work dir (logs) even when the run passed
   bool sweep_only = false;
-  bool no_netns = false;  // force the 127.0.0.1 mode
+  bool no_netns = false;  // force the 127.0.0.x relay
   int check_seconds = 120;
   std::string reads = "consistent";
   double overlap = 0.25;  // the chance that a second fault overlaps each fault
@@ -169,7 +170,8 @@ int run(const Args& args) {
   std::string tag = Network::new_tag();
   std::string work = "/tmp/cairn-faults-" + tag;
   fs::create_directories(work);
-  std::unique_ptr<Network> net;
+  std::unique_ptr<NetFaults> net;
+  RelayNetwork* relay = nullptr;
   if (netns) {
     try {
       net = std::make_unique<Network>(tag, args.servers + args.clients);
@@ -177,26 +179,36 @@ int run(const Args& args) {
       netns = false;
       why = e.what();
     }
-  } else {
+  }
+  if (!netns) {
     // Registered anyway, so the sweeper can clean the work dir after a crash.
     fs::create_directories(Network::run_dir());
     std::ofstream(Network::run_dir() + "/" + tag) << ::getpid() << "\n";
+    try {
+      auto r = std::make_unique<RelayNetwork>(tag, args.servers + args.clients, args.seed);
+      relay = r.get();
+      net = std::move(r);
+    } catch (const std::exception& e) {
+      log("setup failed: no namespaces (" + why + ") and no relay: " + e.what());
+      fs::remove(Network::run_dir() + "/" + tag);
+      return 2;
+    }
   }
-  log("run tag " + tag + ", work dir " + work + ", mode " +
-      (netns ? "network namespaces (" + std::string("bridge ") + tag + "br)" : "127.0.0.1 (no namespaces: " + why + ")"));
+  log("run tag " + tag + ", work dir " + work + ", mode " + net->describe() +
+      (netns ? "" : " (no namespaces: " + why + ")"));
 
   ScheduleOptions so;
   so.seed = args.seed;
   so.total_ms = static_cast<int64_t>(args.minutes * 60000);
   so.servers = args.servers;
   so.clients = args.clients;
-  so.network = netns;
+  so.network = true;  // namespaces or the relay
   so.overlap = args.overlap;
   so.disk_server = static_cast<int>(args.seed % static_cast<uint64_t>(args.servers));
   std::string disk_why;
   so.disk = tmpfs_available(work, &disk_why);
   std::string netem_why;
-  so.netem = netns && Network::netem_available(&netem_why);
+  so.netem = !netns || Network::netem_available(&netem_why);  // the relay does netem's delay and loss
   std::vector<PlannedFault> plan = plan_faults(so);
   std::vector<std::string> skipped;
   if (!so.disk) skipped.push_back("SKIPPED disk-full: cannot mount a tmpfs (" + disk_why + ")");
@@ -204,9 +216,8 @@ int run(const Args& args) {
     skipped.push_back("REPLACED netem loss/delay by a tbf congested link (rate limit, queueing delay, tail drop): "
                       "tc netem does not work here (" + netem_why + ")");
   if (!netns) {
-    skipped.push_back(
-        "SKIPPED partitions (majority/minority, leader isolated, bridge) and netem loss/delay: network namespaces are "
-        "unavailable (" + why + ") and the 127.0.0.x relay is not built");
+    skipped.push_back("RELAYED partitions and loss/delay: node-to-node traffic (gossip, RPC, Raft) passes the "
+                      "127.0.0.x relay, which drops, stalls and delays it per link; HTTP goes direct");
   }
   skipped.push_back("SKIPPED clock offsets: safety does not depend on wall time (docs/reliability.md)");
 
@@ -447,6 +458,16 @@ int run(const Args& args) {
   for (const auto& [k, n] : res.counts) std::printf(" %s=%lld", k.c_str(), static_cast<long long>(n));
   std::printf("\nlock holds: %zu\n", res.holds.size());
   for (const auto& s : skipped) std::printf("%s\n", s.c_str());
+  if (relay) {
+    RelayCounters rc = relay->counters();
+    std::printf("relay: %llu datagrams forwarded, %llu dropped, %llu connections, %llu from unknown sources\n",
+                static_cast<unsigned long long>(rc.datagrams), static_cast<unsigned long long>(rc.datagrams_dropped),
+                static_cast<unsigned long long>(rc.connections), static_cast<unsigned long long>(rc.unknown_sources));
+    // A cairn that does not dial from its -bind address cannot be told apart (core/io/source_addr.h).
+    if (rc.unknown_sources > 0)
+      std::printf("WARNING the relay dropped traffic from addresses that are no node's: is this cairn binding its "
+                  "outgoing sockets to -bind?\n");
+  }
   std::printf("%s", kv.summary().c_str());
   std::printf("locks: %s\n", locks.empty() ? "safe" : "VIOLATED");
   for (const auto& v : locks) std::printf("  %s\n", v.what.c_str());
@@ -472,7 +493,8 @@ int run(const Args& args) {
     std::printf("logs kept in %s\n", work.c_str());
     cluster.reset();
   }
-  if (!net) fs::remove(Network::run_dir() + "/" + tag);
+  net.reset();
+  if (!netns) fs::remove(Network::run_dir() + "/" + tag);
   return verdict;
 }
 
