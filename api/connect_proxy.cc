@@ -14,7 +14,7 @@ namespace {
 using detail::Field;
 using detail::field;
 using detail::Json;
-using detail::raw_field;
+using detail::raw_map_field;
 
 Error invalid(std::string why) { return Error(errc::invalid_argument, std::move(why)); }
 
@@ -24,7 +24,7 @@ std::vector<Field> upstream_fields(ProxyUpstream& u) {
           field({"Datacenter"}, u.datacenter),
           field({"LocalBindAddress", "local_bind_address"}, u.local_bind_address),
           field({"LocalBindPort", "local_bind_port"}, u.local_bind_port),
-          raw_field({"Config"}, u.config_json)};
+          raw_map_field({"Config"}, u.config_json)};
 }
 
 std::vector<Field> proxy_fields(ConnectProxy& p) {
@@ -33,7 +33,7 @@ std::vector<Field> proxy_fields(ConnectProxy& p) {
           field({"LocalServiceAddress", "local_service_address"}, p.local_service_address),
           field({"LocalServicePort", "local_service_port"}, p.local_service_port),
           field({"Mode"}, p.mode),
-          raw_field({"Config"}, p.config_json),
+          raw_map_field({"Config"}, p.config_json),
           Field{{"Upstreams"}, [&p](const Json& v, const std::string& path) -> Status {
                   if (!v.is_array()) return detail::type_error(path, "array", v);
                   p.upstreams.clear();

@@ -161,6 +161,9 @@ bool is_zero(const Json& j) {
     // Connect.SidecarService is a pointer in Go: present, even empty, it is
     // not the zero value (`"SidecarService": {}` asks for a sidecar).
     if (v.is_object() && (equal_fold(k, "SidecarService") || equal_fold(k, "sidecar_service"))) return false;
+    // Proxy.Config is a Go map: with any key in it, even {"bind_port": 0}, it
+    // is set, not the zero value.
+    if (v.is_object() && !v.empty() && equal_fold(k, "Config")) return false;
     if (!is_zero(v)) return false;
   }
   return true;
@@ -171,7 +174,7 @@ Status read(const Json& j, const std::string& path, RawObject out) {
   if (!j.is_object()) return type_error(path, "object", j);
   // A zero object is stored as "" so that what we print (Consul's zero
   // shape) reads back as unchanged and does not bump indexes.
-  *out.text = is_zero(j) ? std::string() : j.dump();
+  *out.text = (out.map ? j.empty() : is_zero(j)) ? std::string() : j.dump();
   return {};
 }
 

@@ -43,9 +43,12 @@ Status read(const Json& j, const std::string& path, Duration& out);  // "10s" or
 Status read(const Json& j, const std::string& path, std::vector<std::string>& out);
 Status read(const Json& j, const std::string& path, StringMap& out);
 Status read(const Json& j, const std::string& path, std::map<std::string, std::vector<std::string>>& out);
-// Any JSON object kept as compact text (Proxy, Connect).
+// Any JSON object kept as compact text (Proxy, Connect). A struct's zero
+// value (every member zero) is kept as ""; a Go map (`map`: Proxy.Config) is
+// unset only when empty, so {"bind_port": 0} is kept.
 struct RawObject {
   std::string* text;
+  bool map = false;
 };
 Status read(const Json& j, const std::string& path, RawObject out);
 
@@ -91,6 +94,9 @@ Field field(std::array<std::string_view, 4> names, T& out) {
 }
 inline Field raw_field(std::array<std::string_view, 4> names, std::string& out) {
   return Field{names, [&out](const Json& v, const std::string& p) { return read(v, p, RawObject{&out}); }};
+}
+inline Field raw_map_field(std::array<std::string_view, 4> names, std::string& out) {
+  return Field{names, [&out](const Json& v, const std::string& p) { return read(v, p, RawObject{&out, true}); }};
 }
 
 // How decode errors start: Consul's 400 text for request bodies; responses

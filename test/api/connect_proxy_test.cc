@@ -195,6 +195,20 @@ TEST(Sidecar, NoneAndRefusals) {
   EXPECT_FALSE(split_sidecar(with_id).ok());
 }
 
+TEST(ConnectProxy, AConfigOfZeroValuesIsKeptNotDropped) {
+  // Proxy.Config is a Go map: {"bind_port":0} is set, never read as an
+  // absent Proxy.
+  auto d = def(R"({"Name":"p","Kind":"connect-proxy","Port":21000,
+    "Proxy":{"Config":{"bind_port":0}}})");
+  ASSERT_FALSE(d.service.proxy_json.empty());
+  auto p = parse_connect_proxy(d.service.proxy_json);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(nlohmann::json::parse(p->config_json), nlohmann::json({{"bind_port", 0}}));
+  // An empty Config, like the rest of Consul's zero shape, still reads as unset.
+  auto zero = def(R"({"Name":"web","Port":1,"Proxy":{"Mode":"","MeshGateway":{},"Expose":{},"Config":{}}})");
+  EXPECT_TRUE(zero.service.proxy_json.empty());
+}
+
 TEST(Sidecar, DefaultChecks) {
   NodeService s;
   s.port = 21000;
