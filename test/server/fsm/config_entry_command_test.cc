@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api/config_entry.h"
-#include "server/fsm/command.h"
-#include "server/fsm/fsm.h"
-#include "test/server/temp_dir.h"
+#include "test/server/fsm/fsm_fixture.h"
 
 namespace cairn::server::fsm {
 namespace {
@@ -37,25 +35,10 @@ TEST(ConfigEntryCommand, BadOpOrTruncationIsCorrupt) {
   EXPECT_TRUE(decode(bytes.substr(0, bytes.size() - 3)).error().is(errc::invalid_argument));
 }
 
-class ConfigEntryFsmTest : public ::testing::Test {
+class ConfigEntryFsmTest : public FsmFixture {
  protected:
-  void SetUp() override {
-    auto s = state::Store::open(dir_.sub("db"));
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    fsm_ = std::make_unique<Fsm>(*store_);
-  }
-  Applied apply(ConfigEntryCommand c) {
-    auto r = fsm_->apply(++index_, encode(c));
-    EXPECT_TRUE(r.ok()) << r.error().message();
-    return r.ok() ? std::move(*r) : Applied{};
-  }
+  Applied apply(const ConfigEntryCommand& c) { return FsmFixture::apply(c); }
   static bool answer(const Applied& a) { return std::get<bool>(a.response); }
-
-  test::TempDir dir_;
-  std::unique_ptr<state::Store> store_;
-  std::unique_ptr<Fsm> fsm_;
-  uint64_t index_ = 0;
 };
 
 TEST_F(ConfigEntryFsmTest, UpsertCasAndDeleteAnswerWhetherTheyHappened) {

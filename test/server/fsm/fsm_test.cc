@@ -2,29 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include "server/fsm/command.h"
-#include "test/server/temp_dir.h"
+#include "test/server/fsm/fsm_fixture.h"
 
 namespace cairn::server::fsm {
 namespace {
 
 WallTime at(int64_t s) { return WallTime{std::chrono::seconds(s)}; }
 
-class FsmTest : public ::testing::Test {
+class FsmTest : public FsmFixture {
  protected:
-  void SetUp() override {
-    auto s = state::Store::open(dir_.sub("db"));
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    fsm_ = std::make_unique<Fsm>(*store_);
-  }
-
-  Applied apply(const std::string& bytes) {
-    auto r = fsm_->apply(++index_, bytes);
-    EXPECT_TRUE(r.ok()) << r.error().message();
-    return r.ok() ? std::move(*r) : Applied{};
-  }
-
   static std::string register_node(const std::string& node) {
     RegisterCommand c;
     c.now = at(100);
@@ -56,11 +42,6 @@ class FsmTest : public ::testing::Test {
     c.session.lock_delay = std::chrono::seconds(10);
     return encode(c);
   }
-
-  test::TempDir dir_;
-  std::unique_ptr<state::Store> store_;
-  std::unique_ptr<Fsm> fsm_;
-  uint64_t index_ = 0;
 };
 
 TEST_F(FsmTest, RegisterAppliesAndReportsTouchedKeys) {

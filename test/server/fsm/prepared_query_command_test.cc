@@ -3,9 +3,7 @@
 // being a rejection (recorded, every replica alike), not a failure.
 #include <gtest/gtest.h>
 
-#include "server/fsm/command.h"
-#include "server/fsm/fsm.h"
-#include "test/server/temp_dir.h"
+#include "test/server/fsm/fsm_fixture.h"
 
 namespace cairn::server::fsm {
 namespace {
@@ -40,24 +38,9 @@ TEST(PreparedQueryCommand, BadOpOrTruncationIsCorrupt) {
   EXPECT_TRUE(decode(bytes.substr(0, bytes.size() - 3)).error().is(errc::invalid_argument));
 }
 
-class PreparedQueryFsmTest : public ::testing::Test {
+class PreparedQueryFsmTest : public FsmFixture {
  protected:
-  void SetUp() override {
-    auto s = state::Store::open(dir_.sub("db"));
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    fsm_ = std::make_unique<Fsm>(*store_);
-  }
-  Applied apply(PreparedQueryCommand c) {
-    auto r = fsm_->apply(++index_, encode(c));
-    EXPECT_TRUE(r.ok()) << r.error().message();
-    return r.ok() ? std::move(*r) : Applied{};
-  }
-
-  test::TempDir dir_;
-  std::unique_ptr<state::Store> store_;
-  std::unique_ptr<Fsm> fsm_;
-  uint64_t index_ = 0;
+  Applied apply(const PreparedQueryCommand& c) { return FsmFixture::apply(c); }
 };
 
 TEST_F(PreparedQueryFsmTest, CreateAnswersTheIdAndDeleteRemovesIt) {
