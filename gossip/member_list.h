@@ -81,6 +81,8 @@ class MemberList {
   // The shared copy of `encoded` tags (see TagBytes). Copies no member
   // uses any more are dropped when the pool outgrows the member table.
   TagBytes intern_tags(std::string_view encoded);
+  // Whether `encoded` is byte-equal to tags interned before.
+  bool known_tags(std::string_view encoded) const { return tag_pool_.find(encoded) != tag_pool_.end(); }
 
   std::size_t size() const { return members_.size(); }
   std::size_t live_count() const { return live_; }
