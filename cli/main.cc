@@ -1,6 +1,13 @@
 // cairn: one binary for server, agent and CLI.
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
+#include <thread>
 
 #include "cli/command.h"
 
@@ -29,6 +36,58 @@ std::vector<std::string> normalize_flags(int argc, char** argv) {
   g_command_line = out;
   std::reverse(out.begin(), out.end());  // CLI11's parse(vector) wants reverse order
   return out;
+}
+
+// Code pages out of the RSS once start-up is over (docs/benchmarks.md,
+// "Memory"). The kernel maps file pages 64 KB around every page fault
+// (fault-around), so start-up, which runs code from every part of the
+// binary and its libraries, leaves most of their code mapped (an idle agent's
+// .text was 85 % resident) though an idle agent runs little of it again.
+// MADV_DONTNEED on a clean, read-only file mapping only drops the page-table
+// entries: the pages stay in the page cache and a later call faults them
+// back from there. Mappings holding any anonymous (written) page are never
+// touched, so relocated data and a debugger's breakpoints are kept. Long-running
+// commands only (agent, connect proxy); CAIRN_KEEP_CODE_MAPPED=1 turns it off.
+void release_code_pages() {
+  std::FILE* f = std::fopen("/proc/self/smaps", "re");
+  if (!f) return;
+  char line[512];
+  unsigned long start = 0, end = 0;
+  bool candidate = false;
+  while (std::fgets(line, sizeof line, f)) {
+    char perms[8] = {0}, path[256] = {0};
+    unsigned long s = 0, e = 0;
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &s, &e, perms, path) >= 3 && std::strchr(line, '-') &&
+        std::strlen(perms) == 4) {
+      start = s, end = e;
+      candidate = path[0] == '/' && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p';
+      continue;
+    }
+    unsigned long anon = 0;
+    if (candidate && std::sscanf(line, "Anonymous: %lu kB", &anon) == 1) {
+      if (anon == 0) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+      candidate = false;
+    }
+  }
+  std::fclose(f);
+}
+
+void release_code_pages_after_start(int argc, char** argv) {
+  if (argc < 2) return;
+  std::string_view command = argv[1];
+  if (command != "agent" && command != "connect") return;
+  if (const char* keep = std::getenv("CAIRN_KEEP_CODE_MAPPED"); keep && std::string_view(keep) == "1") return;
+  // At 10 s and 60 s (start-up and the first syncs are over), then every
+  // 10 minutes, so that code a rare event ran does not stay mapped.
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(10));
+    release_code_pages();
+    std::this_thread::sleep_for(std::chrono::seconds(50));
+    for (;;) {
+      release_code_pages();
+      std::this_thread::sleep_for(std::chrono::minutes(10));
+    }
+  }).detach();
 }
 
 }  // namespace cairn::cli
@@ -62,6 +121,7 @@ int main(int argc, char** argv) {
   add_version_command(app, &exit_code);
   add_watch_command(app, &exit_code);
   auto args = normalize_flags(argc, argv);
+  release_code_pages_after_start(argc, argv);
   try {
     app.parse(args);
   } catch (const CLI::CallForHelp& e) {
