@@ -13,6 +13,17 @@
 namespace cairn::faults {
 namespace {
 
+// In a forked child before exec: closes every descriptor but 0-2. Asio's
+// sockets are not close-on-exec, so without this a restarted node inherits
+// the harness's sockets — the relay's and the workload's connections — and
+// keeps them open after the harness closes its end: a peer then writes into
+// a connection nobody reads and never reconnects (seen in a relay run: a
+// restarted server never heard from the leader again).
+void close_inherited() {
+  if (::close_range(3, ~0u, 0) == 0) return;
+  for (int fd = 3; fd < 65536; ++fd) ::close(fd);  // kernels before 5.9
+}
+
 int decode_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 std::vector<char*> argv_of(std::vector<std::string>& args) {
@@ -40,6 +51,7 @@ CommandResult run_command(const std::vector<std::string>& command) {
     ::dup2(pipefd[1], 2);
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
+    close_inherited();
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
@@ -86,6 +98,7 @@ Child::Child(const std::vector<std::string>& command, const std::string& log_pat
     }
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
+    close_inherited();
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }

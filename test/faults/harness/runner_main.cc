@@ -181,16 +181,18 @@ int run(const Args& args) {
     }
   }
   if (!netns) {
-    // Registered anyway, so the sweeper can clean the work dir after a crash.
-    fs::create_directories(Network::run_dir());
-    std::ofstream(Network::run_dir() + "/" + tag) << ::getpid() << "\n";
+    // Registered anyway (where we may: not as another user than root), so
+    // the sweeper can clean the work dir after a crash.
+    std::error_code ec;
+    fs::create_directories(Network::run_dir(), ec);
+    if (!ec) std::ofstream(Network::run_dir() + "/" + tag) << ::getpid() << "\n";
     try {
       auto r = std::make_unique<RelayNetwork>(tag, args.servers + args.clients, args.seed);
       relay = r.get();
       net = std::move(r);
     } catch (const std::exception& e) {
       log("setup failed: no namespaces (" + why + ") and no relay: " + e.what());
-      fs::remove(Network::run_dir() + "/" + tag);
+      fs::remove(Network::run_dir() + "/" + tag, ec);
       return 2;
     }
   }
@@ -494,7 +496,8 @@ int run(const Args& args) {
     cluster.reset();
   }
   net.reset();
-  if (!netns) fs::remove(Network::run_dir() + "/" + tag);
+  std::error_code ec;
+  if (!netns) fs::remove(Network::run_dir() + "/" + tag, ec);
   return verdict;
 }
 
