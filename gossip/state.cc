@@ -111,9 +111,14 @@ void Membership::on_suspect(Instant now, const Suspect& s) {
   std::size_t n = members_.live_count();
   uint32_t k = config_.suspicion_mult >= 2 ? config_.suspicion_mult - 2 : 0;
   if (n < 2 || n - 2 < k) k = 0;
-  // An unhealthy member also waits longer before declaring anyone dead
-  // (Lifeguard §IV-A: the local health multiplier scales every timeout).
-  Duration min = awareness_.scale(suspicion_timeout(config_.suspicion_mult, n, config_.probe_interval));
+  // Lifeguard §IV-A: a member that is itself unhealthy should not be quick
+  // to accuse, so when the accusation is our own (our probe failed) the
+  // timer is scaled by our local health multiplier. An accusation gossiped
+  // by another member owes nothing to our health, and scaling it made a
+  // loaded member wait up to (score + 1) x longer than memberlist (which
+  // never scales suspicion timers) to declare a failure.
+  Duration min = suspicion_timeout(config_.suspicion_mult, n, config_.probe_interval);
+  if (s.from == self_) min = awareness_.scale(min);
   Duration max = min * static_cast<int64_t>(config_.suspicion_max_timeout_mult);
   drop_suspicion(m->name);
   suspicions_.emplace(m->name, Suspicion(now, k, min, max, s.from));

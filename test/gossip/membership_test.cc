@@ -237,6 +237,22 @@ TEST(Membership, UnreachableSuspectIsDeclaredDeadWhenItsTimerEnds) {
   EXPECT_TRUE(contains_failed(net.events(0), "n2"));
 }
 
+// Lifeguard's local health slows our own accusations only: a suspicion
+// gossiped by another member runs on the plain timer even while we are
+// unhealthy, as in memberlist.
+TEST(Membership, AnotherMembersAccusationIsNotSlowedByOurOwnHealth) {
+  Net net(3, Config::lan());
+  net.join_all();
+  net.crash(2);
+  (void)net.m(0).receive(net.now(), "x", Transport::datagram, encode_packet(Suspect{net.m(0).incarnation(), "n0", "n1"}));
+  ASSERT_GT(net.m(0).health_score(), 0u);  // refuting an accusation counts against us
+  uint32_t inc = net.m(0).member("n2")->incarnation;
+  (void)net.m(0).receive(net.now(), "x", Transport::datagram, encode_packet(Suspect{inc, "n2", "n1"}));
+  net.run(4s);  // 4 x max(1, log10 3) x 1 s, not (score + 1) times that
+  EXPECT_EQ(net.m(0).state_of("n2"), MemberState::dead);
+  EXPECT_TRUE(contains_failed(net.events(0), "n2"));
+}
+
 TEST(Membership, SuspectThatCannotBeReachedAtAllIsDeclaredDead) {
   Net net(3);
   net.join_all();
