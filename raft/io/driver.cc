@@ -1,5 +1,7 @@
 #include "raft/io/driver.h"
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 
@@ -7,6 +9,7 @@
 #include "core/io/random.h"
 #include "core/log.h"
 #include "raft/errc.h"
+#include "raft/io/handoff.h"
 #include "raft/io/rocks_storage.h"
 #include "raft/node.h"
 
@@ -24,7 +27,7 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
   asio::io_context& io;
   Strand strand;
   asio::steady_timer ticker;
-  asio::steady_timer wake;  // the Ready loop parks on it; cancelled when work arrives
+  detail::Wakeup<Strand> wake;  // the Ready loop parks on it; notified when work arrives
   DriverOptions options;
   LogStorage* storage;
   RocksLogStorage* rocks;   // the one-fsync persist path; null for other storages
@@ -82,6 +85,9 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
 
   mutable std::mutex mu;
   DriverStatus published;
+  std::vector<uint32_t> persist_us;  // guarded by mu: a ring of the last kPersistSamples durations
+  size_t persist_next = 0;
+  static constexpr size_t kPersistSamples = 1024;
 
   void bump(uint64_t DriverStatus::*field, uint64_t n = 1) {
     std::lock_guard lock(mu);
@@ -89,7 +95,7 @@ struct RaftDriver::Impl : std::enable_shared_from_this<RaftDriver::Impl> {
   }
   void publish();
   void kick() {
-    if (parked && node->has_ready()) wake.cancel();
+    if (parked && node->has_ready()) wake.notify();
   }
   // Runs `call` on the leader and tracks the entry it appended as a proposal.
   void submit(const std::function<Status(Node&)>& call, CompletionCallback done);
@@ -153,22 +159,33 @@ void RaftDriver::stop() {
     std::lock_guard lock(impl_->stage_mu);
     impl_->closing = true;
   }
-  asio::post(impl_->strand, [impl = impl_] {
+  asio::defer(impl_->strand, [impl = impl_] {
     if (impl->stopped) return;
     impl->fail_all(Error(cairn::errc::cancelled, "raft driver stopped"));
     impl->stopped = true;
     impl->ticker.cancel();
-    impl->wake.cancel();
+    impl->wake.notify();
   });
 }
 
 DriverStatus RaftDriver::status() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->published;
+  DriverStatus s = impl_->published;
+  if (!impl_->persist_us.empty()) {
+    std::vector<uint32_t> v = impl_->persist_us;
+    auto at = [&](size_t pct) {
+      auto nth = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size() - 1, v.size() * pct / 100));
+      std::nth_element(v.begin(), nth, v.end());
+      return *nth;
+    };
+    s.persist_us_p50 = at(50);
+    s.persist_us_p99 = at(99);
+  }
+  return s;
 }
 
 void RaftDriver::propose(std::string data, CompletionCallback done) {
-  asio::post(impl_->strand, [impl = impl_, data = std::move(data), done = std::move(done)]() mutable {
+  asio::defer(impl_->strand, [impl = impl_, data = std::move(data), done = std::move(done)]() mutable {
     if (data.empty() && !impl->stopped) {
       return done({Error(cairn::errc::invalid_argument, "empty proposal"), 0, impl->node->leader()});
     }
@@ -177,19 +194,19 @@ void RaftDriver::propose(std::string data, CompletionCallback done) {
 }
 
 void RaftDriver::propose_conf_change(ConfChange cc, CompletionCallback done) {
-  asio::post(impl_->strand, [impl = impl_, cc, done = std::move(done)]() mutable {
+  asio::defer(impl_->strand, [impl = impl_, cc, done = std::move(done)]() mutable {
     impl->submit([&](Node& n) { return n.propose_conf_change(cc); }, std::move(done));
   });
 }
 
 void RaftDriver::transfer_leadership(NodeId to, CompletionCallback done) {
-  asio::post(impl_->strand, [impl = impl_, to, done = std::move(done)]() mutable {
+  asio::defer(impl_->strand, [impl = impl_, to, done = std::move(done)]() mutable {
     impl->start_transfer(to, std::move(done));
   });
 }
 
 void RaftDriver::campaign() {
-  asio::post(impl_->strand, [impl = impl_] {
+  asio::defer(impl_->strand, [impl = impl_] {
     if (impl->stopped) return;
     impl->node->campaign();
     impl->kick();
@@ -197,7 +214,7 @@ void RaftDriver::campaign() {
 }
 
 void RaftDriver::bootstrap(ConfState cs, std::function<void(Status)> done) {
-  asio::post(impl_->strand, [impl = impl_, cs = std::move(cs), done = std::move(done)]() mutable {
+  asio::defer(impl_->strand, [impl = impl_, cs = std::move(cs), done = std::move(done)]() mutable {
     impl->bootstrap(std::move(cs), done);
   });
 }
@@ -298,7 +315,7 @@ void RaftDriver::Impl::bootstrap(ConfState cs, const std::function<void(Status)>
 }
 
 void RaftDriver::read_index(CompletionCallback done) {
-  asio::post(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
+  asio::defer(impl_->strand, [impl = impl_, done = std::move(done)]() mutable {
     Node& n = *impl->node;
     if (impl->stopped) return done({Error(cairn::errc::cancelled, "raft driver stopped"), 0, kNoNode});
     std::string ctx = impl->read_nonce + std::to_string(++impl->read_seq);
@@ -310,7 +327,7 @@ void RaftDriver::read_index(CompletionCallback done) {
 }
 
 void RaftDriver::Impl::receive(Message m) {
-  asio::post(strand, [impl = shared_from_this(), m = std::move(m)]() mutable {
+  asio::defer(strand, [impl = shared_from_this(), m = std::move(m)]() mutable {
     if (impl->stopped) return;
     NodeId from = m.from;
     bool from_leader = m.type == MessageType::app || m.type == MessageType::heartbeat || m.type == MessageType::snap;
@@ -322,7 +339,7 @@ void RaftDriver::Impl::receive(Message m) {
 }
 
 void RaftDriver::Impl::unreachable(NodeId id) {
-  asio::post(strand, [impl = shared_from_this(), id] {
+  asio::defer(strand, [impl = shared_from_this(), id] {
     if (impl->stopped) return;
     impl->node->report_unreachable(id);
     impl->kick();
@@ -330,7 +347,7 @@ void RaftDriver::Impl::unreachable(NodeId id) {
 }
 
 void RaftDriver::Impl::snapshot_status(NodeId id, bool ok) {
-  asio::post(strand, [impl = shared_from_this(), id, ok] {
+  asio::defer(strand, [impl = shared_from_this(), id, ok] {
     if (impl->stopped) return;
     impl->node->report_snapshot(id, ok);
     impl->kick();
@@ -354,11 +371,20 @@ TransportHandlers RaftDriver::transport_handlers() {
       [weak](NodeId id, bool ok) {
         if (auto impl = weak.lock()) impl->snapshot_status(id, ok);
       },
+      // A received snapshot file's fsyncs go where the log's run.
+      [weak](std::function<void()> work) {
+        auto impl = weak.lock();
+        if (impl && impl->persist_pool) {
+          asio::post(impl->persist_pool->get_executor(), std::move(work));
+        } else {
+          work();
+        }
+      },
   };
 }
 
 void RaftDriver::tick() {
-  asio::post(impl_->strand, [impl = impl_] { impl->on_tick(); });
+  asio::defer(impl_->strand, [impl = impl_] { impl->on_tick(); });
 }
 
 // ---- the strand ----
@@ -409,10 +435,23 @@ asio::awaitable<void> RaftDriver::Impl::tick_loop() {
 }
 
 Status RaftDriver::Impl::write(const std::vector<Entry>& entries, const std::optional<HardState>& hs) {
-  if (rocks != nullptr) return rocks->persist(entries, hs);
-  if (!entries.empty()) CAIRN_RETURN_IF_ERROR(storage->append(entries));
-  if (hs) CAIRN_RETURN_IF_ERROR(storage->set_hard_state(*hs));
-  return {};
+  auto started = std::chrono::steady_clock::now();
+  Status st;
+  if (rocks != nullptr) {
+    st = rocks->persist(entries, hs);
+  } else {
+    if (!entries.empty()) st = storage->append(entries);
+    if (st.ok() && hs) st = storage->set_hard_state(*hs);
+  }
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  std::lock_guard lock(mu);
+  if (persist_us.size() < kPersistSamples) {
+    persist_us.push_back(static_cast<uint32_t>(us));
+  } else {
+    persist_us[persist_next] = static_cast<uint32_t>(us);
+  }
+  persist_next = (persist_next + 1) % kPersistSamples;
+  return st;
 }
 
 asio::awaitable<Status> RaftDriver::Impl::persist(const std::vector<Entry>& entries, std::optional<HardState> hs) {
@@ -445,8 +484,7 @@ asio::awaitable<void> RaftDriver::Impl::ready_loop() {
     }
     if (!node->has_ready()) {
       parked = true;
-      wake.expires_after(std::chrono::hours(24));
-      co_await wake.async_wait(kTuple);
+      co_await wake.wait();
       parked = false;
       continue;
     }
@@ -618,7 +656,7 @@ void RaftDriver::Impl::image_done(Index index, Result<std::string> image) {
   }
   bump(&DriverStatus::snapshots_async);
   image_ready = Image{index, std::move(image).value()};
-  if (parked) wake.cancel();
+  if (parked) wake.notify();
 }
 
 void RaftDriver::Impl::compact(Index index, std::string data) {
@@ -679,6 +717,11 @@ void RaftDriver::Impl::publish() {
   published.conf_state = conf.conf;
   published.conf_index = conf.index;
   published.ticks_since_leader_contact = node->state() == StateType::leader ? 0 : ticks - last_leader_contact;
+  published.peers.clear();
+  if (node->state() == StateType::leader) {
+    for (const auto& [id, pr] : node->raft().tracker().progress())
+      if (id != node->id()) published.peers.push_back(PeerProgress{id, pr.match, pr.recent_active, pr.is_learner});
+  }
 }
 
 }  // namespace cairn::raft

@@ -44,6 +44,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
@@ -130,6 +131,16 @@ struct Completion {
 };
 using CompletionCallback = std::function<void(Completion)>;
 
+// The leader's view of one member's log (its Progress): what autopilot
+// (server/leader.h) needs to call a server healthy and promote a learner.
+struct PeerProgress {
+  NodeId id = kNoNode;
+  Index match = 0;             // highest index known replicated there
+  bool recent_active = false;  // heard from within the last election timeout
+  bool learner = false;
+  friend bool operator==(const PeerProgress&, const PeerProgress&) = default;
+};
+
 struct DriverStatus {
   NodeId id = kNoNode;
   NodeId leader = kNoNode;
@@ -145,6 +156,10 @@ struct DriverStatus {
   uint64_t entries_persisted = 0;
   uint64_t max_entries_per_fsync = 0;
   uint64_t sends_before_persist = 0;  // leader Readies whose messages left before their fsync (§10.2.1)
+  // How long the log write + fsync itself took (µs), over the last 1,024
+  // persists: the disk's part of a commit, on the thread that ran it (bench/raft's floor).
+  uint64_t persist_us_p50 = 0;
+  uint64_t persist_us_p99 = 0;
   uint64_t proposals = 0;         // accepted by the leader
   uint64_t proposals_failed = 0;
   uint64_t reads = 0;             // served
@@ -159,6 +174,8 @@ struct DriverStatus {
   // 0 on the leader; elsewhere the ticks since an append, heartbeat or
   // snapshot from the leader last arrived (since start if none did).
   uint64_t ticks_since_leader_contact = 0;
+  // On the leader: every other member's progress, by id; empty elsewhere.
+  std::vector<PeerProgress> peers;
 };
 
 class RaftDriver {

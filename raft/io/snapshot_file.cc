@@ -81,6 +81,43 @@ Result<SnapshotWriter> SnapshotWriter::create(std::string path, std::string part
   return SnapshotWriter(std::move(path), std::move(part), fd);
 }
 
+Result<SnapshotWriter> SnapshotWriter::resume(std::string path, std::string part, uint64_t size, uint64_t checksum) {
+  int fd = ::open(part.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return os_error("opening", part);
+  SnapshotWriter w(std::move(path), std::move(part), fd);
+  w.fd_ = -1;  // until checked: a refused part file is the caller's to remove
+  Fnv1a64 sum;
+  std::string buf(1 << 20, '\0');
+  uint64_t at = 0;
+  while (at < size) {
+    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - at), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    sum.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    at += static_cast<uint64_t>(n);
+  }
+  if (at != size || sum.value() != checksum) {
+    ::close(fd);
+    return Error(cairn::errc::invalid_argument, "snapshot file: " + w.part_ + " does not hold the " +
+                                                    std::to_string(size) + " bytes it was said to");
+  }
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0 || ::lseek(fd, static_cast<off_t>(size), SEEK_SET) < 0) {
+    Error e = os_error("truncating", w.part_);
+    ::close(fd);
+    return e;
+  }
+  w.fd_ = fd;
+  w.size_ = size;
+  w.sum_ = sum;
+  return w;
+}
+
+void SnapshotWriter::detach() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+}
+
 SnapshotWriter::SnapshotWriter(SnapshotWriter&& o) noexcept
     : path_(std::move(o.path_)), part_(std::move(o.part_)), fd_(o.fd_), size_(o.size_), sum_(o.sum_) {
   o.fd_ = -1;
@@ -173,6 +210,42 @@ Result<std::string> SnapshotReader::read_at(uint64_t offset, uint64_t len) const
   }
   out.resize(got);
   return out;
+}
+
+namespace {
+constexpr uint64_t kMetaMagic = 0x4341524e50415254ull;  // "CARNPART"
+}  // namespace
+
+Status write_partial_meta(const std::string& path, const PartialSnapshotMeta& m) {
+  std::string out;
+  ByteWriter w(&out);
+  for (uint64_t v : {kMetaMagic, m.index, m.term, m.total, m.checksum, m.held, m.held_checksum}) w.u64(v);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return os_error("creating", path);
+  ssize_t n = ::pwrite(fd, out.data(), out.size(), 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(out.size())) return os_error("writing", path);
+  return {};
+}
+
+std::optional<PartialSnapshotMeta> read_partial_meta(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[7 * 8];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof buf)) return std::nullopt;
+  ByteReader r(std::string_view(buf, sizeof buf));
+  if (r.u64() != kMetaMagic) return std::nullopt;
+  PartialSnapshotMeta m;
+  m.index = r.u64();
+  m.term = r.u64();
+  m.total = r.u64();
+  m.checksum = r.u64();
+  m.held = r.u64();
+  m.held_checksum = r.u64();
+  if (!r.ok() || m.index == 0 || m.held > m.total) return std::nullopt;
+  return m;
 }
 
 Result<std::string> read_snapshot_data(std::string_view data) {

@@ -11,8 +11,10 @@
 //
 // Durability: a reference is handed out only for a complete file that was
 // fsynced and renamed into place (write_snapshot_file, and the transport's
-// receiver); a crash mid-write leaves a `.part` file that the next transfer
-// from the same sender overwrites, and the previous snapshot intact.
+// receiver); a crash mid-write leaves a `.part` file — which the
+// transport's receiver resumes after a restart when it still matches its
+// PartialSnapshotMeta record, and otherwise removes — and the previous
+// snapshot intact.
 //
 // Files are named snapshot-<index>-<term>.snap (snapshot_file_path);
 // prune_snapshot_files keeps the newest few. Whoever writes them (the
@@ -34,6 +36,8 @@ namespace cairn::raft {
 // FNV-1a 64 over a stream of bytes (the snapshot's checksum).
 class Fnv1a64 {
  public:
+  Fnv1a64() = default;
+  explicit Fnv1a64(uint64_t state) : h_(state) {}  // continue a sum whose value() was `state`
   void update(std::string_view bytes) {
     for (unsigned char c : bytes) {
       h_ ^= c;
@@ -68,6 +72,10 @@ std::string snapshot_file_path(const std::string& dir, Index index, Term term);
 class SnapshotWriter {
  public:
   static Result<SnapshotWriter> create(std::string path, std::string part);
+  // Continues an existing part file whose first `size` bytes sum to
+  // `checksum` (Fnv1a64); anything past them is cut off. invalid_argument
+  // when the file is shorter or its bytes do not sum to `checksum`.
+  static Result<SnapshotWriter> resume(std::string path, std::string part, uint64_t size, uint64_t checksum);
   SnapshotWriter(SnapshotWriter&& o) noexcept;
   SnapshotWriter& operator=(SnapshotWriter&& o) noexcept;
   SnapshotWriter(const SnapshotWriter&) = delete;
@@ -78,6 +86,9 @@ class SnapshotWriter {
   uint64_t size() const { return size_; }
   uint64_t checksum() const { return sum_.value(); }
   Result<SnapshotFileRef> finish();
+  // Closes the part file and keeps it (a receiver that stops mid-transfer
+  // resumes it after a restart); the writer is then finished.
+  void detach();
 
  private:
   SnapshotWriter(std::string path, std::string part, int fd)
@@ -108,6 +119,24 @@ class SnapshotReader {
   int fd_ = -1;
   std::string path_;
 };
+
+// What a receiver keeps next to a part file (TcpTransport with a
+// snapshot_dir: receiving-from-<sender>.meta) so that after a restart it can
+// resume the transfer: which snapshot it is and how much of it the part file
+// holds, with the checksum of those bytes. Rewritten after every chunk
+// without fsync: resume() checks the part file against it, and a transfer
+// that does not check out starts over.
+struct PartialSnapshotMeta {
+  Index index = 0;
+  Term term = 0;
+  uint64_t total = 0;         // bytes of the whole snapshot
+  uint64_t checksum = 0;      // the sender's checksum of the whole snapshot
+  uint64_t held = 0;          // bytes in the part file
+  uint64_t held_checksum = 0; // Fnv1a64 of those bytes
+};
+Status write_partial_meta(const std::string& path, const PartialSnapshotMeta& meta);
+// nullopt when the file is missing or does not decode.
+std::optional<PartialSnapshotMeta> read_partial_meta(const std::string& path);
 
 // A snapshot's data whole: an image as it is, a reference's file read into
 // memory (checked against its size and checksum). For applications whose

@@ -1,7 +1,10 @@
 #include "raft/io/transport.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <set>
 
@@ -12,6 +15,7 @@
 #include "core/io/stream.h"
 #include "core/io/tls.h"
 #include "core/log.h"
+#include "raft/io/handoff.h"
 #include "raft/io/snapshot_file.h"
 
 namespace cairn::raft {
@@ -22,6 +26,7 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 using cairn::io::arm;
 using cairn::io::Stream;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kReadBytes = 16 << 10;  // an inbound connection's read size
 
 Result<HostPort> parse_host_port(std::string_view text) {
   auto colon = text.rfind(':');
@@ -114,8 +119,12 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     NodeId id;
     tcp::endpoint ep;
     Strand strand;
-    asio::steady_timer wake;      // parked writer; cancelled when frames arrive
-    asio::steady_timer deadline;  // closes the socket when an operation overruns
+    detail::Wakeup<Strand> wake;  // parked writer; notified when frames arrive
+    asio::steady_timer deadline;  // closes the socket when a connect or handshake overruns
+    // While connected: the write deadline when a batch is being written, the
+    // idle_close deadline while parked (moved per batch without timer calls).
+    std::shared_ptr<detail::LazyDeadline> writing;
+    bool idle_expired = false;
     // Strand-only state.
     enum class State { idle, connecting, up, down } state = State::idle;
     std::deque<Frame> queue;
@@ -142,16 +151,39 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
     uint64_t held = 0;
     Fnv1a64 sum;                          // of the bytes held
     std::string data;                     // in memory (no snapshot_dir)
-    std::optional<SnapshotWriter> file;   // or in snapshot_dir
+    std::optional<SnapshotWriter> file;   // or in snapshot_dir,
+    std::string meta;                     // with what it holds recorded here (resume after a restart)
   };
   struct ChunkOutcome {
     Status status;                 // not ok: the frame is bad, close the connection
     std::string ack;               // to write back
     std::optional<Message> whole;  // the snapshot is complete: deliver it
+    std::shared_ptr<SnapshotWriter> finish;  // ... once this file is finished (its reference into the message)
   };
 
   Impl(asio::io_context& io_, TcpTransportOptions o)
       : io(io_), acceptor_strand(asio::make_strand(io_)), acceptor(acceptor_strand), options(std::move(o)) {}
+  // A transfer in progress stays on disk for the next process to resume.
+  ~Impl() {
+    for (auto& [from, pt] : partial) {
+      if (pt.file) pt.file->detach();
+    }
+  }
+  std::string part_path(NodeId from) const {
+    return options.snapshot_dir + "/receiving-from-" + std::to_string(from) + ".part";
+  }
+  std::string meta_path(NodeId from) const {
+    return options.snapshot_dir + "/receiving-from-" + std::to_string(from) + ".meta";
+  }
+  void keep_partial_snapshots();
+  // Drops the partial snapshot from `from` and its files (mu held).
+  void forget_partial(NodeId from) {
+    auto it = partial.find(from);
+    if (it == partial.end()) return;
+    if (!it->second.meta.empty()) ::unlink(it->second.meta.c_str());
+    release_locked(it->second.data.size());
+    partial.erase(it);  // an unfinished SnapshotWriter removes its part file
+  }
 
   asio::io_context& io;
   Strand acceptor_strand;
@@ -199,6 +231,7 @@ struct TcpTransport::Impl : std::enable_shared_from_this<TcpTransport::Impl> {
   Result<Frame> next_chunk(Peer& p, OutSnapshot& out);
   std::deque<Frame> take_batch(Peer& p);
   ChunkOutcome receive_chunk(std::string_view body);
+  void deliver_file(Message m, std::shared_ptr<SnapshotWriter> file);
   void drop(Peer& p, std::deque<Frame>& frames, uint64_t TransportCounters::*why);
 };
 
@@ -212,7 +245,10 @@ Result<std::shared_ptr<TcpTransport>> TcpTransport::create(asio::io_context& io,
     if (!hp.ok()) return Error(cairn::errc::invalid_argument, "peer " + std::to_string(id) + ": " + hp.error().message());
     impl->peers.emplace(id, std::make_unique<Impl::Peer>(io, id, tcp::endpoint(asio::ip::make_address(hp->ip), hp->port)));
   }
-  if (!o.listen_enabled) return std::shared_ptr<TcpTransport>(new TcpTransport(impl));
+  if (!o.listen_enabled) {
+    impl->keep_partial_snapshots();
+    return std::shared_ptr<TcpTransport>(new TcpTransport(impl));
+  }
   auto listen = parse_host_port(o.listen);
   if (!listen.ok()) return Error(cairn::errc::invalid_argument, "listen: " + listen.error().message());
   tcp::endpoint ep(asio::ip::make_address(listen->ip), listen->port);
@@ -223,6 +259,7 @@ Result<std::shared_ptr<TcpTransport>> TcpTransport::create(asio::io_context& io,
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error(cairn::errc::io_error, "raft transport: cannot listen on " + o.listen + ": " + ec.message());
   impl->port = impl->acceptor.local_endpoint().port();
+  impl->keep_partial_snapshots();
   return std::shared_ptr<TcpTransport>(new TcpTransport(impl));
 }
 
@@ -250,8 +287,9 @@ void TcpTransport::stop() {
   for (auto& [id, peer] : impl_->peers) {
     asio::post(peer->strand, [impl = impl_, p = peer.get()] {
       boost::system::error_code ec;
-      p->wake.cancel();
+      p->wake.notify();
       p->deadline.cancel();
+      if (p->writing) p->writing->stop();
       if (p->socket) p->socket->close(ec);
       p->queue.clear();
       p->queued_bytes = 0;
@@ -284,7 +322,9 @@ void TcpTransport::send(std::vector<Message> messages) {
   }
   for (auto& [to, frames] : by_peer) {
     Impl::Peer& p = *impl_->peers.at(to);
-    asio::post(p.strand, [impl = impl_, &p, frames = std::move(frames)]() mutable { impl->enqueue(p, std::move(frames)); });
+    // defer: from an io thread (the driver's strand) the peer's strand runs
+    // next on the same thread instead of waking another one.
+    asio::defer(p.strand, [impl = impl_, &p, frames = std::move(frames)]() mutable { impl->enqueue(p, std::move(frames)); });
   }
 }
 
@@ -328,7 +368,7 @@ void TcpTransport::Impl::enqueue(Peer& p, std::vector<Frame> frames) {
     p.queue.push_back(std::move(f));
   }
   drop(p, dropped, why);
-  if (!p.queue.empty() && p.writer_parked) p.wake.cancel();
+  if (!p.queue.empty() && p.writer_parked) p.wake.notify();
 }
 
 Result<std::shared_ptr<OutSnapshot>> TcpTransport::Impl::start_snapshot(Peer& p, std::shared_ptr<Message> snap) {
@@ -409,17 +449,17 @@ std::deque<Frame> TcpTransport::Impl::take_batch(Peer& p) {
 asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
   auto self = shared_from_this();
   Duration backoff = options.backoff_initial;
-  // Parks until frames are queued or `d` passes; true when frames are there.
-  auto park = [&](Duration d) -> asio::awaitable<bool> {
+  // Parks until frames are queued (or, connected, until idle_close passes:
+  // p.writing expires while parked); true when frames are there.
+  auto park = [&]() -> asio::awaitable<bool> {
     p.writer_parked = true;
-    p.wake.expires_after(d);
-    co_await p.wake.async_wait(kTuple);
+    co_await p.wake.wait();
     p.writer_parked = false;
     co_return !p.queue.empty();
   };
   while (!stopped) {
     p.state = Peer::State::idle;
-    if (p.queue.empty() && !co_await park(std::chrono::hours(24))) continue;
+    if (p.queue.empty() && !co_await park()) continue;
     if (stopped) break;
 
     p.state = Peer::State::connecting;
@@ -466,11 +506,28 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
     p.protocol_byte_due = options.protocol_byte.has_value();
     backoff = options.backoff_initial;
     asio::co_spawn(p.strand, watch(p, p.socket), asio::detached);
+    p.idle_expired = false;
+    p.writing = std::make_shared<detail::LazyDeadline>(p.strand, std::min(options.write_timeout, options.idle_close) / 2);
+    asio::co_spawn(p.strand, p.writing->run([&p, sock = p.socket] {
+      if (p.socket != sock) return;
+      if (p.writer_parked) {  // idle for idle_close: the writer closes the connection
+        p.idle_expired = true;
+        p.wake.notify();
+        return;
+      }
+      boost::system::error_code ignored;  // a write overran write_timeout
+      sock->close(ignored);
+    }), asio::detached);
 
     // Write whatever is queued in one gather-write, until the connection
     // fails or stays idle for idle_close.
     while (!stopped) {
-      if (p.queue.empty() && !co_await park(options.idle_close)) break;
+      if (p.queue.empty()) {
+        p.writing->expires_after(options.idle_close);
+        bool frames = co_await park();
+        if (stopped || p.broken || p.idle_expired) break;  // idle: frames that just came wait for a reconnect
+        if (!frames) continue;
+      }
       // Reconnect at once for the frames queued: the peer restarted, or it
       // closed an idle connection.
       if (stopped || p.broken) break;
@@ -482,9 +539,8 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       uint8_t protocol_byte = options.protocol_byte.value_or(0);
       if (p.protocol_byte_due) bufs.push_back(asio::buffer(&protocol_byte, 1));
       for (auto& f : batch) bufs.push_back(asio::buffer(f.bytes));
-      arm(p.deadline, p.socket, options.write_timeout);
+      p.writing->expires_after(options.write_timeout);
       auto [werr, n] = co_await p.socket->write_all(bufs);
-      p.deadline.cancel();
       release(chunk_bytes);
       if (werr) {
         if (stopped) break;
@@ -506,6 +562,8 @@ asio::awaitable<void> TcpTransport::Impl::peer_loop(Peer& p) {
       bump(&TransportCounters::frames_sent, messages);
       bump(&TransportCounters::snapshot_chunks_sent, chunks);
     }
+    p.writing->stop();
+    p.writing.reset();
     p.socket->close(ec);
     if (p.state == Peer::State::down && !stopped) {
       asio::steady_timer pause(p.strand, backoff);
@@ -552,7 +610,7 @@ asio::awaitable<void> TcpTransport::Impl::watch(Peer& p, std::shared_ptr<Stream>
   sock->close(ec);
   p.broken = true;
   bump(&TransportCounters::closed_by_peer);
-  if (p.writer_parked) p.wake.cancel();
+  if (p.writer_parked) p.wake.notify();
 }
 
 // ---- inbound ----
@@ -631,13 +689,41 @@ void TcpTransport::adopt_inbound(std::shared_ptr<Stream> stream) { impl_->serve_
 
 asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<Stream> sock) {
   auto self = shared_from_this();
-  asio::steady_timer deadline(sock->get_executor());
-  std::string body;
+  // Deadlines move per frame without timer calls (raft/io/handoff.h); one
+  // that passes closes the socket, which ends the pending read.
+  auto deadline = std::make_shared<detail::LazyDeadline>(sock->get_executor(),
+                                                         std::min(options.frame_timeout, options.idle_timeout) / 2);
+  asio::co_spawn(sock->get_executor(), deadline->run([sock] {
+    boost::system::error_code ignored;
+    sock->close(ignored);
+  }), asio::detached);
+  // Frames are cut out of one buffer filled by read_some: a batch of small
+  // frames costs one receive, not two per frame.
+  std::string in;
+  size_t head = 0;  // first unread byte of `in`
+  auto fill = [&](size_t need) -> asio::awaitable<bool> {
+    while (in.size() - head < need) {
+      if (head > 0) {
+        in.erase(0, head);
+        head = 0;
+      }
+      size_t have = in.size();
+      in.resize(std::max(have + kReadBytes, need));
+      auto [ec, n] = co_await sock->async_read_some(asio::buffer(in.data() + have, in.size() - have), kTuple);
+      in.resize(have + n);
+      if (ec) co_return false;
+    }
+    co_return true;
+  };
   while (!stopped) {
-    unsigned char len_bytes[4];
-    arm(deadline, sock, options.idle_timeout);
-    auto [e1, n1] = co_await asio::async_read(*sock, asio::buffer(len_bytes), kTuple);
-    if (e1) break;
+    if (head == in.size()) {
+      if (in.capacity() > 4 * kReadBytes) std::string().swap(in);  // hold no chunk-sized buffer between frames
+      in.clear();
+      head = 0;
+    }
+    deadline->expires_after(options.idle_timeout);
+    if (!co_await fill(4)) break;
+    const auto* len_bytes = reinterpret_cast<const unsigned char*>(in.data() + head);
     uint32_t len = (uint32_t{len_bytes[0]} << 24) | (uint32_t{len_bytes[1]} << 16) | (uint32_t{len_bytes[2]} << 8) |
                    len_bytes[3];
     bool chunk = (len & kChunkFrameBit) != 0;
@@ -647,25 +733,27 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<Stream> sock
       log::warn("raft", "transport: frame of {} bytes (limit {}); closing", len, options.limits.max_message_bytes);
       break;
     }
-    body.resize(len);
-    arm(deadline, sock, options.frame_timeout);
-    auto [e2, n2] = co_await asio::async_read(*sock, asio::buffer(body), kTuple);
-    if (e2) break;
+    deadline->expires_after(options.frame_timeout);
+    if (!co_await fill(4 + size_t{len})) break;
+    std::string_view body(in.data() + head + 4, len);
+    head += 4 + size_t{len};
     if (chunk) {
       hold(len);
       ChunkOutcome out = receive_chunk(body);
       release(len);
-      if (body.capacity() > (64u << 10)) std::string().swap(body);  // hold no chunk-sized buffer between frames
       if (!out.status.ok()) {
         bump(&TransportCounters::bad_frames);
         log::warn("raft", "transport: bad snapshot chunk: {}; closing", out.status.error().message());
         break;
       }
       bump(&TransportCounters::snapshot_chunks_received);
-      arm(deadline, sock, options.frame_timeout);
+      deadline->expires_after(options.frame_timeout);
       auto [e3, n3] = co_await asio::async_write(*sock, asio::buffer(out.ack), kTuple);
       if (e3) break;
-      if (out.whole) {
+      if (out.whole && out.finish) {
+        deliver_file(std::move(*out.whole), std::move(out.finish));
+      } else if (out.whole) {
+        bump(&TransportCounters::snapshots_received);
         bump(&TransportCounters::frames_received);
         if (handlers.on_message) handlers.on_message(std::move(*out.whole));
       }
@@ -681,7 +769,7 @@ asio::awaitable<void> TcpTransport::Impl::read_loop(std::shared_ptr<Stream> sock
     bump(&TransportCounters::frames_received);
     if (handlers.on_message) handlers.on_message(std::move(m).value());
   }
-  deadline.cancel();
+  deadline->stop();
   boost::system::error_code ec;
   sock->close(ec);
   std::lock_guard lock(mu);
@@ -716,32 +804,34 @@ TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_v
   if (offset > total || data.size() > total - offset) return bad("chunk past the snapshot's end");
 
   std::unique_lock lock(mu);
-  Partial& pt = partial[from];
-  if (pt.index != index || pt.term != term || pt.total != total || pt.checksum != checksum) {
+  Partial& current = partial[from];
+  if (current.index != index || current.term != term || current.total != total || current.checksum != checksum) {
     if (offset != 0) {
       // A resend that resumes a transfer we no longer hold: say so, and the
       // sender's next resend starts over.
-      if (pt.index == 0) partial.erase(from);
+      if (current.index == 0) partial.erase(from);
       return ChunkOutcome{{}, encode_ack(index, term, 0), {}};
     }
-    release_locked(pt.data.size());
-    pt = Partial{index, term, total, checksum, 0, {}, {}, {}};
+    forget_partial(from);
+    Partial& fresh = partial[from];
+    fresh = Partial{index, term, total, checksum, 0, {}, {}, {}, {}};
     if (to_file) {
-      auto w = SnapshotWriter::create(snapshot_file_path(options.snapshot_dir, index, term),
-                                      options.snapshot_dir + "/receiving-from-" + std::to_string(from) + ".part");
+      auto w = SnapshotWriter::create(snapshot_file_path(options.snapshot_dir, index, term), part_path(from));
       if (!w.ok()) {
         partial.erase(from);
         return ChunkOutcome{w.error(), {}, {}};
       }
-      pt.file.emplace(std::move(w).value());
+      fresh.file.emplace(std::move(w).value());
+      fresh.meta = meta_path(from);
     }
   }
+  Partial& pt = partial[from];
   // Overlap with what we hold is skipped; a gap is ignored (acknowledged with what we hold).
   if (offset <= pt.held && offset + data.size() > pt.held) {
     std::string_view piece = data.substr(pt.held - offset);
     if (pt.file) {
       if (Status st = pt.file->write(piece); !st.ok()) {
-        partial.erase(from);
+        forget_partial(from);
         return ChunkOutcome{st.error(), {}, {}};
       }
     } else {
@@ -750,11 +840,17 @@ TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_v
     }
     pt.sum.update(piece);
     pt.held += piece.size();
+    if (!pt.meta.empty() && pt.held < total) {
+      // Not fsynced: a restarted receiver checks the part file against it.
+      Status st = write_partial_meta(pt.meta, {index, term, total, checksum, pt.held, pt.sum.value()});
+      if (!st.ok()) log::debug("raft", "transport: {} (the transfer cannot resume after a restart)", st.error().message());
+    }
   }
   ChunkOutcome out{{}, encode_ack(index, term, pt.held), {}};
   if (pt.held < total) return out;
   Partial whole = std::move(pt);
   partial.erase(from);
+  if (!whole.meta.empty()) ::unlink(whole.meta.c_str());
   release_locked(whole.data.size());  // from here it is the message's (the driver's)
   if (whole.sum.value() != checksum) {
     ++counters.snapshot_checksum_failures;
@@ -768,16 +864,72 @@ TcpTransport::Impl::ChunkOutcome TcpTransport::Impl::receive_chunk(std::string_v
     return bad("snapshot header does not match its chunks");
   }
   if (whole.file) {
-    // Durable (fsynced, renamed into place) before the driver learns of it.
-    auto ref = whole.file->finish();
-    if (!ref.ok()) return ChunkOutcome{ref.error(), {}, {}};
-    m->snapshot->data = encode_snapshot_ref(*ref);
+    // Durable (fsynced, renamed into place) before the driver learns of it;
+    // the fsyncs run where handlers.run_blocking says (the driver's persist
+    // thread), not on this io thread: the read loop hands `finish` on.
+    out.finish = std::make_shared<SnapshotWriter>(std::move(*whole.file));
+    out.whole = std::move(m).value();
+    return out;
   } else {
     m->snapshot->data = std::move(whole.data);
   }
-  bump(&TransportCounters::snapshots_received);
   out.whole = std::move(m).value();
   return out;
+}
+
+void TcpTransport::Impl::deliver_file(Message m, std::shared_ptr<SnapshotWriter> file) {
+  auto finish = [self = shared_from_this(), m = std::move(m), file = std::move(file)]() mutable {
+    auto ref = file->finish();
+    if (!ref.ok()) {
+      log::warn("raft", "transport: a received snapshot from node {} could not be kept: {}", m.from, ref.error().message());
+      return;
+    }
+    m.snapshot->data = encode_snapshot_ref(*ref);
+    self->bump(&TransportCounters::snapshots_received);
+    self->bump(&TransportCounters::frames_received);
+    if (self->handlers.on_message) self->handlers.on_message(std::move(m));
+  };
+  if (handlers.run_blocking) {
+    handlers.run_blocking(std::move(finish));
+  } else {
+    finish();
+  }
+}
+
+// Part files left by a previous process (a restart mid-transfer): each is
+// kept when its record says which snapshot it is and its bytes still sum to
+// the record; otherwise it is removed and that sender's next transfer starts over.
+void TcpTransport::Impl::keep_partial_snapshots() {
+  if (options.snapshot_dir.empty()) return;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(options.snapshot_dir, ec)) {
+    std::string name = e.path().filename().string();
+    unsigned long long from = 0;
+    char tail[8] = {};
+    if (std::sscanf(name.c_str(), "receiving-from-%llu%7s", &from, tail) != 2 || std::string_view(tail) != ".meta" ||
+        from == kNoNode)
+      continue;
+    auto meta = read_partial_meta(meta_path(from));
+    Result<SnapshotWriter> w = Error(cairn::errc::invalid_argument, "no record of the part file");
+    if (meta) {
+      w = SnapshotWriter::resume(snapshot_file_path(options.snapshot_dir, meta->index, meta->term), part_path(from),
+                                 meta->held, meta->held_checksum);
+    }
+    if (!w.ok()) {
+      log::info("raft", "transport: the partial snapshot from node {} is not resumable ({}); it starts over", from,
+                w.error().message());
+      std::filesystem::remove(part_path(from), ec);
+      std::filesystem::remove(meta_path(from), ec);
+      continue;
+    }
+    std::lock_guard lock(mu);
+    Partial& pt = partial[from];
+    pt = Partial{meta->index, meta->term, meta->total, meta->checksum, meta->held, Fnv1a64(meta->held_checksum), {}, {}, meta_path(from)};
+    pt.file.emplace(std::move(w).value());
+    counters.snapshot_bytes_kept += meta->held;
+    log::info("raft", "transport: resuming the snapshot at {} (term {}) from node {}: {} of {} bytes kept", meta->index,
+              meta->term, from, meta->held, meta->total);
+  }
 }
 
 }  // namespace cairn::raft

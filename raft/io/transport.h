@@ -33,7 +33,11 @@
 // leader later sends the same snapshot again (§7) and the transport resumes
 // it from the last acknowledged offset, while the receiver keeps the part it
 // has (one partial snapshot per sender). A chunk at an offset past what the
-// receiver holds is ignored and acknowledged with what it holds.
+// receiver holds is ignored and acknowledged with what it holds. With a
+// snapshot_dir the part is a file plus a small record of what it holds
+// (receiving-from-<sender>.part / .meta): a transport created on that
+// directory after a restart resumes it when the part file still sums to
+// the record, and starts over otherwise.
 //
 // Every connect, read and write has a deadline. An outbound connection idle
 // for idle_close is closed by its sender, before the receiver's idle_timeout
@@ -90,6 +94,10 @@ struct TransportHandlers {
   std::function<void(NodeId)> on_unreachable;
   // A snapshot message to this peer was written out (true) or lost (false).
   std::function<void(NodeId, bool)> on_snapshot_status;
+  // Where a blocking disk step runs — a received snapshot file's fsync,
+  // rename and directory fsync before it is delivered: RaftDriver hands its
+  // persist thread (where the log's fsyncs run). Unset: inline, on an io thread.
+  std::function<void(std::function<void()>)> run_blocking;
 };
 
 struct TcpTransportOptions {
@@ -144,6 +152,7 @@ struct TransportCounters {
   uint64_t snapshot_chunks_received = 0;
   uint64_t snapshot_bytes_resumed = 0;  // sender: snapshot bytes not sent again thanks to a resume
   uint64_t snapshots_received = 0;      // complete and verified, delivered
+  uint64_t snapshot_bytes_kept = 0;     // receiver: bytes of part files picked up at start (resumable)
   uint64_t snapshot_checksum_failures = 0;  // a complete snapshot whose checksum did not match: discarded
   // Snapshot bytes this transport holds in memory for transfers, both ways:
   // chunks read from a file or cut from an image and not yet written out,

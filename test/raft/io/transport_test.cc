@@ -5,8 +5,10 @@
 
 #include <boost/asio.hpp>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -102,6 +104,8 @@ class TransportTest : public ::testing::Test {
     o.snapshot_dir = dir.path();
     return make(2, {}, inbox, o);
   }
+  // A receiver into `dir` takes the first `bytes` of `m` from a raw sender, then stops.
+  void receive_then_stop(const test::TempDir& dir, const Message& m, uint64_t bytes);
   static std::string addr(const std::shared_ptr<TcpTransport>& t) { return "127.0.0.1:" + std::to_string(t->port()); }
 
 
@@ -181,6 +185,63 @@ TEST_F(TransportTest, MalformedAndMisaddressedFramesCloseTheConnection) {
   auto a = make(1, {{2, addr(t)}}, &a_in);
   a->send({heartbeat(1, 2, 5)});
   EXPECT_TRUE(in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+}
+
+// The deadlines move per frame without re-arming a timer (raft/io/handoff.h);
+// they still fire: a frame that stalls after its length is closed after
+// frame_timeout, and an outbound connection idle for idle_close is closed by
+// its sender and reopened for the next message.
+TEST_F(TransportTest, AFrameThatStallsAfterItsLengthIsClosed) {
+  Inbox& in = inbox();
+  TcpTransportOptions o;
+  o.frame_timeout = 200ms;
+  auto t = make(2, {}, &in, o);
+  std::string frame = encode_frame(heartbeat(1, 2, 1));
+  EXPECT_TRUE(sends_and_gets_closed(t->port(), frame + frame.substr(0, 6), 10s));
+  EXPECT_TRUE(in.wait([](Inbox& i) { return i.messages.size() == 1; })) << "the whole frame before it was delivered";
+}
+
+TEST_F(TransportTest, FramesArrivingTogetherAreAllDeliveredInOrder) {
+  Inbox& in = inbox();
+  auto t = make(2, {}, &in);
+  std::string bytes;
+  for (Term term = 1; term <= 50; ++term) bytes += encode_frame(heartbeat(1, 2, term));
+  test::RawConnection c("127.0.0.1", t->port());
+  ASSERT_TRUE(c.connected());
+  // One write, then the same frames split at awkward places.
+  ASSERT_TRUE(c.send(bytes));
+  for (size_t at = 0; at < bytes.size(); at += 7) ASSERT_TRUE(c.send(bytes.substr(at, 7)));
+  ASSERT_TRUE(in.wait([](Inbox& i) { return i.messages.size() == 100; }));
+  for (size_t i = 0; i < 100; ++i) EXPECT_EQ(in.messages[i].term, i % 50 + 1);
+  EXPECT_EQ(t->counters().bad_frames, 0u);
+}
+
+TEST_F(TransportTest, AnIdleOutboundConnectionIsClosedAndTheNextMessageReopensIt) {
+  asio::io_context peer_io;
+  asio::ip::tcp::acceptor acceptor(peer_io, {asio::ip::make_address("127.0.0.1"), 0});
+  uint16_t port = acceptor.local_endpoint().port();
+  std::atomic<int> closed_by_sender{0};
+  std::thread peer([&] {
+    for (int conn = 0; conn < 2; ++conn) {
+      asio::ip::tcp::socket s(peer_io);
+      acceptor.accept(s);
+      std::array<char, 256> buf;
+      boost::system::error_code ec;
+      while (!ec) s.read_some(asio::buffer(buf), ec);  // until the sender closes it
+      if (ec == asio::error::eof) ++closed_by_sender;
+    }
+  });
+  Inbox& a_in = inbox();
+  TcpTransportOptions o;
+  o.idle_close = 200ms;
+  auto a = make(1, {{2, "127.0.0.1:" + std::to_string(port)}}, &a_in, o);
+  a->send({heartbeat(1, 2, 1)});
+  ASSERT_TRUE(eventually([&] { return closed_by_sender == 1; }));
+  a->send({heartbeat(1, 2, 2)});
+  ASSERT_TRUE(eventually([&] { return closed_by_sender == 2; }));
+  peer.join();
+  EXPECT_EQ(a->counters().connects, 2u);
+  EXPECT_EQ(a->counters().frames_sent, 2u);
 }
 
 TEST_F(TransportTest, DropsAndReportsUnreachableWhilePeerIsDownThenReconnects) {
@@ -533,6 +594,115 @@ TEST_F(TransportTest, TheReceiverKeepsAPartialSnapshotFileAcrossConnections) {
   asio::ip::tcp::socket s(io);
   s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
   asio::write(s, asio::buffer(encode_chunk_frame(m, 2000, 3000)));  // overlaps what it holds
+  EXPECT_EQ(read_ack(s)[2], 5000u);
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  auto data = read_snapshot_data(b_in.messages[0].snapshot->data);
+  ASSERT_TRUE(data.ok()) << data.error().message();
+  EXPECT_EQ(*data, m.snapshot->data);
+}
+
+void TransportTest::receive_then_stop(const test::TempDir& dir, const Message& m, uint64_t bytes) {
+  Inbox& in = inbox();
+  auto b = file_receiver(dir, &in);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 0, bytes)));
+  EXPECT_EQ(read_ack(s)[2], bytes);
+  b->stop();
+}
+
+// A receiver that restarts mid-transfer (a new transport on the same
+// snapshot_dir) resumes the part file when it still sums to its record, and
+// starts over when it does not.
+TEST_F(TransportTest, AReceiverRestartedMidTransferResumesItsPartFile) {
+  test::TempDir dir;
+  Message m = snapshot_message(1, 2, 5000);
+  receive_then_stop(dir, m, 3000);  // the process goes away: its part file and record stay
+  asio::io_context io;
+  ASSERT_TRUE(std::filesystem::exists(dir.file("receiving-from-1.part")));
+  ASSERT_TRUE(std::filesystem::exists(dir.file("receiving-from-1.meta")));
+  Inbox& b_in = inbox();
+  auto b = file_receiver(dir, &b_in);
+  EXPECT_EQ(b->counters().snapshot_bytes_kept, 3000u);
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 3000, 2000)));  // the sender resumes where it was acknowledged
+  EXPECT_EQ(read_ack(s)[2], 5000u);
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  auto data = read_snapshot_data(b_in.messages[0].snapshot->data);
+  ASSERT_TRUE(data.ok()) << data.error().message();
+  EXPECT_EQ(*data, m.snapshot->data);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("receiving-from-1.part")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("receiving-from-1.meta")));
+}
+
+// The fsyncs that make a received file durable run where the handlers say
+// (RaftDriver: its persist thread), and the snapshot is delivered only after.
+TEST_F(TransportTest, AReceivedSnapshotFileIsFinishedWhereRunBlockingSays) {
+  test::TempDir dir;
+  Inbox& b_in = inbox();
+  std::mutex mu;
+  std::vector<std::function<void()>> blocking;
+  TcpTransportOptions o;
+  o.id = 2;
+  o.snapshot_dir = dir.path();
+  auto created = TcpTransport::create(io_, o);
+  ASSERT_TRUE(created.ok());
+  auto b = *created;
+  TransportHandlers h = b_in.handlers();
+  h.run_blocking = [&](std::function<void()> work) {
+    std::lock_guard l(mu);
+    blocking.push_back(std::move(work));
+  };
+  b->start(h);
+  transports_.push_back(b);
+  if (!runner_.joinable()) runner_ = std::thread([this] { io_.run(); });
+  Message m = snapshot_message(1, 2, 5000);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 0, 5000)));
+  EXPECT_EQ(read_ack(s)[2], 5000u);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard l(mu);
+    return blocking.size() == 1;
+  }));
+  EXPECT_TRUE(b_in.messages.empty()) << "not delivered before its file is finished";
+  EXPECT_FALSE(std::filesystem::exists(snapshot_file_path(dir.path(), 40, 3)));
+  std::function<void()> work;
+  {
+    std::lock_guard l(mu);
+    work = std::move(blocking.front());
+  }
+  work();
+  ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
+  EXPECT_TRUE(std::filesystem::exists(snapshot_file_path(dir.path(), 40, 3)));
+  auto data = read_snapshot_data(b_in.messages[0].snapshot->data);
+  ASSERT_TRUE(data.ok()) << data.error().message();
+  EXPECT_EQ(*data, m.snapshot->data);
+}
+
+TEST_F(TransportTest, APartFileThatNoLongerMatchesItsRecordStartsOver) {
+  test::TempDir dir;
+  Message m = snapshot_message(1, 2, 5000);
+  receive_then_stop(dir, m, 3000);
+  asio::io_context io;
+  {
+    std::fstream f(dir.file("receiving-from-1.part"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(1234);
+    f.put('!');  // what is kept no longer sums to the record
+  }
+  Inbox& b_in = inbox();
+  auto b = file_receiver(dir, &b_in);
+  EXPECT_EQ(b->counters().snapshot_bytes_kept, 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("receiving-from-1.part")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("receiving-from-1.meta")));
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), b->port()});
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 3000, 2000)));
+  EXPECT_EQ(read_ack(s)[2], 0u) << "a resumed chunk it cannot continue: the sender starts over";
+  asio::write(s, asio::buffer(encode_chunk_frame(m, 0, 5000)));
   EXPECT_EQ(read_ack(s)[2], 5000u);
   ASSERT_TRUE(b_in.wait([](Inbox& i) { return i.messages.size() == 1; }));
   auto data = read_snapshot_data(b_in.messages[0].snapshot->data);
