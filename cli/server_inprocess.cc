@@ -45,6 +45,7 @@ server::ServerNodeOptions server_options(const agent::Config& c) {
   o.server.ca.csr_max_per_second = c.connect.csr_max_per_second;
   o.server.ca.csr_max_concurrent = c.connect.csr_max_concurrent;
   o.leader.dead_server_removal_after = c.dead_server_removal_after;
+  o.leader.server_stabilization_time = c.autopilot_server_stabilization_time;
   o.leader.tombstone_ttl = c.tombstone_ttl;
   return o;
 }

@@ -108,6 +108,8 @@ Status LeaderOptions::validate() const {
   if (!positive(tombstone_granularity)) return bad("tombstone_granularity", "must be positive");
   if (tombstone_granularity > tombstone_ttl) return bad("tombstone_granularity", "must not exceed tombstone_ttl");
   if (session_ttl_multiplier < 1) return bad("session_ttl_multiplier", "must be at least 1");
+  if (server_stabilization_time < Duration::zero()) return bad("server_stabilization_time", "must not be negative");
+  if (!positive(autopilot_interval)) return bad("autopilot_interval", "must be positive");
   return ok_status();
 }
 
@@ -249,6 +251,7 @@ void LeaderDuties::start() {
   ++term_;
   log::info(kLog, "leadership established: reconciling members, sessions and tombstones");
   full_reconcile();
+  autopilot_tick();
   const rpc::QueryOptions stale = stale_read();
   deps_.rpc->query(stale, rpc::SessionList{},
                    on_strand<Result<rpc::QueryResponse>>([](LeaderDuties& self, Result<rpc::QueryResponse> r) {
@@ -274,6 +277,8 @@ void LeaderDuties::stop() {
   leading_ = false;
   ++term_;
   reconcile_timer_.cancel();
+  autopilot_timer_.cancel();
+  health_.clear();
   member_order_.clear();
   member_tasks_.clear();
   member_running_ = false;
@@ -469,7 +474,8 @@ void LeaderDuties::reconcile_raft(const MemberTask& task, const std::optional<ap
                   catalog_id);
         queue_conf_change(raft::ConfChange{raft::ConfChangeType::remove_node, catalog_id});
       }
-      if (deps_.conf_state().is_voter(id)) return;
+      // A learner is autopilot's to promote (autopilot_tick).
+      if (deps_.conf_state().contains(id)) return;
       if (server->bootstrap) {
         // Consul's joinConsulServer: two servers in bootstrap mode is a misconfiguration.
         for (const auto& m : deps_.members()) {
@@ -481,7 +487,10 @@ void LeaderDuties::reconcile_raft(const MemberTask& task, const std::optional<ap
           }
         }
       }
-      queue_conf_change(raft::ConfChange{raft::ConfChangeType::add_node, id});
+      // Consul's autopilot: a new server joins as a non-voter and is
+      // promoted once it has caught up and stayed healthy (autopilot_tick).
+      // Servers of the bootstrap_expect set are voters from the start.
+      queue_conf_change(raft::ConfChange{raft::ConfChangeType::add_learner, id});
       return;
     }
     case MemberStatus::failed:
@@ -569,7 +578,11 @@ void LeaderDuties::pump_conf_changes() {
     raft::ConfState cs = deps_.conf_state();
     if (cc.type == raft::ConfChangeType::add_node) {
       if (cs.is_voter(cc.node_id)) continue;
-      log::info(kLog, "adding server {:016x} to the Raft configuration as a voter", cc.node_id);
+      log::info(kLog, "{} server {:016x} to voter", cs.is_learner(cc.node_id) ? "promoting" : "adding",
+                cc.node_id);
+    } else if (cc.type == raft::ConfChangeType::add_learner) {
+      if (cs.contains(cc.node_id)) continue;
+      log::info(kLog, "adding server {:016x} to the Raft configuration as a non-voter", cc.node_id);
     } else if (cc.type == raft::ConfChangeType::remove_node) {
       if (!cs.contains(cc.node_id)) continue;
       if (cc.node_id == options_.raft_id) {
@@ -592,6 +605,91 @@ void LeaderDuties::pump_conf_changes() {
                               self.pump_conf_changes();
                             }));
   }
+}
+
+// ---- autopilot ----
+
+void LeaderDuties::autopilot_tick() {
+  autopilot_timer_.cancel();
+  autopilot_timer_ = arm(options_.autopilot_interval, [](LeaderDuties& self, uint64_t seq) {
+    if (self.autopilot_timer_.seq != seq) return;
+    self.autopilot_tick();
+  });
+  const Instant now = deps_.clock->now();
+  const raft::ConfState cs = deps_.conf_state();
+  std::optional<RaftView> view;
+  if (deps_.raft_view) view = deps_.raft_view();
+  std::map<uint64_t, const gossip::MemberInfo*> by_id;
+  const auto members = deps_.members();
+  for (const auto& m : members)
+    if (auto s = server_of(options_, m)) by_id[s->raft_id] = &m;
+
+  std::map<uint64_t, ServerHealth> next;
+  auto sample = [&](uint64_t id, bool voter) {
+    ServerHealth h;
+    h.raft_id = id;
+    h.voter = voter;
+    h.serf_status = "none";
+    MemberStatus status = MemberStatus::reaped;
+    if (auto it = by_id.find(id); it != by_id.end()) {
+      const gossip::MemberInfo& m = *it->second;
+      h.name = m.name;
+      if (auto s = server_of(options_, m)) h.address = s->rpc_addr;
+      status = status_of(m.state);
+      h.serf_status = status == MemberStatus::alive    ? "alive"
+                      : status == MemberStatus::failed ? "failed"
+                                                       : "left";
+    }
+    if (id == options_.raft_id) {
+      // Consul's autopilot: the leader is healthy by definition.
+      h.healthy = true;
+      h.last_contact = now;
+      if (view) {
+        h.last_index = view->last_index;
+        h.last_term = view->term;
+      }
+      if (h.serf_status == "none") h.serf_status = "alive";
+    } else if (!view) {
+      h.healthy = status == MemberStatus::alive;
+    } else {
+      auto p = std::find_if(view->peers.begin(), view->peers.end(), [id](const RaftView::Peer& x) { return x.id == id; });
+      // recent_active is cleared at every election timeout until the next
+      // heartbeat answer: a server heard at this sample or the previous
+      // one is in contact.
+      auto old = health_.find(id);
+      if (p != view->peers.end() && p->recent_active)
+        h.last_contact = now;
+      else if (old != health_.end())
+        h.last_contact = old->second.last_contact;
+      bool in_contact = h.last_contact && now - *h.last_contact <= options_.autopilot_interval;
+      h.last_index = p != view->peers.end() ? p->match : 0;
+      h.last_term = in_contact ? view->term : 0;
+      h.healthy = status == MemberStatus::alive && in_contact &&
+                  h.last_index + options_.max_trailing_logs >= view->last_index;
+    }
+    auto old = health_.find(id);
+    h.stable_since = old != health_.end() && old->second.healthy == h.healthy ? old->second.stable_since : now;
+    next.emplace(id, std::move(h));
+  };
+  for (uint64_t id : cs.voters) sample(id, true);
+  for (uint64_t id : cs.learners) sample(id, false);
+  health_ = std::move(next);
+
+  // Promote learners that have been healthy for the stabilization time,
+  // except read replicas (Consul's non-voters by configuration).
+  for (uint64_t id : cs.learners) {
+    const ServerHealth& h = health_.at(id);
+    if (!h.healthy || now - h.stable_since < options_.server_stabilization_time) continue;
+    auto m = by_id.find(id);
+    if (m != by_id.end() && (tag(*m->second, "nonvoter") == "1" || tag(*m->second, "read_replica") == "1")) continue;
+    queue_conf_change(raft::ConfChange{raft::ConfChangeType::add_node, id});
+  }
+}
+
+std::vector<LeaderDuties::ServerHealth> LeaderDuties::autopilot_health() const {
+  std::vector<ServerHealth> out;
+  for (const auto& [id, h] : health_) out.push_back(h);
+  return out;
 }
 
 // ---- session TTLs ----

@@ -4,9 +4,12 @@
 //     node with the `serfHealth` check (passing while alive, critical once
 //     failed); members that left or were reaped are deregistered, and so are
 //     catalog nodes with a serfHealth check that gossip no longer knows;
-//   - servers → Raft configuration: alive servers join as voters, servers
-//     that left go at once, failed ones after dead_server_removal_after, and
-//     so do Raft members that no gossip member names any more;
+//   - servers → Raft configuration: alive servers join as non-voters (Raft
+//     learners) and autopilot promotes them to voters once they have been
+//     healthy (alive, in contact, caught up) for server_stabilization_time;
+//     servers that left go at once, failed ones after
+//     dead_server_removal_after, and so do Raft members that no gossip
+//     member names any more;
 //   - session TTLs: a session not renewed within 2×TTL is destroyed;
 //   - KV tombstone GC: tombstones are reaped tombstone_ttl after the delete.
 //
@@ -69,11 +72,45 @@ struct LeaderOptions {
   // Sessions expire this many TTLs after their last renewal (Consul's
   // SessionTTLMultiplier).
   int session_ttl_multiplier = 2;
+  // Autopilot (Consul's autopilot config): a non-voter is promoted once it
+  // has been healthy this long (server_stabilization_time, 10s)...
+  Duration server_stabilization_time = std::chrono::seconds(10);
+  // ...where healthy means: gossip says alive, the leader heard from it
+  // within the last election timeout, and its log is at most this many
+  // entries behind the leader's (max_trailing_logs, 250). The Raft core
+  // still refuses a promotion beyond its learner_promotion_lag.
+  uint64_t max_trailing_logs = 250;
+  // How often server health is sampled and promotions considered (Consul's
+  // ServerHealthInterval, 2s).
+  Duration autopilot_interval = std::chrono::seconds(2);
 
   // invalid_argument naming the field: empty datacenter/node_name, raft_id 0,
-  // non-positive durations, granularity above the ttl, multiplier < 1.
+  // non-positive durations (server_stabilization_time may be 0), granularity
+  // above the ttl, multiplier < 1.
   Status validate() const;
 };
+
+// What autopilot reads of the Raft leader (raft::DriverStatus's fields).
+struct RaftView {
+  uint64_t term = 0;
+  uint64_t last_index = 0;
+  struct Peer {
+    uint64_t id = 0;
+    uint64_t match = 0;          // highest index known replicated there
+    bool recent_active = false;  // heard from within the last election timeout
+  };
+  std::vector<Peer> peers;  // every member but this one
+};
+// The view from a raft::DriverStatus (raft/io/driver.h; a template so that
+// this header needs no raft/io).
+template <typename DriverStatus>
+RaftView raft_view_of(const DriverStatus& st) {
+  RaftView v;
+  v.term = st.term;
+  v.last_index = st.last_index;
+  for (const auto& p : st.peers) v.peers.push_back(RaftView::Peer{p.id, p.match, p.recent_active});
+  return v;
+}
 
 struct LeaderDeps {
   // The local server: CatalogRegister/CatalogDeregister/SessionDestroy writes
@@ -90,6 +127,10 @@ struct LeaderDeps {
   // Optional: the Raft log's last index. start() hints it to the tombstone GC
   // (Consul does, so tombstones left by earlier leaders are reaped too).
   std::function<uint64_t()> last_index;
+  // Optional: the leader's Raft view for autopilot — its term, last index
+  // and every other member's progress (raft/io/driver.h DriverStatus). When
+  // absent a server counts as caught up and in contact.
+  std::function<RaftView()> raft_view;
   Scheduler* scheduler = nullptr;  // all timers and the strand
   Clock* clock = nullptr;
 };
@@ -146,6 +187,23 @@ class LeaderDuties {
   size_t session_timers() const { return session_timers_.size(); }
   size_t tombstone_buckets() const { return tombstone_buckets_.size(); }
 
+  // Autopilot's view of each server in the Raft configuration (Consul's
+  // /v1/operator/autopilot/health), as of the last sample; empty while not
+  // leading.
+  struct ServerHealth {
+    uint64_t raft_id = 0;
+    std::string name;        // the gossip name ("" when gossip does not know it)
+    std::string address;     // its RPC address
+    std::string serf_status; // alive, failed, left, none
+    uint64_t last_index = 0; // its match index (the leader: its last index)
+    uint64_t last_term = 0;  // the leader's term while in contact, else 0
+    bool healthy = false;
+    bool voter = false;
+    Instant stable_since;    // when `healthy` last changed
+    std::optional<Instant> last_contact;  // the last sample that found it in contact
+  };
+  std::vector<ServerHealth> autopilot_health() const;
+
  private:
   struct MemberTask {
     gossip::MemberInfo member;
@@ -195,6 +253,8 @@ class LeaderDuties {
   void pump_conf_changes();
   void watch_failed_server(uint64_t raft_id, const std::string& name);
 
+  void autopilot_tick();
+
   void arm_session_timer(const std::string& id, Duration ttl);
   void expire_session(const std::string& id);
   void reap_tombstones(uint64_t up_to);
@@ -221,6 +281,9 @@ class LeaderDuties {
   // Raft members no gossip member names, by Raft id: since when (seen at
   // full reconciles).
   std::map<uint64_t, Instant> unknown_servers_;
+
+  Timer autopilot_timer_;
+  std::map<uint64_t, ServerHealth> health_;  // by Raft id
 
   std::map<std::string, Timer> session_timers_;
   std::set<std::string> sessions_to_destroy_;  // expired, destroy failed: retried at reconcile

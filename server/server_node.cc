@@ -242,6 +242,7 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   };
   ld.members = [s] { return s->members(); };
   ld.last_index = [s] { return s->raft_status().last_index; };
+  ld.raft_view = [s] { return raft_view_of(s->raft_status()); };
   ld.scheduler = p->leader_scheduler.get();
   ld.clock = &SystemClock::instance();
   p->leader = std::make_unique<LeaderDuties>(std::move(lopt), std::move(ld));

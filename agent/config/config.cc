@@ -187,6 +187,8 @@ const std::map<std::string, Setter>& fields() {
       {"performance.raft_multiplier", int_field<int>([](Config& c) -> int& { return c.raft_multiplier; })},
       {"dead_server_removal_after",
        duration_field([](Config& c) -> Duration& { return c.dead_server_removal_after; })},
+      {"autopilot.server_stabilization_time",
+       duration_field([](Config& c) -> Duration& { return c.autopilot_server_stabilization_time; })},
       {"tombstone_ttl", duration_field([](Config& c) -> Duration& { return c.tombstone_ttl; })},
       {"raft_snapshot_threshold", int_field<int>([](Config& c) -> int& { return c.raft_snapshot_threshold; })},
       {"raft_snapshot_interval", duration_field([](Config& c) -> Duration& { return c.raft_snapshot_interval; })},

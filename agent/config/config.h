@@ -63,6 +63,9 @@ struct Config {
   // Servers only: a server that FAILED (not left) is removed from the Raft
   // configuration after this long (left servers are removed at once).
   Duration dead_server_removal_after = std::chrono::hours(72);
+  // autopilot.server_stabilization_time (Consul's name and default): a server
+  // joins Raft as a non-voter and is promoted once healthy this long.
+  Duration autopilot_server_stabilization_time = std::chrono::seconds(10);
   Duration tombstone_ttl = std::chrono::minutes(15);  // KV tombstones are reaped after this
   // raft_snapshot_threshold (Consul's name and default): the Raft log is
   // compacted into a snapshot (a RocksDB checkpoint) every this many entries.

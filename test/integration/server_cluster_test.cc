@@ -106,7 +106,7 @@ class ServerClusterTest : public ::testing::Test {
 
   std::string fast_raft() {
     std::string path = dir_.file("fast-raft.json");
-    std::ofstream(path) << R"({"performance": {"raft_multiplier": 1}})";
+    std::ofstream(path) << R"({"performance": {"raft_multiplier": 1}, "autopilot": {"server_stabilization_time": "2s"}})";
     return path;
   }
 
@@ -455,6 +455,26 @@ TEST_F(ServerClusterTest, CliKvCatalogAndOperatorRaftAgainstAClusterAndALeavingS
   for (const char* n : {"s1", "s2", "s3"}) EXPECT_NE(peers.output.find(n), std::string::npos) << peers.output;
   EXPECT_NE(peers.output.find("leader"), std::string::npos) << peers.output;
 
+  // A fourth server joins as a non-voter and autopilot promotes it once it
+  // has been healthy for server_stabilization_time (2s in fast_raft()).
+  server("s4", s1.gossip);
+  auto s4_voter = [&]() -> std::optional<bool> {
+    auto r = http(s1, "GET", "/v1/operator/raft/configuration", "", 2s);
+    if (!r.ok() || r->status != 200) return std::nullopt;
+    auto j = json::parse(r->body, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    for (const auto& srv : j["Servers"])
+      if (srv.value("Node", "") == "s4") return srv.value("Voter", true);
+    return std::nullopt;
+  };
+  EXPECT_TRUE(eventually([&] { return s4_voter() == false; }, 20s, 50ms))
+      << http(s1, "GET", "/v1/operator/raft/configuration")->body;
+  EXPECT_TRUE(eventually([&] { return s4_voter() == true; }, 30s))
+      << http(s1, "GET", "/v1/operator/raft/configuration")->body;
+  auto peers4 = cli(s1, {"operator", "raft", "list-peers"});
+  ASSERT_EQ(peers4.status, 0) << peers4.output;
+  EXPECT_NE(peers4.output.find("s4"), std::string::npos) << peers4.output;
+
   // transfer-leader to a named server moves leadership there.
   auto config = json::parse(http(s1, "GET", "/v1/operator/raft/configuration")->body);
   std::string target_id, target_addr;
@@ -484,11 +504,11 @@ TEST_F(ServerClusterTest, CliKvCatalogAndOperatorRaftAgainstAClusterAndALeavingS
   EXPECT_TRUE(eventually(
       [&] {
         auto r = http(*remaining, "GET", "/v1/status/peers");
-        return r.ok() && r->status == 200 && json::parse(r->body, nullptr, false).size() == 2;
+        return r.ok() && r->status == 200 && json::parse(r->body, nullptr, false).size() == 3;
       },
       15s))
       << http(*remaining, "GET", "/v1/status/peers")->body;
-  // The two left still commit writes.
+  // The three left still commit writes.
   EXPECT_TRUE(kv_put(*remaining, "after/leave", "ok"));
 }
 

@@ -36,6 +36,7 @@ class LeaderClusterTest : public ::testing::Test {
     };
     d.members = [&s] { return s.members(); };
     d.last_index = [&s] { return s.raft_status().last_index; };
+    d.raft_view = [&s] { return raft_view_of(s.raft_status()); };
     d.scheduler = &c.scheduler;
     d.clock = &c.clock;
     duties = std::make_unique<LeaderDuties>(lo, std::move(d));
@@ -100,6 +101,14 @@ TEST_F(LeaderClusterTest, ServersJoinTheCatalogAndTheRaftConfiguration) {
   std::vector<gossip::MemberInfo> view = {member_info(1, 0), member_info(2, 0)};
   gossip(view);
   drive();
+  // A non-voter first (Consul's autopilot)...
+  EXPECT_TRUE(c.at(1).conf_state().is_learner(raft_id(2)));
+  EXPECT_TRUE(c.at(2).conf_state().is_learner(raft_id(2)));
+  // ...promoted once it has caught up and been healthy for the
+  // stabilization time (10s), sampled every 2s.
+  elapse(8s);
+  EXPECT_TRUE(c.at(1).conf_state().is_learner(raft_id(2)));
+  elapse(6s);
   EXPECT_TRUE(c.at(1).conf_state().is_voter(raft_id(2)));
   EXPECT_TRUE(c.at(2).conf_state().is_voter(raft_id(2)));
   for (const char* name : {"s1", "s2"}) {

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -170,6 +172,8 @@ class LeaderTest : public ::testing::Test {
       d.conf_state = [this] { return conf_; };
       d.change_membership = [this](raft::ConfChange cc, std::function<void(Status)> done) {
         changes_.push_back(cc);
+        if (refuse_promotions_ && cc.type == raft::ConfChangeType::add_node && conf_.is_learner(cc.node_id))
+          return done(Error(errc::unavailable, "conf change: learner is behind"));
         auto apply = [this, cc, done] {
           auto next = raft::apply_conf_change(conf_, cc);
           if (next.ok()) conf_ = *next;
@@ -182,6 +186,20 @@ class LeaderTest : public ::testing::Test {
       };
       d.members = [this] { return members_; };
       d.last_index = [this] { return last_index_; };
+      d.raft_view = [this] {
+        // Every member caught up and in contact unless the test says otherwise.
+        RaftView v;
+        v.term = 7;
+        v.last_index = raft_last_;
+        std::vector<uint64_t> ids = conf_.voters;
+        ids.insert(ids.end(), conf_.learners.begin(), conf_.learners.end());
+        for (uint64_t id : ids) {
+          if (id == options_.raft_id) continue;
+          uint64_t behind = behind_.count(id) ? behind_.at(id) : 0;
+          v.peers.push_back(RaftView::Peer{id, raft_last_ - behind, !silent_.count(id)});
+        }
+        return v;
+      };
       d.scheduler = late_cancel_ ? static_cast<Scheduler*>(&late_cancel_scheduler_) : &scheduler_;
       d.clock = &clock_;
       duties_ = std::make_unique<LeaderDuties>(options_, std::move(d));
@@ -293,10 +311,16 @@ class LeaderTest : public ::testing::Test {
   std::vector<gossip::MemberInfo> members_;
   std::vector<raft::ConfChange> changes_;
   bool hold_changes_ = false;
+  bool refuse_promotions_ = false;
   std::vector<std::function<void()>> held_changes_;
   std::vector<std::string> proposals_;
   bool fail_proposals_ = false;
   uint64_t last_index_ = 0;
+  // Autopilot's Raft view: the leader's last index, how far members lag,
+  // which are out of contact.
+  uint64_t raft_last_ = 1000;
+  std::map<uint64_t, uint64_t> behind_;
+  std::set<uint64_t> silent_;
   std::unique_ptr<LeaderDuties> duties_;
 };
 

@@ -165,12 +165,12 @@ TEST_F(LeaderTest, EventsWhileNotLeadingAreIgnored) {
 
 // ---- servers → Raft configuration ----
 
-TEST_F(LeaderTest, ServerJoinAddsAVoterAndRegistersTheConsulService) {
+TEST_F(LeaderTest, ServerJoinAddsANonVoterAndRegistersTheConsulService) {
   members_ = {server_member("srv2", "10.0.0.3", kServerUuid)};
   start();
   ASSERT_EQ(changes_.size(), 1u);
-  EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::add_node, kServerId}));
-  EXPECT_TRUE(conf_.is_voter(kServerId));
+  EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::add_learner, kServerId}));
+  EXPECT_TRUE(conf_.is_learner(kServerId));
   auto services = store_->read().node_services("srv2")->value;
   ASSERT_TRUE(services.has_value());
   ASSERT_EQ(services->services.size(), 1u);
@@ -184,6 +184,99 @@ TEST_F(LeaderTest, ServerAlreadyAVoterIsNotAddedAgain) {
   members_ = {server_member("srv2", "10.0.0.3", kServerUuid)};
   start();
   EXPECT_TRUE(changes_.empty());
+}
+
+// ---- autopilot: non-voters promoted once caught up and stable ----
+
+TEST_F(LeaderTest, NewServerIsPromotedOnceCaughtUpAndStable) {
+  options_.server_stabilization_time = 10s;
+  options_.autopilot_interval = 2s;
+  members_ = {server_member("srv2", "10.0.0.3", kServerUuid)};
+  behind_[kServerId] = 900;  // still catching up (max_trailing_logs 250)
+  start();
+  ASSERT_TRUE(conf_.is_learner(kServerId));
+  scheduler_.advance(30s);
+  EXPECT_TRUE(conf_.is_learner(kServerId)) << "promoted while lagging";
+  auto h = duties().autopilot_health();
+  ASSERT_EQ(h.size(), 2u);
+  auto srv2 = std::find_if(h.begin(), h.end(), [](const auto& x) { return x.raft_id == kServerId; });
+  ASSERT_NE(srv2, h.end());
+  EXPECT_FALSE(srv2->healthy);
+  EXPECT_FALSE(srv2->voter);
+  EXPECT_EQ(srv2->name, "srv2");
+  EXPECT_EQ(srv2->address, "10.0.0.3:8300");
+  EXPECT_EQ(srv2->serf_status, "alive");
+  EXPECT_EQ(srv2->last_index, raft_last_ - 900);
+
+  behind_[kServerId] = 100;  // within max_trailing_logs: healthy from the next sample on
+  scheduler_.advance(2s);
+  Instant healthy_at = clock_.now();
+  scheduler_.advance(8s);  // healthy for 8s: not yet
+  EXPECT_TRUE(conf_.is_learner(kServerId));
+  scheduler_.advance(2s);  // 10s: promoted
+  EXPECT_TRUE(conf_.is_voter(kServerId));
+  EXPECT_EQ(changes_.back(), (raft::ConfChange{raft::ConfChangeType::add_node, kServerId}));
+  scheduler_.advance(2s);  // the next sample sees it vote
+  h = duties().autopilot_health();
+  srv2 = std::find_if(h.begin(), h.end(), [](const auto& x) { return x.raft_id == kServerId; });
+  ASSERT_NE(srv2, h.end());
+  EXPECT_TRUE(srv2->healthy);
+  EXPECT_TRUE(srv2->voter);
+  EXPECT_EQ(srv2->stable_since, healthy_at);
+  EXPECT_EQ(srv2->last_term, 7u);
+}
+
+TEST_F(LeaderTest, AFailingNonVoterIsNotPromoted) {
+  options_.server_stabilization_time = 10s;
+  auto m = server_member("srv2", "10.0.0.3", kServerUuid);
+  members_ = {m};
+  start();
+  ASSERT_TRUE(conf_.is_learner(kServerId));
+  scheduler_.advance(6s);
+  // Out of contact for two samples (one missed answer is tolerated: the
+  // core clears recent_active at every election timeout): the
+  // stabilization clock starts over.
+  silent_.insert(kServerId);
+  scheduler_.advance(4s);
+  silent_.clear();
+  scheduler_.advance(8s);
+  EXPECT_TRUE(conf_.is_learner(kServerId));
+  // Gossip says it failed: never promoted while failed.
+  gossip_says(m, gossip::MemberState::dead, gossip::MemberEvent::Kind::failed);
+  scheduler_.advance(1min);
+  EXPECT_TRUE(conf_.is_learner(kServerId));
+  for (const auto& cc : changes_) EXPECT_NE(cc.type, raft::ConfChangeType::add_node);
+}
+
+TEST_F(LeaderTest, ARefusedPromotionIsRetriedAtTheNextSample) {
+  options_.server_stabilization_time = 0s;
+  options_.autopilot_interval = 2s;
+  members_ = {server_member("srv2", "10.0.0.3", kServerUuid)};
+  conf_.voters = {kSelfId};
+  conf_.learners = {kServerId};
+  refuse_promotions_ = true;  // the core's learner_not_caught_up
+  start();
+  ASSERT_EQ(changes_.size(), 1u);
+  EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::add_node, kServerId}));
+  EXPECT_TRUE(conf_.is_learner(kServerId));
+  scheduler_.advance(2s);
+  ASSERT_EQ(changes_.size(), 2u);
+  refuse_promotions_ = false;
+  scheduler_.advance(2s);
+  ASSERT_EQ(changes_.size(), 3u);
+  EXPECT_TRUE(conf_.is_voter(kServerId));
+  scheduler_.advance(10s);
+  EXPECT_EQ(changes_.size(), 3u);  // nothing more once it votes
+}
+
+TEST_F(LeaderTest, ReadReplicaStaysANonVoter) {
+  options_.server_stabilization_time = 0s;
+  auto m = server_member("srv2", "10.0.0.3", kServerUuid);
+  m.tags["read_replica"] = "1";
+  members_ = {m};
+  start();
+  scheduler_.advance(1min);
+  EXPECT_TRUE(conf_.is_learner(kServerId));
 }
 
 TEST_F(LeaderTest, ServerThatLeftIsRemovedAtOnce) {
@@ -290,8 +383,8 @@ TEST_F(LeaderTest, ConfigurationChangesGoOneAtATime) {
   EXPECT_EQ(changes_[1].node_id, kServer3Id);
   held_changes_[1]();
   settle();
-  EXPECT_TRUE(conf_.is_voter(kServerId));
-  EXPECT_TRUE(conf_.is_voter(kServer3Id));
+  EXPECT_TRUE(conf_.is_learner(kServerId));
+  EXPECT_TRUE(conf_.is_learner(kServer3Id));
 }
 
 TEST_F(LeaderTest, ReapedServerFoundOnlyInTheCatalogIsRemovedFromRaft) {
@@ -349,12 +442,13 @@ TEST_F(LeaderTest, ServerBackUnderANewNodeIdHasItsOldRaftIdRemovedFirst) {
   start();
   ASSERT_EQ(changes_.size(), 2u);
   EXPECT_EQ(changes_[0], (raft::ConfChange{raft::ConfChangeType::remove_node, kOldId}));
-  EXPECT_EQ(changes_[1], (raft::ConfChange{raft::ConfChangeType::add_node, kServerId}));
+  EXPECT_EQ(changes_[1], (raft::ConfChange{raft::ConfChangeType::add_learner, kServerId}));
   EXPECT_EQ(node("srv2")->id, kServerUuid);
-  // Nothing more at the next reconcile.
+  // Nothing more at the next reconcile than autopilot's promotion.
   size_t writes = server_->writes.size();
   scheduler_.advance(options_.reconcile_interval);
-  EXPECT_EQ(changes_.size(), 2u);
+  ASSERT_EQ(changes_.size(), 3u);
+  EXPECT_EQ(changes_[2], (raft::ConfChange{raft::ConfChangeType::add_node, kServerId}));
   EXPECT_EQ(server_->writes.size(), writes);
 }
 
@@ -423,7 +517,7 @@ TEST_F(LeaderTest, RandomMembershipHistoriesConvergeAtEachReconcile) {
             ASSERT_TRUE(check.has_value());
             EXPECT_EQ(check->status, "passing");
             if (cand.raft_id) {
-              EXPECT_TRUE(conf_.is_voter(cand.raft_id));
+              EXPECT_TRUE(conf_.contains(cand.raft_id));  // a voter once autopilot promoted it
             }
             break;
           case MemberStatus::failed:
@@ -443,10 +537,15 @@ TEST_F(LeaderTest, RandomMembershipHistoriesConvergeAtEachReconcile) {
       }
       EXPECT_TRUE(conf_.is_voter(kSelfId));
       uint64_t applied = store_->applied_index();
-      size_t changes = changes_.size();
+      // Autopilot may still promote a server added at that reconcile; nothing else changes.
+      auto membership_changes = [this] {
+        return std::count_if(changes_.begin(), changes_.end(),
+                             [](const raft::ConfChange& cc) { return cc.type != raft::ConfChangeType::add_node; });
+      };
+      auto changes = membership_changes();
       scheduler_.advance(options_.reconcile_interval);
       EXPECT_EQ(store_->applied_index(), applied);
-      EXPECT_EQ(changes_.size(), changes);
+      EXPECT_EQ(membership_changes(), changes);
     }
     duties_.reset();
   }
