@@ -189,14 +189,15 @@ void Membership::refute(uint32_t accused_incarnation) {
 // the deadline and waiting a probe interval more made every failure take one
 // probe interval longer to detect than memberlist's (bench/gossip: 1.05-1.13
 // x serf's). When confirmations pull the deadline in past that point, the
-// check goes out at once and the verdict still waits a whole probe interval
-// for its answer: the window a live member has to answer is the same as
-// before. This costs one packet per expiring suspicion.
+// check goes out at once and the verdict waits a probe timeout for its
+// answer (the time a direct ack gets; memberlist would declare the member
+// dead at once). This costs one packet per expiring suspicion.
 void Membership::tick_suspicions(Instant now) {
-  const Duration window = awareness_.scale(config_.probe_interval);
+  const Duration lead = awareness_.scale(config_.probe_interval);
+  const Duration answer = awareness_.scale(config_.probe_timeout);
   std::vector<std::string> due;
   for (const auto& [name, s] : suspicions_)
-    if (s.check_due(now, window) || (s.checked() && s.deadline() <= now)) due.push_back(name);
+    if (s.check_due(now, lead) || (s.checked() && s.deadline() <= now)) due.push_back(name);
   std::sort(due.begin(), due.end());  // unordered_map order must not leak into replay
   for (const auto& name : due) {
     auto it = suspicions_.find(name);
@@ -207,7 +208,7 @@ void Membership::tick_suspicions(Instant now) {
     }
     if (!it->second.checked()) {
       uint32_t seq = next_seq_++;
-      it->second.mark_checked(seq, now + window);
+      it->second.mark_checked(seq, now + answer);
       final_checks_[seq] = name;
       Message accusation = Suspect{m->incarnation, m->name, self_};
       // Over the stream transport (reliable) unless stream probes are off,
