@@ -69,6 +69,11 @@ struct QueryOptions {
   // order; nodes without a coordinate go last); no sorting when the node has
   // no coordinate, as in Consul.
   std::string near;
+  // Set by a server that forwards the query to the leader: a server that
+  // receives a forwarded query and does not lead answers unavailable "No
+  // cluster leader" instead of forwarding it again (no forwarding loops
+  // while two servers each believe the other leads). Clients leave it false.
+  bool forwarded = false;
 };
 
 // What the X-Consul-* headers report.
@@ -80,6 +85,7 @@ struct QueryMeta {
 
 struct WriteOptions {
   std::string token;
+  bool forwarded = false;  // as QueryOptions::forwarded
 };
 
 // ---- queries ----

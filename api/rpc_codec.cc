@@ -37,8 +37,12 @@ CAIRN_RPC_FIELDS(rpc::QueryOptions) {
   io(v.consistency);
   io(v.token);
   io(v.near);
+  io(v.forwarded);
 }
-CAIRN_RPC_FIELDS(rpc::WriteOptions) { io(v.token); }
+CAIRN_RPC_FIELDS(rpc::WriteOptions) {
+  io(v.token);
+  io(v.forwarded);
+}
 CAIRN_RPC_FIELDS(rpc::QueryMeta) {
   io(v.index);
   io(v.last_contact);

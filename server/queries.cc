@@ -2,10 +2,12 @@
 // queries parked on their watch keys, and the Raft status queries.
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <limits>
 #include <map>
 
 #include "api/config_entry.h"
+#include "api/rpc_codec.h"
 #include "gossip/vivaldi.h"
 #include "core/log.h"
 #include "raft/errc.h"
@@ -228,13 +230,20 @@ void Server::Impl::query(rpc::QueryOptions o, rpc::Query q, rpc::QueryCallback d
       return start_read(std::move(o), std::move(q), std::move(done));
     case rpc::Consistency::leader: {
       if (is_leader()) return start_read(std::move(o), std::move(q), std::move(done));
+      // The hop limit (see forward_write): a forwarded query goes no further.
+      if (o.forwarded) return done(Error(errc::unavailable, std::string(kNoLeader)));
       auto h = leader_handler(raft::kNoNode);
       if (!h.ok()) return no_leader(h.error());
       {
         std::lock_guard lock(mu);
         ++stats.queries_forwarded;
       }
-      return (*h)->query(std::move(o), std::move(q), std::move(done));
+      rpc::QueryOptions hop = o;
+      hop.forwarded = true;
+      return (*h)->query(std::move(hop), std::move(q), [no_leader, done](Result<rpc::QueryResponse> r) mutable {
+        if (!r.ok() && is_no_leader(r.error())) return no_leader(r.error());
+        done(std::move(r));
+      });
     }
     case rpc::Consistency::consistent: {
       // ReadIndex (thesis §6.4) works on any member: once this server has
@@ -290,7 +299,42 @@ rpc::QueryMeta Server::Impl::meta_for(const rpc::QueryOptions& o) const {
   return meta;
 }
 
-void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
+// The reads of one batch of woken waiters. A result is shared only while
+// the store has applied nothing since it was read (checked under watch_mu,
+// where the waiter parks): a write after the read either shows in the
+// applied index, and the waiter reads again, or its wake-up comes after the
+// park and finds the waiter registered. So no wake-up is lost.
+struct ReadCache {
+  struct Entry {
+    uint64_t applied = 0;  // the store's applied index before the read
+    Result<ReadResult> result = Error(errc::internal);
+  };
+  const state::Store* store = nullptr;
+  std::map<std::string, Entry> by_query;  // rpc-encoded (near, query)
+  std::optional<rpc::QueryMeta> meta[3];  // by consistency mode
+};
+
+void Server::Impl::on_woken(std::shared_ptr<Waiter> w) {
+  bool first;
+  {
+    std::lock_guard lock(woken_mu);
+    first = woken.empty();
+    woken.push_back(std::move(w));
+  }
+  if (first) asio::post(strand, [self = shared_from_this()] { self->run_woken(); });
+}
+
+void Server::Impl::run_woken() {
+  std::vector<std::shared_ptr<Waiter>> batch;
+  {
+    std::lock_guard lock(woken_mu);
+    batch.swap(woken);
+  }
+  ReadCache cache;
+  for (const auto& w : batch) run(w, batch.size() > 1 ? &cache : nullptr);
+}
+
+void Server::Impl::run(const std::shared_ptr<Waiter>& w, ReadCache* cache) {
   std::shared_ptr<state::Store> s = store_ref();
   if (!s) {
     bool was_stopped = is_stopped();
@@ -317,12 +361,29 @@ void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
     // collect its waiters before this one is registered, so no wake-up is lost.
     std::lock_guard lock(watch_mu);
     if (w->finished) return;
-    r = read(s->read(), w->query, w->options.near);
+    if (cache && cache->store != s.get()) {
+      cache->by_query.clear();
+      cache->store = s.get();
+    }
+    if (!cache) {
+      r = read(s->read(), w->query, w->options.near);
+    } else {
+      rpc::QueryOptions key_options;
+      key_options.near = w->options.near;
+      std::string key = rpc::encode(rpc::Request{0, rpc::QueryCall{std::move(key_options), w->query}});
+      uint64_t applied = s->applied_index();
+      auto it = cache->by_query.find(key);
+      if (it == cache->by_query.end() || it->second.applied != applied) {
+        ReadCache::Entry e{applied, read(s->read(), w->query, w->options.near)};
+        it = cache->by_query.insert_or_assign(std::move(key), std::move(e)).first;
+      }
+      r = it->second.result;
+    }
     bool blocking = w->options.min_index > 0 && !w->expired;
     if (r.ok() && blocking && r->index <= w->options.min_index) {
       std::weak_ptr<Impl> weak = shared_from_this();
       w->id = registry.add(watch_keys(w->query), [weak, w] {
-        if (auto self = weak.lock()) asio::post(self->strand, [self, w] { self->run(w); });
+        if (auto self = weak.lock()) self->on_woken(w);
       });
       w->parked = true;
       first_park = !w->armed;
@@ -357,7 +418,15 @@ void Server::Impl::run(const std::shared_ptr<Waiter>& w) {
   if (!answered) return;  // parked again after a wake-up
   if (timer) timer->cancel();
   if (!r.ok()) return w->done(r.error());
-  rpc::QueryResponse resp{meta_for(w->options), std::move(r->value)};
+  rpc::QueryMeta meta;
+  auto mode = static_cast<size_t>(w->options.consistency);
+  if (cache && mode < std::size(cache->meta)) {
+    if (!cache->meta[mode]) cache->meta[mode] = meta_for(w->options);
+    meta = *cache->meta[mode];
+  } else {
+    meta = meta_for(w->options);
+  }
+  rpc::QueryResponse resp{meta, std::move(r->value)};
   resp.meta.index = std::max<uint64_t>(r->index, 1);
   w->done(std::move(resp));
 }

@@ -46,6 +46,9 @@ struct Waiter {
   bool finished = false;  // answered
 };
 
+// One batch of woken waiters (queries.cc): identical queries share one read.
+struct ReadCache;
+
 // What the RaftDriver refers to by raw pointer: the log storage and the
 // Application. The driver's own callbacks hold this, so it lives exactly as
 // long as the driver does (its strand and fsync thread may outlive the
@@ -111,6 +114,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex watch_mu;
   state::WatchRegistry registry;
   std::set<std::shared_ptr<Waiter>> parked;
+  // Waiters a write woke, waiting for the one strand job that re-runs them
+  // all (run_woken): a write that wakes 10,000 queries on one key posts one
+  // job and reads the key once, not 10,000 times.
+  std::mutex woken_mu;
+  std::vector<std::shared_ptr<Waiter>> woken;
 
   // --- the raft::Application, through RaftSide (application.cc) ---
   void apply(const raft::Entry& entry);
@@ -185,7 +193,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   void query(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done, Hold hold = {});
   Result<api::rpc::QueryResponse> status_query(const api::rpc::Query& q) const;
   void start_read(api::rpc::QueryOptions o, api::rpc::Query q, api::rpc::QueryCallback done);
-  void run(const std::shared_ptr<Waiter>& w);
+  // `cache`: a batch's shared reads (run_woken), or none.
+  void run(const std::shared_ptr<Waiter>& w, ReadCache* cache = nullptr);
+  void on_woken(std::shared_ptr<Waiter> w);
+  void run_woken();
   void expire(const std::shared_ptr<Waiter>& w);
   api::rpc::QueryMeta meta_for(const api::rpc::QueryOptions& o) const;
   void fail_parked(const Error& why);
@@ -193,5 +204,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
 // The cairn::errc answer for a Raft error (api/rpc.h's error table).
 Error rpc_error_of(const Error& raft_error);
+
+// Consul's structs.ErrNoLeader (HTTP 500 "No cluster leader"), and whether an
+// error is it: what a server answers a forwarded request it cannot serve.
+inline constexpr std::string_view kNoLeader = "No cluster leader";
+bool is_no_leader(const Error& e);
 
 }  // namespace cairn::server

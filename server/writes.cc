@@ -89,11 +89,18 @@ bool Server::Impl::retry_for_leader(Hold& hold, std::function<void(Hold)> again)
   return true;
 }
 
+bool is_no_leader(const Error& e) { return e.is(errc::unavailable) && e.message() == kNoLeader; }
+
 void Server::Impl::forward_write(raft::NodeId hint, rpc::WriteOptions o, rpc::Write w, rpc::WriteCallback done,
                                  Hold hold) {
+  // The hop limit: a write that was forwarded to this server travels no
+  // further (two servers that each believe the other leads would pass it
+  // back and forth). The forwarding server holds and retries it.
+  if (o.forwarded) return done(Error(errc::unavailable, std::string(kNoLeader)));
+  auto self = shared_from_this();
+  auto again = [self, o, w, done](Hold next) { self->write(o, w, done, next); };
   auto h = leader_handler(hint);
   if (!h.ok()) {
-    auto again = [self = shared_from_this(), o, w, done](Hold next) { self->write(o, w, done, next); };
     if (h.error().is(errc::unavailable) && retry_for_leader(hold, again)) return;
     return done(h.error());
   }
@@ -101,7 +108,15 @@ void Server::Impl::forward_write(raft::NodeId hint, rpc::WriteOptions o, rpc::Wr
     std::lock_guard lock(mu);
     ++stats.writes_forwarded;
   }
-  (*h)->write(std::move(o), std::move(w), std::move(done));
+  rpc::WriteOptions hop = o;
+  hop.forwarded = true;
+  // A "No cluster leader" from the far side was never proposed there (it
+  // does not lead): safe to retry within the hold, as Consul's forward does.
+  (*h)->write(std::move(hop), std::move(w),
+              [self, again = std::move(again), done, hold](Result<rpc::WriteResponse> r) mutable {
+                if (!r.ok() && is_no_leader(r.error()) && self->retry_for_leader(hold, again)) return;
+                done(std::move(r));
+              });
 }
 
 void Server::Impl::propose(std::string command, std::function<void(Result<std::pair<uint64_t, fsm::Response>>)> done,

@@ -254,7 +254,7 @@ PreparedQueryApply sample(Tag<PreparedQueryApply>) { return {PreparedQueryOp::up
 auto fields_of(const PreparedQueryApply& v) { return std::tie(v.op, v.query); }
 
 QueryOptions sample_query_options() {
-  return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1", "node-near"};
+  return {99, std::chrono::seconds(300) + std::chrono::milliseconds(7), Consistency::stale, "token-1", "node-near", true};
 }
 
 Request round_trip(const Request& in) {
@@ -282,6 +282,7 @@ void check_query() {
   EXPECT_EQ(call.options.consistency, Consistency::stale);
   EXPECT_EQ(call.options.token, "token-1");
   EXPECT_EQ(call.options.near, "node-near");
+  EXPECT_TRUE(call.options.forwarded);
   ASSERT_EQ(call.query.index(), I);
   EXPECT_TRUE(fields_of(std::get<I>(call.query)) == fields_of(std::get<I>(std::get<QueryCall>(in.call).query)));
 
@@ -303,12 +304,13 @@ template <size_t I>
 void check_write() {
   using W = std::variant_alternative_t<I, Write>;
   SCOPED_TRACE("write alternative " + std::to_string(I));
-  Request in{3000 + I, WriteCall{WriteOptions{"token-2"}, Write(std::in_place_index<I>, sample(Tag<W>{}))}};
+  Request in{3000 + I, WriteCall{WriteOptions{"token-2", true}, Write(std::in_place_index<I>, sample(Tag<W>{}))}};
   Request out = round_trip(in);
   EXPECT_EQ(out.id, in.id);
   ASSERT_EQ(out.call.index(), 1u);
   const auto& call = std::get<WriteCall>(out.call);
   EXPECT_EQ(call.options.token, "token-2");
+  EXPECT_TRUE(call.options.forwarded);
   ASSERT_EQ(call.write.index(), I);
   EXPECT_TRUE(fields_of(std::get<I>(call.write)) == fields_of(std::get<I>(std::get<WriteCall>(in.call).write)));
 
@@ -409,14 +411,14 @@ TEST(RpcCodec, UnknownVersionKindTypeAndTagAreNamed) {
   std::string kind = q;
   kind[9] = 5;
   EXPECT_NE(detail_of(decode_request(kind)).find("unknown kind"), std::string::npos);
-  // Header 9 bytes, kind 1, options: min_index 1, max_wait 1, consistency 1, token 1, near 1 -> the query
-  // index at 15.
+  // Header 9 bytes, kind 1, options: min_index 1, max_wait 1, consistency 1, token 1, near 1, forwarded 1
+  // -> the query index at 16.
   std::string type = q;
-  ASSERT_EQ(type[15], 0);
-  type[15] = static_cast<char>(std::variant_size_v<Query>);
+  ASSERT_EQ(type[16], 0);
+  type[16] = static_cast<char>(std::variant_size_v<Query>);
   EXPECT_NE(detail_of(decode_request(type)).find("unknown query type"), std::string::npos);
   std::string w = encode(Request{1, WriteCall{{}, Write(SessionDestroy{"s"})}});
-  w[11] = static_cast<char>(std::variant_size_v<Write>);  // header 9, kind 1, token 1
+  w[12] = static_cast<char>(std::variant_size_v<Write>);  // header 9, kind 1, token 1, forwarded 1
   EXPECT_NE(detail_of(decode_request(w)).find("unknown write type"), std::string::npos);
   std::string resp = encode(Response{1, Error(errc::timeout, "x")});
   resp[9] = 3;
@@ -428,10 +430,10 @@ TEST(RpcCodec, OutOfRangeEnumsAreRefused) {
   q[12] = 3;  // consistency: header 9, kind 1, min_index 1, max_wait 1
   EXPECT_FALSE(decode_request(q).ok());
   std::string w = encode(Request{1, WriteCall{{}, Write(KvApply{KvOp::set, KVPair{}})}});
-  ASSERT_EQ(w[12], static_cast<char>(KvOp::set));  // header 9, kind 1, token 1, write index 1
-  w[12] = 0;
+  ASSERT_EQ(w[13], static_cast<char>(KvOp::set));  // header 9, kind 1, token 1, forwarded 1, write index 1
+  w[13] = 0;
   EXPECT_FALSE(decode_request(w).ok());
-  w[12] = 8;
+  w[13] = 8;
   EXPECT_FALSE(decode_request(w).ok());
 }
 
