@@ -38,11 +38,12 @@ std::vector<std::string> normalize_flags(int argc, char** argv) {
   return out;
 }
 
-// Code pages out of the RSS once start-up is over (docs/benchmarks.md,
-// "Memory"). The kernel maps file pages 64 KB around every page fault
-// (fault-around), so start-up, which runs code from every part of the
-// binary and its libraries, leaves most of their code mapped (an idle agent's
-// .text was 85 % resident) though an idle agent runs little of it again.
+// Code pages out of the RSS once start-up is over (docs/benchmarks.md, DNS
+// section, "Memory: code pages after start-up"). The kernel maps file pages
+// 64 KB around every page fault (fault-around), so start-up, which runs code
+// from every part of the binary and its libraries, leaves most of their code
+// mapped (an idle agent's .text was 85 % resident) though an idle agent runs
+// little of it again.
 // MADV_DONTNEED on a clean, read-only, private mapping of a program or library
 // (a file with an executable mapping: its code, rodata, symbol tables) only
 // drops the page-table entries: the pages stay in the page cache and fault
