@@ -170,18 +170,23 @@ void RaftDriver::stop() {
 
 DriverStatus RaftDriver::status() const {
   std::lock_guard lock(impl_->mu);
-  DriverStatus s = impl_->published;
-  if (!impl_->persist_us.empty()) {
-    std::vector<uint32_t> v = impl_->persist_us;
-    auto at = [&](size_t pct) {
-      auto nth = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size() - 1, v.size() * pct / 100));
-      std::nth_element(v.begin(), nth, v.end());
-      return *nth;
-    };
-    s.persist_us_p50 = at(50);
-    s.persist_us_p99 = at(99);
+  return impl_->published;
+}
+
+std::pair<uint64_t, uint64_t> RaftDriver::persist_latency_us() const {
+  std::vector<uint32_t> v;
+  {
+    std::lock_guard lock(impl_->mu);
+    v = impl_->persist_us;
   }
-  return s;
+  if (v.empty()) return {0, 0};
+  auto at = [&](size_t pct) -> uint64_t {
+    auto nth = v.begin() + static_cast<std::ptrdiff_t>(std::min(v.size() - 1, v.size() * pct / 100));
+    std::nth_element(v.begin(), nth, v.end());
+    return *nth;
+  };
+  uint64_t p50 = at(50);
+  return {p50, at(99)};
 }
 
 void RaftDriver::propose(std::string data, CompletionCallback done) {

@@ -156,10 +156,6 @@ struct DriverStatus {
   uint64_t entries_persisted = 0;
   uint64_t max_entries_per_fsync = 0;
   uint64_t sends_before_persist = 0;  // leader Readies whose messages left before their fsync (§10.2.1)
-  // How long the log write + fsync itself took (µs), over the last 1,024
-  // persists: the disk's part of a commit, on the thread that ran it (bench/raft's floor).
-  uint64_t persist_us_p50 = 0;
-  uint64_t persist_us_p99 = 0;
   uint64_t proposals = 0;         // accepted by the leader
   uint64_t proposals_failed = 0;
   uint64_t reads = 0;             // served
@@ -232,6 +228,10 @@ class RaftDriver {
   void tick();
 
   DriverStatus status() const;
+  // How long the log write + fsync itself took (µs, p50 and p99) over the last
+  // 1,024 persists: the disk's part of a commit, on the thread that ran it
+  // (bench/raft's floor). Sorts the samples: not for a hot path ({0, 0} before any).
+  std::pair<uint64_t, uint64_t> persist_latency_us() const;
   // Stops ticking, fails pending requests with cancelled. Waits only for a
   // snapshot image being written to RocksLogStorage off the strand (see
   // Application::snapshot_async); images that arrive later are dropped.

@@ -228,13 +228,13 @@ Flags parse(int argc, char** argv) {
   return f;
 }
 
-std::string status_json(const DriverStatus& s, const TransportCounters& t) {
+std::string status_json(const DriverStatus& s, const TransportCounters& t, std::pair<uint64_t, uint64_t> persist_us) {
   nlohmann::json j = {
       {"id", s.id}, {"leader", s.leader}, {"state", std::string(to_string(s.state))}, {"term", s.term},
       {"commit", s.commit}, {"applied", s.applied}, {"first_index", s.first_index}, {"last_index", s.last_index},
       {"failed", s.failed}, {"readies", s.readies}, {"fsyncs", s.fsyncs}, {"entries_persisted", s.entries_persisted},
-      {"max_entries_per_fsync", s.max_entries_per_fsync}, {"persist_us_p50", s.persist_us_p50},
-      {"persist_us_p99", s.persist_us_p99}, {"proposals", s.proposals},
+      {"max_entries_per_fsync", s.max_entries_per_fsync}, {"persist_us_p50", persist_us.first},
+      {"persist_us_p99", persist_us.second}, {"proposals", s.proposals},
       {"proposals_failed", s.proposals_failed}, {"reads", s.reads}, {"snapshots_applied", s.snapshots_applied},
       {"compactions", s.compactions}, {"snapshots_async", s.snapshots_async}, {"frames_sent", t.frames_sent}, {"frames_received", t.frames_received},
       {"bad_frames", t.bad_frames}, {"dropped_queue_full", t.dropped_queue_full},
@@ -329,7 +329,7 @@ int main(int argc, char** argv) {
     });
   });
   router.add_sync(http::Method::get, "/status",
-                  [d, t](http::Request&) { return http::Response::json(status_json(d->status(), t->counters())); });
+                  [d, t](http::Request&) { return http::Response::json(status_json(d->status(), t->counters(), d->persist_latency_us())); });
 
   http::Server server(io, router, http::ServerOptions{});
   auto port = server.listen("127.0.0.1", flags.http_port);
