@@ -32,7 +32,7 @@
 
 namespace cairn::api::rpc {
 
-inline constexpr uint8_t kRpcVersion = 1;
+inline constexpr uint8_t kRpcVersion = 2;  // 2: QueryOptions/WriteOptions::forwarded
 
 // The first byte of every connection to a server's port 8300 (Consul's
 // pool.RPCType): what the connection carries.
