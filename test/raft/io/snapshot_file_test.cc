@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "raft/io/snapshot_file.h"
 #include "test/support/process.h"
@@ -57,6 +58,54 @@ TEST(SnapshotFile, AWriterPublishesOnlyAFinishedFile) {
   SnapshotFileRef wrong = *ref;
   wrong.checksum ^= 1;
   EXPECT_FALSE(read_snapshot_data(encode_snapshot_ref(wrong)).ok());
+}
+
+TEST(SnapshotFile, AWriterResumesAPartFileThatSumsToWhatItWasSaidToHold) {
+  test::TempDir dir;
+  std::string path = dir.file("snapshot-9-2.snap"), part = dir.file("in.part");
+  Fnv1a64 first;
+  {
+    auto w = SnapshotWriter::create(path, part);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write("hello ").ok());
+    first = Fnv1a64(w->checksum());
+    ASSERT_TRUE(w->write("garbage past the record").ok());  // written after the record: cut off
+    w->detach();
+  }
+  ASSERT_TRUE(fs::exists(part)) << "detach keeps the part file";
+  EXPECT_FALSE(SnapshotWriter::resume(path, part, 6, first.value() + 1).ok()) << "wrong checksum";
+  EXPECT_FALSE(SnapshotWriter::resume(path, part, 600, first.value()).ok()) << "file shorter than said";
+  auto w = SnapshotWriter::resume(path, part, 6, first.value());
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  EXPECT_EQ(w->size(), 6u);
+  ASSERT_TRUE(w->write("world").ok());
+  auto ref = w->finish();
+  ASSERT_TRUE(ref.ok());
+  Fnv1a64 whole;
+  whole.update("hello world");
+  EXPECT_EQ(ref->checksum, whole.value());
+  auto data = read_snapshot_data(encode_snapshot_ref(*ref));
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(*data, "hello world");
+}
+
+TEST(SnapshotFile, APartialSnapshotRecordRoundTripsAndRefusesGarbage) {
+  test::TempDir dir;
+  PartialSnapshotMeta m{40, 3, 5000, 0xabc, 3000, 0xdef};
+  ASSERT_TRUE(write_partial_meta(dir.file("r.meta"), m).ok());
+  m.held = 4000;  // rewritten in place after the next chunk
+  ASSERT_TRUE(write_partial_meta(dir.file("r.meta"), m).ok());
+  auto back = read_partial_meta(dir.file("r.meta"));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->index, 40u);
+  EXPECT_EQ(back->term, 3u);
+  EXPECT_EQ(back->total, 5000u);
+  EXPECT_EQ(back->checksum, 0xabcu);
+  EXPECT_EQ(back->held, 4000u);
+  EXPECT_EQ(back->held_checksum, 0xdefu);
+  EXPECT_FALSE(read_partial_meta(dir.file("missing.meta")).has_value());
+  std::ofstream(dir.file("bad.meta"), std::ios::binary) << std::string(56, 'x');
+  EXPECT_FALSE(read_partial_meta(dir.file("bad.meta")).has_value());
 }
 
 TEST(SnapshotFile, PruneKeepsTheNewestByIndexAndTerm) {
