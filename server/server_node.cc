@@ -220,6 +220,11 @@ Result<std::unique_ptr<ServerNode>> ServerNode::start(asio::io_context& io, Serv
   deps.transport = p->transport.get();
   deps.set_peer_address = [t = p->transport.get()](raft::NodeId id, std::string address) { t->set_peer(id, address); };
   deps.connect = [p](const std::string& address) { return p->connect(address); };
+  // Autopilot promotes a learner within max_trailing_logs of the leader's
+  // log (Consul's MaxTrailingLogs); the core's own check must not refuse it
+  // for lagging less than that (its default, 0, would refuse a learner
+  // that is a few entries behind under a steady write load).
+  if (o.server.raft.raft.learner_promotion_lag == 0) o.server.raft.raft.learner_promotion_lag = o.leader.max_trailing_logs;
   CAIRN_TRY(p->server, Server::start(io, o.server, std::move(deps)));
   CAIRN_RETURN_IF_ERROR(p->transport->start(p->server->transport_handlers()));
 
